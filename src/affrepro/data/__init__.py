@@ -1,0 +1,1 @@
+"""Dataset loaders: one module per dataset, reading the real on-disk formats."""

@@ -1,0 +1,1 @@
+"""Deterministic demo datasets in the real datasets' on-disk formats."""

@@ -1,0 +1,1 @@
+"""Per-sample preprocessing: aligned face crops from video, normalised audio."""

@@ -1,0 +1,48 @@
+"""Audio (paper §3.2.2): 16 kHz, mono, 16-bit PCM, peak-normalised to -3 dBFS.
+
+"Normalised to -3 dB" is read as peak normalisation (the usual meaning in
+audio tools such as sox/ffmpeg-normalize's peak mode). A silent track cannot
+be scaled to a peak; it is written as silence and reported, not amplified noise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from affrepro.io import atomic_path
+from affrepro.media import read_audio
+
+log = logging.getLogger(__name__)
+SILENCE_PEAK = 1e-6  # below this peak a track is treated as silent
+
+
+@dataclass
+class AudioResult:
+    samples: int
+    sample_rate: int
+    peak_in: float
+    silent: bool
+
+
+def peak_normalise(signal: np.ndarray, peak_dbfs: float) -> tuple[np.ndarray, bool]:
+    peak = float(np.abs(signal).max()) if signal.size else 0.0
+    if peak < SILENCE_PEAK:
+        return np.zeros_like(signal), True
+    target = 10.0 ** (peak_dbfs / 20.0)
+    return (signal * (target / peak)).astype(np.float32), False
+
+
+def prepare_audio(media: str | Path, out: str | Path, sample_rate: int = 16000, peak_dbfs: float = -3.0) -> AudioResult:
+    signal = read_audio(media, sample_rate)
+    peak_in = float(np.abs(signal).max()) if signal.size else 0.0
+    normalised, silent = peak_normalise(signal, peak_dbfs)
+    if silent:
+        log.warning("%s: silent audio track; written as silence without normalisation", media)
+    with atomic_path(out, suffix=".wav") as tmp:
+        sf.write(tmp, normalised, sample_rate, subtype="PCM_16", format="WAV")
+    return AudioResult(samples=len(normalised), sample_rate=sample_rate, peak_in=peak_in, silent=silent)
