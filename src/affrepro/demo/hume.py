@@ -1,7 +1,7 @@
 """Demo Hume-Vidmimic2 in the real layout: train_split.csv, valid_split.csv, raw/<id>.mp4.
 
 Each sample has two face latents (expression: mouth corners and brows; skin
-tint) and two voice latents (pitch; spectral brightness and syllable rate).
+tint) and two voice latents (pitch; breathiness: aspiration noise and spectral tilt).
 Every one of the six labels mixes a face part and a voice part, so a visual
 model recovers one part, an audio model the other, and their late fusion beats
 either alone. Faults of real data are planted: stretches of frames without a
@@ -26,7 +26,7 @@ from affrepro.io import write_json
 from affrepro.media import encode_video
 
 AUDIO_RATE = 44100  # source audio rate; preprocessing resamples to 16 kHz
-# Loadings of the six labels on the face latents (columns: expression, tint) and voice latents (pitch, brightness).
+# Loadings of the six labels on the face latents (columns: expression, tint) and voice latents (pitch, breathiness).
 FACE_LOADINGS = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7], [1.0, 0.0], [0.0, 1.0], [0.7, -0.7]])
 VOICE_LOADINGS = np.array([[0.0, 1.0], [1.0, 0.0], [0.7, 0.7], [0.7, -0.7], [1.0, 0.0], [0.0, 1.0]])
 
@@ -87,7 +87,7 @@ def generate(params: dict, root: Path) -> None:
                 length = int(0.3 * n_frames)
                 first = int(sample_rng.integers(0, n_frames - length))
                 faceless = (first, first + length)
-            audio = synth.voice(sample_rng, n_frames / fps, AUDIO_RATE, pitch=voice_latent[0], brightness=voice_latent[1])
+            audio = synth.voice(sample_rng, n_frames / fps, AUDIO_RATE, pitch=voice_latent[0], breathiness=voice_latent[1])
             if file_id in silent_ids:
                 audio = np.zeros_like(audio)
             wav = Path(tmp) / f"{file_id}.wav"

@@ -64,25 +64,29 @@ def voice(
     duration_s: float,
     sample_rate: int,
     pitch: float,
-    brightness: float,
+    breathiness: float,
 ) -> np.ndarray:
     """A voiced, syllable-modulated tone.
 
-    `pitch` in [-2, 2] sets f0 (≈ 110-290 Hz); `brightness` in [-2, 2] sets the spectral
-    tilt and the syllable rate. Loudness carries no signal (the preprocessing peak-normalises).
+    `pitch` in [-2, 2] sets f0 (≈ 110-290 Hz); `breathiness` in [-2, 2] sets how much
+    aspiration noise is mixed in and the spectral tilt of the harmonics. Loudness
+    carries no signal (the preprocessing peak-normalises).
     """
     n = int(round(duration_s * sample_rate))
     t = np.arange(n) / sample_rate
     f0 = 200.0 + 45.0 * pitch
     vibrato = 1.0 + 0.02 * np.sin(2 * np.pi * 5.0 * t + rng.uniform(0, 2 * np.pi))
     phase = 2 * np.pi * np.cumsum(f0 * vibrato) / sample_rate
-    tilt = 2.0 - 0.6 * brightness
-    signal = np.zeros(n)
+    tilt = 2.0 - 0.4 * breathiness
+    harmonics = np.zeros(n)
     for harmonic in range(1, 16):
         if harmonic * f0 > 0.45 * sample_rate:
             break
-        signal += harmonic ** (-tilt) * np.sin(harmonic * phase)
-    rate = 4.0 + 1.0 * brightness
-    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi))
-    signal = signal * envelope + 0.01 * rng.standard_normal(n)
+        harmonics += harmonic ** (-tilt) * np.sin(harmonic * phase)
+    harmonics /= np.abs(harmonics).max()
+    noise = rng.standard_normal(n)
+    noise /= np.abs(noise).max()
+    mix = 0.4 * (breathiness + 2.0) / 4.0  # 0 (clean) .. 0.4 (breathy)
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 2 * np.pi))
+    signal = envelope * ((1.0 - mix) * harmonics + mix * noise)
     return (0.3 * signal / np.abs(signal).max()).astype(np.float32)

@@ -1,0 +1,134 @@
+"""Train one EMI branch on one feature set for every seed (paper §3.3-3.6, §4.2).
+
+MSE loss (Eqs. 6-7), Adam, learning rate halved when the validation mean
+Pearson has not improved for `lr_patience` epochs. The epoch with the best
+validation mean Pearson is kept (model selection on validation only; the
+test split has no labels). Writes per seed a checkpoint, and for all seeds one
+predictions CSV (valid and test) and one metrics JSON.
+
+    python -m affrepro.emi.train --feature-set resnet18_aus --out-dir work/emi/runs/resnet18_aus
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from affrepro import compute
+from affrepro.config import effective_config, load_config
+from affrepro.data.hume import LABELS
+from affrepro.emi import plan
+from affrepro.emi.data import labelled_splits
+from affrepro.io import atomic_path, write_json
+from affrepro.metrics import mean_pearson, mean_std
+from affrepro.models.emi import EMIBranch
+from affrepro.sequences import batch_inputs, fit_standardiser, load_feature_set
+
+log = logging.getLogger("affrepro.emi.train")
+
+
+def predict(model: EMIBranch, x: torch.Tensor, mask: torch.Tensor, batch_size: int) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(x[i : i + batch_size], mask[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
+
+
+def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, model_params: dict, train_params: dict) -> tuple[EMIBranch, dict]:
+    torch.manual_seed(seed)
+    x_train, m_train = inputs["train"]
+    y_train = torch.from_numpy(labels["train"]).float()
+    model = EMIBranch(x_train.shape[-1], use_transformer, model_params)
+    optimiser = torch.optim.Adam(model.parameters(), lr=train_params["lr"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, mode="max", factor=train_params["lr_factor"], patience=train_params["lr_patience"])
+    shuffler = torch.Generator().manual_seed(seed)
+    batch_size = train_params["batch_size"]
+    best = {"valid_mean_pearson": -np.inf, "epoch": -1}
+    best_state = None
+    history = []
+    for epoch in range(train_params["epochs"]):
+        model.train()
+        order = torch.randperm(len(x_train), generator=shuffler)
+        losses = []
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            loss = torch.nn.functional.mse_loss(model(x_train[idx], m_train[idx]), y_train[idx])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        valid_pred = predict(model, *inputs["valid"], batch_size)
+        score, _ = mean_pearson(labels["valid"], valid_pred)
+        scheduler.step(score)
+        history.append({"epoch": epoch, "train_mse": float(np.mean(losses)), "valid_mean_pearson": score, "lr": optimiser.param_groups[0]["lr"]})
+        if score > best["valid_mean_pearson"]:
+            best = {"valid_mean_pearson": score, "epoch": epoch}
+            best_state = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return model, {"best_epoch": best["epoch"], "history": history}
+
+
+def run(config: dict, feature_set: str, out_dir: Path) -> dict:
+    compute.setup(config["compute"])  # training runs on CPU threads here; GPU use is a later addition
+    spec = config["emi"]["feature_sets"][feature_set]
+    train_params, model_params = config["emi"]["train"], config["emi"]["model"]
+    splits = labelled_splits(config)
+    sequences = {part: [load_feature_set([plan.features_path(e, k) for e in spec["extractors"]]) for k in keys] for part, (keys, _) in splits.items()}
+    empty = {part: sum(len(s) == 0 for s in seqs) for part, seqs in sequences.items()}
+    if any(empty.values()):
+        log.warning("samples without any usable frame (one mean row used): %s", empty)
+    mean, std = fit_standardiser(sequences["train"])
+    inputs = {part: tuple(map(torch.from_numpy, batch_inputs(seqs, mean, std, train_params["seq_len"]))) for part, seqs in sequences.items()}
+    labels = {part: y for part, (_, y) in splits.items() if y is not None}
+    use_transformer = spec["modality"] == "V"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, per_seed = [], {}
+    for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
+        model, info = train_seed(seed, inputs, labels, use_transformer, model_params, train_params)
+        with atomic_path(out_dir / f"seed{seed}.pt") as tmp:
+            torch.save({"state_dict": model.state_dict(), "mean": mean, "std": std, "feature_set": spec, "model": model_params}, tmp)
+        preds = {part: predict(model, *inputs[part], train_params["batch_size"]) for part in inputs}
+        valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])
+        per_seed[str(seed)] = {"valid_mean_pearson": valid_mean, "valid_pearson": dict(zip(LABELS, valid_per_label)), "best_epoch": info["best_epoch"], "history": info["history"]}
+        for part, pred in preds.items():
+            for key, values in zip(splits[part][0], pred):
+                rows.append({"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, values.tolist()))})
+        log.info("%s seed %d: valid mean Pearson %.4f (epoch %d)", feature_set, seed, valid_mean, info["best_epoch"])
+    with atomic_path(out_dir / "predictions.csv") as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+    metrics = {
+        "feature_set": feature_set,
+        "modality": spec["modality"],
+        "extractors": spec["extractors"],
+        "input_dim": int(inputs["train"][0].shape[-1]),
+        "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
+        "seeds": per_seed,
+        "samples_without_frames": empty,
+        "train": train_params,
+        "model": model_params,
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train an EMI branch on one feature set, all seeds.")
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--feature-set", required=True)
+    parser.add_argument("--out-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = effective_config(load_config(args.config), "emi")
+    if args.feature_set not in config["emi"]["feature_sets"]:
+        parser.error(f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})")
+    run(config, args.feature_set, args.out_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Network building blocks shared by the papers (TCN, temporal Transformer) and per-paper heads."""

@@ -1,0 +1,147 @@
+"""Paper tables from papers/<key>.yaml and the metrics files our runs wrote.
+
+For each table the YAML lists rows: key columns, the paper's values, and for
+each metric either where our value comes from (`file` + dotted `value`, and
+optionally `std`) or nothing plus a `note` saying why (another team's
+result, an organiser baseline we cannot rerun). Output columns are the keys,
+then for each metric M: M_paper, M_ours, M_std, M_delta (ours - paper), then
+`note`. Nothing here is typed by hand: paper values come from the YAML, ours
+from the run files.
+
+    python -m affrepro.tables --paper emi --table table3 --csv results/emi/table3.csv --json results/emi/table3.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import io
+from pathlib import Path
+
+import yaml
+
+from affrepro.config import REPO_ROOT, effective_config, load_config
+from affrepro.io import read_json, write_json, write_text
+
+PAPERS_DIR = REPO_ROOT / "papers"
+
+
+class TableSpecError(ValueError):
+    """papers/<key>.yaml does not describe a table correctly."""
+
+
+def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:
+    path = papers_dir / f"{key}.yaml"
+    return yaml.safe_load(path.read_text())
+
+
+def parse_paper_value(value, fmt: str | None):
+    """Paper values as printed; `h:mm:ss` durations become seconds."""
+    if value is None or fmt is None:
+        return value
+    if fmt == "h:mm:ss":
+        hours, minutes, seconds = (int(p) for p in str(value).split(":"))
+        return hours * 3600 + minutes * 60 + seconds
+    raise TableSpecError(f"unknown paper_format {fmt!r}")
+
+
+def _dig(obj, dotted: str, source: str):
+    node = obj
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise TableSpecError(f"{source} has no '{dotted}'")
+        node = node[part]
+    return node
+
+
+def input_files(paper: dict, table: str) -> list[str]:
+    """Every run file a table reads (for the workflow's dependencies)."""
+    files = set(paper["tables"][table].get("requires", []))
+    for row in paper["tables"][table]["rows"]:
+        for source in (row.get("ours") or {}).values():
+            files.add(source["file"])
+    return sorted(files)
+
+
+def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[str], list[dict]]:
+    spec = paper["tables"][table]
+    keys, metrics = spec["keys"], spec["metrics"]
+    columns = list(keys)
+    for metric in metrics:
+        columns += [f"{metric}_paper", f"{metric}_ours", f"{metric}_std", f"{metric}_delta"]
+    columns.append("note")
+    cache: dict[str, dict] = {}
+    rows = []
+    for row_spec in spec["rows"]:
+        row = {k: row_spec[k] for k in keys}
+        ours = row_spec.get("ours") or {}
+        for metric, options in metrics.items():
+            options = options or {}
+            decimals = options.get("decimals", 4)
+            paper_value = parse_paper_value((row_spec.get("paper") or {}).get(metric), options.get("paper_format"))
+            ours_value = std = delta = None
+            if metric in ours:
+                source = ours[metric]
+                data = cache.setdefault(source["file"], read_json(root / source["file"]))
+                ours_value = round(float(_dig(data, source["value"], source["file"])), decimals)
+                if "std" in source:
+                    std = round(float(_dig(data, source["std"], source["file"])), decimals)
+                if paper_value is not None:
+                    delta = round(ours_value - paper_value, decimals)
+            row |= {f"{metric}_paper": paper_value, f"{metric}_ours": ours_value, f"{metric}_std": std, f"{metric}_delta": delta}
+        row["note"] = row_spec.get("note", "")
+        rows.append(row)
+    return columns, rows
+
+
+def render_csv(columns: list[str], rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+    return buffer.getvalue()
+
+
+def row_label(row: dict, keys: list[str]) -> str:
+    return " | ".join(str(row[k]) for k in keys)
+
+
+def write_table(paper_key: str, table: str, config: dict, csv_path: Path, json_path: Path) -> None:
+    paper = load_paper(paper_key)
+    spec = paper["tables"][table]
+    columns, rows = build_rows(paper, table)
+    profile_note = "ours: demo data and demo budget (see provenance)" if config["profile"] == "demo" else ""
+    for row in rows:
+        if profile_note and any(row[c] is not None for c in columns if c.endswith("_ours")):
+            row["note"] = "; ".join(n for n in (row["note"], profile_note) if n)
+    provenance = importlib.import_module(f"affrepro.{paper_key}.report").provenance(config)
+    write_text(csv_path, render_csv(columns, rows))
+    write_json(
+        json_path,
+        {
+            "paper": paper["paper"]["title"],
+            "table": table,
+            "caption": spec["caption"],
+            "columns": columns,
+            "rows": {row_label(r, spec["keys"]): {c: r[c] for c in columns if c not in spec["keys"]} for r in rows},
+            "provenance": provenance,
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Render a paper table from papers/<key>.yaml and run metrics.")
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--paper", required=True)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--csv", required=True, type=Path)
+    parser.add_argument("--json", required=True, type=Path)
+    args = parser.parse_args(argv)
+    config = effective_config(load_config(args.config), args.paper)
+    write_table(args.paper, args.table, config, args.csv, args.json)
+
+
+if __name__ == "__main__":
+    main()

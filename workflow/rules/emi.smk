@@ -1,0 +1,185 @@
+# The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4.
+from affrepro.config import effective_config
+from affrepro.emi import plan as emi_plan
+from affrepro.emi.report import provenance_inputs as emi_provenance_inputs
+from affrepro.tables import input_files, load_paper
+
+EMI = effective_config(config, "emi")
+EMI_TABLES = ["table1", "table2", "table3", "table4"]
+EMI_SAMPLES = emi_plan.samples(config)
+EMI_SHARDS = min(EMI["preprocess"]["shards"], len(EMI_SAMPLES))
+EMI_ROOT = emi_plan.dataset_root(config)
+EMI_IS_DEMO = config["datasets"]["hume_vidmimic2"]["root"] is None
+EMI_SPLIT_FILES = [str(EMI_ROOT / "train_split.csv"), str(EMI_ROOT / "valid_split.csv")]
+EMI_PAPER = load_paper("emi")
+
+wildcard_constraints:
+    shard=r"\d+",
+    table=r"table\d+",
+    extractor="resnet18|au|dino|wav2vec2",
+
+
+def emi_videos(shard):
+    keys = [s.key for s in emi_plan.shard(config, int(shard), EMI_SHARDS)]
+    if EMI_IS_DEMO:
+        return [str(EMI_ROOT / "raw" / f"{k}.mp4") for k in keys]
+    videos = emi_plan.videos(config)
+    return [str(videos[k]) for k in keys]
+
+
+def emi_feature_manifests(extractors):
+    return [f"work/emi/features/{e}/shard{k}.json" for e in extractors for k in range(EMI_SHARDS)]
+
+
+if EMI_IS_DEMO:
+
+    rule emi_demo_data:
+        output:
+            EMI_SPLIT_FILES,
+            [str(EMI_ROOT / "raw" / f"{s.key}.mp4") for s in EMI_SAMPLES],
+        params:
+            demo=config["demo"]["hume_vidmimic2"],
+        log:
+            "logs/demo/hume_vidmimic2.log",
+        shell:
+            "python -m affrepro.demo.hume --config {RESOLVED_CONFIG} --out {EMI_ROOT} > {log} 2>&1"
+
+
+rule emi_faces:
+    input:
+        lambda w: emi_videos(w.shard),
+    output:
+        "work/emi/faces/shard{shard}.json",
+    params:
+        settings={k: EMI["preprocess"][k] for k in ("fps", "face_size", "mtcnn")},
+        compute=EMI["compute"],
+    log:
+        "logs/emi/faces/shard{shard}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "python -m affrepro.stages faces --config {RESOLVED_CONFIG} --paper emi "
+        "--shard {wildcards.shard} --shards {EMI_SHARDS} --manifest {output} > {log} 2>&1"
+
+
+rule emi_audio:
+    input:
+        lambda w: emi_videos(w.shard),
+    output:
+        "work/emi/audio/shard{shard}.json",
+    params:
+        settings=EMI["preprocess"]["audio"],
+    log:
+        "logs/emi/audio/shard{shard}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "python -m affrepro.stages audio --config {RESOLVED_CONFIG} --paper emi "
+        "--shard {wildcards.shard} --shards {EMI_SHARDS} --manifest {output} > {log} 2>&1"
+
+
+rule emi_features:
+    input:
+        lambda w: f"work/emi/{'audio' if w.extractor == 'wav2vec2' else 'faces'}/shard{w.shard}.json",
+    output:
+        "work/emi/features/{extractor}/shard{shard}.json",
+    params:
+        settings=lambda w: EMI["extractors"]["openface" if w.extractor == "au" else w.extractor],
+        compute=EMI["compute"],
+    log:
+        "logs/emi/features/{extractor}/shard{shard}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "python -m affrepro.stages features --config {RESOLVED_CONFIG} --paper emi --extractor {wildcards.extractor} "
+        "--shard {wildcards.shard} --shards {EMI_SHARDS} --manifest {output} > {log} 2>&1"
+
+
+rule emi_train:
+    input:
+        EMI_SPLIT_FILES,
+        lambda w: emi_feature_manifests(EMI["emi"]["feature_sets"][w.feature_set]["extractors"]),
+    output:
+        metrics="work/emi/runs/{feature_set}/metrics.json",
+        predictions="work/emi/runs/{feature_set}/predictions.csv",
+    params:
+        spec=lambda w: EMI["emi"]["feature_sets"][w.feature_set],
+        seeds=EMI["emi"]["seeds"],
+        train=EMI["emi"]["train"],
+        model=EMI["emi"]["model"],
+    log:
+        "logs/emi/train/{feature_set}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "python -m affrepro.emi.train --config {RESOLVED_CONFIG} --feature-set {wildcards.feature_set} "
+        "--out-dir work/emi/runs/{wildcards.feature_set} > {log} 2>&1"
+
+
+rule emi_fuse:
+    input:
+        lambda w: [f"work/emi/runs/{m}/predictions.csv" for m in EMI["emi"]["fusions"][w.fusion]],
+    output:
+        metrics="work/emi/fusion/{fusion}/metrics.json",
+        predictions="work/emi/fusion/{fusion}/predictions.csv",
+    params:
+        members=lambda w: " ".join(EMI["emi"]["fusions"][w.fusion]),
+    log:
+        "logs/emi/fusion/{fusion}.log",
+    shell:
+        "python -m affrepro.emi.fuse --config {RESOLVED_CONFIG} --members {params.members} "
+        "--out-dir work/emi/fusion/{wildcards.fusion} > {log} 2>&1"
+
+
+rule emi_submission:
+    input:
+        f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
+    output:
+        "results/emi/submission_test.csv",
+    log:
+        "logs/emi/submission.log",
+    shell:
+        "python -m affrepro.emi.fuse --submission-from {input} --submission-out {output} > {log} 2>&1"
+
+
+rule emi_dataset_stats:
+    input:
+        EMI_SPLIT_FILES,
+        lambda w: [v for k in range(EMI_SHARDS) for v in emi_videos(k)],
+    output:
+        "work/emi/dataset_stats.json",
+    log:
+        "logs/emi/dataset_stats.log",
+    shell:
+        "python -m affrepro.emi.stats --config {RESOLVED_CONFIG} --out {output} > {log} 2>&1"
+
+
+rule emi_table:
+    input:
+        "papers/emi.yaml",
+        lambda w: input_files(EMI_PAPER, w.table),
+        emi_provenance_inputs(EMI),
+    output:
+        csv="results/emi/{table}.csv",
+        json="results/emi/{table}.json",
+    log:
+        "logs/emi/{table}.log",
+    shell:
+        "python -m affrepro.tables --config {RESOLVED_CONFIG} --paper emi --table {wildcards.table} "
+        "--csv {output.csv} --json {output.json} > {log} 2>&1"
+
+
+# The EMI tables are the repository's headline tables: results/table<N>.csv.
+rule emi_headline_table:
+    input:
+        "results/emi/{table}.{ext}",
+    output:
+        "results/{table}.{ext}",
+    wildcard_constraints:
+        ext="csv|json",
+    shell:
+        "cp {input} {output}"
