@@ -125,7 +125,8 @@ def write_table(paper_key: str, table: str, config: dict, csv_path: Path, json_p
             "table": table,
             "caption": spec["caption"],
             "columns": columns,
-            "rows": {row_label(r, spec["keys"]): {c: r[c] for c in columns if c not in spec["keys"]} for r in rows},
+            # Numbers only (DVC lists every leaf); notes are in the CSV.
+            "rows": {row_label(r, spec["keys"]): {c: r[c] for c in columns if c not in spec["keys"] and c != "note" and r[c] is not None} for r in rows},
             "provenance": provenance,
         },
     )

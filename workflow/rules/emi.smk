@@ -39,6 +39,8 @@ if EMI_IS_DEMO:
             [str(EMI_ROOT / "raw" / f"{s.key}.mp4") for s in EMI_SAMPLES],
         params:
             demo=config["demo"]["hume_vidmimic2"],
+        conda:
+            "../../envs/affrepro.yaml"
         log:
             "logs/demo/hume_vidmimic2.log",
         shell:
@@ -53,6 +55,8 @@ rule emi_faces:
     params:
         settings={k: EMI["preprocess"][k] for k in ("fps", "face_size", "mtcnn")},
         compute=EMI["compute"],
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/faces/shard{shard}.log",
     threads: 1
@@ -70,6 +74,8 @@ rule emi_audio:
         "work/emi/audio/shard{shard}.json",
     params:
         settings=EMI["preprocess"]["audio"],
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/audio/shard{shard}.log",
     threads: 1
@@ -88,6 +94,8 @@ rule emi_features:
     params:
         settings=lambda w: EMI["extractors"]["openface" if w.extractor == "au" else w.extractor],
         compute=EMI["compute"],
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/features/{extractor}/shard{shard}.log",
     threads: 1
@@ -110,6 +118,8 @@ rule emi_train:
         seeds=EMI["emi"]["seeds"],
         train=EMI["emi"]["train"],
         model=EMI["emi"]["model"],
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/train/{feature_set}.log",
     threads: 1
@@ -128,6 +138,8 @@ rule emi_fuse:
         predictions="work/emi/fusion/{fusion}/predictions.csv",
     params:
         members=lambda w: " ".join(EMI["emi"]["fusions"][w.fusion]),
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/fusion/{fusion}.log",
     shell:
@@ -140,6 +152,8 @@ rule emi_submission:
         f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
     output:
         "results/emi/submission_test.csv",
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/submission.log",
     shell:
@@ -152,6 +166,8 @@ rule emi_dataset_stats:
         lambda w: [v for k in range(EMI_SHARDS) for v in emi_videos(k)],
     output:
         "work/emi/dataset_stats.json",
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/dataset_stats.log",
     shell:
@@ -166,6 +182,8 @@ rule emi_table:
     output:
         csv="results/emi/{table}.csv",
         json="results/emi/{table}.json",
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/{table}.log",
     shell:

@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make reproduce   install into .venv (if needed), then build the EMI paper's Table 3 on the demo data
+#   make test        install into .venv (if needed), then run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FACENET := facenet-pytorch==2.6.0
+CORES ?= 8
+
+.PHONY: install reproduce tables test clean-work
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# facenet-pytorch's metadata pins torch<2.3, numpy<2, Pillow<10.3; it runs on our pins, so no deps.
+	$(BIN)/python -m pip install --quiet --no-deps $(FACENET)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+reproduce: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) results/table3.csv
+	@cat results/table3.csv
+
+tables: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) all
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -ra
+
+clean-work:
+	rm -rf work logs .snakemake

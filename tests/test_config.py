@@ -1,0 +1,60 @@
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from affrepro.config import ConfigError, effective_config, load_config, validate_config
+
+
+@pytest.fixture()
+def config(repo):
+    return load_config(repo / "config.yaml")
+
+
+def test_shipped_config_is_valid_and_paper_defaults(config):
+    train = config["emi"]["train"]
+    assert (train["lr"], train["batch_size"], train["seq_len"], train["lr_patience"], train["lr_factor"]) == (3e-5, 128, 300, 10, 0.5)
+    model = config["emi"]["model"]
+    assert (model["tcn_layers"], model["tcn_kernel_size"], model["transformer_layers"], model["transformer_heads"]) == (5, 3, 2, 4)
+    assert config["emi"]["seeds"] == [0, 1, 2, 3, 4, 5]
+
+
+def test_misspelt_key_is_named(config):
+    bad = copy.deepcopy(config)
+    bad["emi"]["train"]["epochz"] = 3
+    with pytest.raises(ConfigError) as error:
+        validate_config(bad)
+    assert "'epochz'" in str(error.value) and "emi.train" in str(error.value)
+
+
+def test_wrong_type_is_named(config):
+    bad = copy.deepcopy(config)
+    bad["emi"]["train"]["lr"] = "fast"
+    with pytest.raises(ConfigError, match=r"'emi\.train\.lr'"):
+        validate_config(bad)
+
+
+def test_demo_overrides_apply_only_on_demo_data(config):
+    demo = effective_config(config, "emi")
+    assert demo["profile"] == "demo"
+    assert demo["emi"]["train"]["epochs"] == config["demo"]["overrides"]["emi"]["train"]["epochs"]
+    assert demo["extractors"]["resnet18"]["weights"] == "random"
+    real = copy.deepcopy(config)
+    real["datasets"]["hume_vidmimic2"]["root"] = "/data/hume"
+    paper = effective_config(real, "emi")
+    assert paper["profile"] == "paper"
+    assert paper["emi"]["train"] == config["emi"]["train"]
+
+
+def test_snakemake_stops_at_startup_on_a_bad_key(repo, tmp_path, config):
+    bad = copy.deepcopy(config)
+    bad["preprocess"]["mtnn"] = {}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "--configfile", str(tmp_path / "bad.yaml")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode != 0
+    assert "'mtnn'" in proc.stdout + proc.stderr
