@@ -176,7 +176,7 @@ rule emi_dataset_stats:
 
 rule emi_table:
     input:
-        "papers/emi.yaml",
+        f"{workflow.basedir}/papers/emi.yaml",
         lambda w: input_files(EMI_PAPER, w.table),
         emi_provenance_inputs(EMI),
     output:

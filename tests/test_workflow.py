@@ -1,0 +1,91 @@
+"""The workflow end to end on demo data, as a user runs it (Snakemake in a fresh working directory)."""
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+TABLES = ["table1", "table2", "table3", "table4"]
+
+
+def snakemake(repo: Path, workdir: Path, *targets: str, dry_run: bool = False) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2"]
+    proc = subprocess.run(cmd + (["-n"] if dry_run else []) + list(targets), capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def tiny_config(repo: Path) -> dict:
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    config["demo"]["hume_vidmimic2"].update(n_train=6, n_valid=6, n_test=2, duration_s=[1.0, 1.2], faceless_samples=1, silent_samples=1)
+    config["demo"]["overrides"]["preprocess"]["shards"] = 2
+    config["demo"]["overrides"]["emi"]["seeds"] = [0, 1]
+    config["demo"]["overrides"]["emi"]["train"].update(epochs=3)
+    return config
+
+
+def run_in(repo: Path, workdir: Path, config: dict, *targets: str) -> subprocess.CompletedProcess:
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return snakemake(repo, workdir, *targets)
+
+
+@pytest.mark.slow
+def test_tiny_demo_end_to_end_is_complete_idempotent_and_deterministic(repo, tmp_path):
+    config = tiny_config(repo)
+    first, second = tmp_path / "first", tmp_path / "second"
+    run_in(repo, first, config, "all")
+
+    table3 = pd.read_csv(first / "results/table3.csv")
+    assert table3["Features"].tolist() == ["ViT+Wav2Vec2.0(baseline)", "ViT+Wav2Vec2.0(ours)", "ResNet18+Wav2Vec2.0", "AUs+Wav2Vec2.0", "ResNet18+AUs+Wav2Vec2.0"]
+    assert table3["rho_ours"].isna().tolist() == [True, False, False, False, False]
+    assert (table3["rho_delta"].dropna() == (table3["rho_ours"] - table3["rho_paper"]).dropna().round(4)).all()
+    table1 = pd.read_csv(first / "results/table1.csv")
+    assert table1["Samples_ours"].tolist() == [6, 6, 2, 14]
+    assert table1["Samples_paper"].tolist() == [8072, 4588, 4586, 17246]
+    table2 = pd.read_csv(first / "results/emi/table2.csv")
+    assert table2["rho_ours"].notna().sum() == 5
+    submission = pd.read_csv(first / "results/emi/submission_test.csv")
+    assert len(submission) == 2 and submission.columns[0] == "Filename"
+    provenance = yaml.safe_load((first / "results/table3.json").read_text())["provenance"]
+    assert provenance["dataset"]["kind"] == "demo" and provenance["seeds"] == [0, 1]
+    assert provenance["extractors"]["resnet18"]["weights"].startswith("random-init")
+    assert "Nothing to be done" in snakemake(repo, first, "all", dry_run=True).stdout
+
+    run_in(repo, second, config, "all")
+    for table in TABLES:
+        for ext in ("csv", "json"):
+            assert (first / f"results/{table}.{ext}").read_bytes() == (second / f"results/{table}.{ext}").read_bytes(), f"{table}.{ext} differs"
+
+
+@pytest.mark.slow
+def test_headline_demo_fusion_beats_each_modality(repo, tmp_path):
+    """The default demo (what `make reproduce` runs): fused ResNet18+AUs+Wav2Vec2 beats its unimodal rows."""
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    run_in(repo, tmp_path / "demo", copy.deepcopy(config), "results/table3.csv", "results/table2.csv")
+    table2 = pd.read_csv(tmp_path / "demo/results/table2.csv").set_index("Features")
+    table3 = pd.read_csv(tmp_path / "demo/results/table3.csv").set_index("Features")
+    fused = table3.loc["ResNet18+AUs+Wav2Vec2.0", "rho_ours"]
+    assert fused > table2.loc["ResNet18+AUs", "rho_ours"]
+    assert fused > table2.loc["Wav2Vec2.0(ours)", "rho_ours"]
+
+
+def test_dvc_lists_the_table_numbers(repo):
+    if not (repo / ".git").exists():
+        pytest.skip("dvc metrics needs the git checkout")
+    proc = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    metrics = json.loads(proc.stdout)
+    data = next(iter(metrics.values()))["data"]
+    table3 = data["results/emi/table3.json"]["data"]["rows"]
+    assert table3["V+A | ResNet18+AUs+Wav2Vec2.0"]["rho_paper"] == 0.3288
+    assert "rho_ours" in table3["V+A | ResNet18+AUs+Wav2Vec2.0"]
+    assert "rho_ours" in data["results/emi/table2.json"]["data"]["rows"]["ResNet18+AUs | V"]
