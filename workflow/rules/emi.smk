@@ -149,7 +149,8 @@ rule emi_fuse:
 
 rule emi_submission:
     input:
-        f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
+        RESOLVED_CONFIG,
+        predictions=f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
     output:
         "results/emi/submission_test.csv",
     conda:
@@ -157,7 +158,7 @@ rule emi_submission:
     log:
         "logs/emi/submission.log",
     shell:
-        "python -m affrepro.emi.fuse --submission-from {input} --submission-out {output} > {log} 2>&1"
+        "python -m affrepro.emi.fuse --submission-from {input.predictions} --submission-out {output} > {log} 2>&1"
 
 
 rule emi_dataset_stats:
@@ -176,6 +177,9 @@ rule emi_dataset_stats:
 
 rule emi_table:
     input:
+        # The tables depend on the config they were computed with; in a fresh
+        # clone this record is new, so the committed tables are recomputed.
+        RESOLVED_CONFIG,
         f"{workflow.basedir}/papers/emi.yaml",
         lambda w: input_files(EMI_PAPER, w.table),
         emi_provenance_inputs(EMI),
