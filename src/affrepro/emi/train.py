@@ -37,14 +37,15 @@ log = logging.getLogger("affrepro.emi.train")
 def predict(model: EMIBranch, x: torch.Tensor, mask: torch.Tensor, batch_size: int) -> np.ndarray:
     model.eval()
     with torch.no_grad():
-        return torch.cat([model(x[i : i + batch_size], mask[i : i + batch_size]) for i in range(0, len(x), batch_size)]).numpy()
+        return torch.cat([model(x[i : i + batch_size], mask[i : i + batch_size]) for i in range(0, len(x), batch_size)]).cpu().numpy()
 
 
-def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, model_params: dict, train_params: dict) -> tuple[EMIBranch, dict]:
+def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, model_params: dict, train_params: dict, device: torch.device = torch.device("cpu")) -> tuple[EMIBranch, dict]:
+    """Inputs are (x, mask) tensors per partition, already on `device`."""
     torch.manual_seed(seed)
     x_train, m_train = inputs["train"]
-    y_train = torch.from_numpy(labels["train"]).float()
-    model = EMIBranch(x_train.shape[-1], use_transformer, model_params)
+    y_train = torch.from_numpy(labels["train"]).float().to(device)
+    model = EMIBranch(x_train.shape[-1], use_transformer, model_params).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=train_params["lr"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, mode="max", factor=train_params["lr_factor"], patience=train_params["lr_patience"])
     shuffler = torch.Generator().manual_seed(seed)
@@ -54,7 +55,7 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
     history = []
     for epoch in range(train_params["epochs"]):
         model.train()
-        order = torch.randperm(len(x_train), generator=shuffler)
+        order = torch.randperm(len(x_train), generator=shuffler).to(device)
         losses = []
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -75,7 +76,7 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
 
 
 def run(config: dict, feature_set: str, out_dir: Path) -> dict:
-    compute.setup(config["compute"])  # training runs on CPU threads here; GPU use is a later addition
+    device = compute.setup(config["compute"])
     spec = config["emi"]["feature_sets"][feature_set]
     train_params, model_params = config["emi"]["train"], config["emi"]["model"]
     splits = labelled_splits(config)
@@ -84,15 +85,15 @@ def run(config: dict, feature_set: str, out_dir: Path) -> dict:
     if any(empty.values()):
         log.warning("samples without any usable frame (one mean row used): %s", empty)
     mean, std = fit_standardiser(sequences["train"])
-    inputs = {part: tuple(map(torch.from_numpy, batch_inputs(seqs, mean, std, train_params["seq_len"]))) for part, seqs in sequences.items()}
+    inputs = {part: tuple(torch.from_numpy(a).to(device) for a in batch_inputs(seqs, mean, std, train_params["seq_len"])) for part, seqs in sequences.items()}
     labels = {part: y for part, (_, y) in splits.items() if y is not None}
     use_transformer = spec["modality"] == "V"
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, per_seed = [], {}
     for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
-        model, info = train_seed(seed, inputs, labels, use_transformer, model_params, train_params)
+        model, info = train_seed(seed, inputs, labels, use_transformer, model_params, train_params, device)
         with atomic_path(out_dir / f"seed{seed}.pt") as tmp:
-            torch.save({"state_dict": model.state_dict(), "mean": mean, "std": std, "feature_set": spec, "model": model_params}, tmp)
+            torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "mean": mean, "std": std, "feature_set": spec, "model": model_params}, tmp)
         preds = {part: predict(model, *inputs[part], train_params["batch_size"]) for part in inputs}
         valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])
         per_seed[str(seed)] = {"valid_mean_pearson": valid_mean, "valid_pearson": dict(zip(LABELS, valid_per_label)), "best_epoch": info["best_epoch"], "history": info["history"]}
