@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 
-from affrepro.config import ConfigError, effective_config, load_config, validate_config
+from affrepro.config import ConfigError, check_consistency, check_weights, effective_config, load_config, validate_config
 
 
 @pytest.fixture()
@@ -58,3 +58,29 @@ def test_snakemake_stops_at_startup_on_a_bad_key(repo, tmp_path, config):
     )
     assert proc.returncode != 0
     assert "'mtnn'" in proc.stdout + proc.stderr
+
+
+def test_cross_key_rules_are_named(config):
+    bad = copy.deepcopy(config)
+    bad["emi"]["fusions"]["x"] = ["resnet18", "wav2vec3"]
+    bad["emi"]["feature_sets"]["mixed"] = {"modality": "A", "extractors": ["resnet18"]}
+    bad["emi"]["submission"] = "nope"
+    with pytest.raises(ConfigError) as error:
+        check_consistency(bad)
+    message = str(error.value)
+    assert "emi.fusions.x: ['wav2vec3']" in message
+    assert "emi.feature_sets.mixed" in message
+    assert "emi.submission: 'nope'" in message
+
+
+def test_real_data_needs_loadable_weights_at_startup(config, tmp_path):
+    real = copy.deepcopy(config)
+    real["datasets"]["hume_vidmimic2"]["root"] = str(tmp_path)
+    with pytest.raises(ConfigError) as error:
+        check_weights(effective_config(real, "emi"), "emi")
+    assert "extractors.resnet18.weights is null" in str(error.value)
+    assert "'facebook/dino-vits16'" in str(error.value)
+    (tmp_path / "r18.pth").write_bytes(b"x")
+    for name, value in [("resnet18", str(tmp_path / "r18.pth")), ("dino", "random"), ("wav2vec2", str(tmp_path))]:
+        real["extractors"][name]["weights"] = value
+    check_weights(effective_config(real, "emi"), "emi")  # paths and `random` are accepted

@@ -45,4 +45,4 @@ def test_mean_pearson_rejects_mismatched_shapes():
 
 def test_mean_std_uses_sample_std():
     assert mean_std([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
-    assert mean_std([0.5]) == {"mean": 0.5, "std": 0.0, "n": 1}
+    assert mean_std([0.5]) == {"mean": 0.5, "std": None, "n": 1}

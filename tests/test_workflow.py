@@ -1,6 +1,7 @@
 """The workflow end to end on demo data, as a user runs it (Snakemake in a fresh working directory)."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -58,6 +59,18 @@ def test_tiny_demo_end_to_end_is_complete_idempotent_and_deterministic(repo, tmp
     assert provenance["extractors"]["resnet18"]["weights"].startswith("random-init")
     assert "Nothing to be done" in snakemake(repo, first, "all", dry_run=True).stdout
 
+    # The planted faults reached the pipeline: frames without a face were dropped, the silent track flagged.
+    planted = json.loads((first / "work/data/hume_vidmimic2/planted.json").read_text())["samples"]
+    faces = {k: v for m in sorted(first.glob("work/emi/faces/shard*.json")) for k, v in json.loads(m.read_text())["samples"].items()}
+    audio = {k: v for m in sorted(first.glob("work/emi/audio/shard*.json")) for k, v in json.loads(m.read_text())["samples"].items()}
+    faceless = [k for k, v in planted.items() if v["faceless_frames"]]
+    silent = [k for k, v in planted.items() if v["silent_audio"]]
+    assert faceless and silent
+    for key in faceless:
+        assert faces[key]["n_faces"] < faces[key]["n_frames"]
+    assert sorted(k for k, v in audio.items() if v["silent"]) == sorted(silent)
+    assert all(v["n_faces"] >= 0.95 * v["n_frames"] for k, v in faces.items() if k not in faceless)
+
     run_in(repo, second, config, "all")
     for table in TABLES:
         for ext in ("csv", "json"):
@@ -81,8 +94,6 @@ def test_dvc_lists_the_table_numbers(repo):
         pytest.skip("dvc metrics needs the git checkout")
     proc = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    import json
-
     metrics = json.loads(proc.stdout)
     data = next(iter(metrics.values()))["data"]
     table3 = data["results/emi/table3.json"]["data"]["rows"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
 
 def setup(compute: dict) -> torch.device:
+    # Deterministic cuBLAS needs this before CUDA starts; CPU runs are deterministic without it.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(compute["threads"])
     torch.use_deterministic_algorithms(True, warn_only=True)
     if compute["device"] == "cuda" or (compute["device"] == "auto" and torch.cuda.is_available()):

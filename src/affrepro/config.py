@@ -52,6 +52,54 @@ def validate_config(config: dict, source: str = "config.yaml", schema_path: Path
     raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines) + "\nFix these keys (see config.yaml comments and workflow/schemas/config.schema.yaml).")
 
 
+def check_consistency(config: dict, source: str = "config.yaml") -> None:
+    """Cross-key rules JSON-Schema cannot express, each error naming its key."""
+    problems = []
+    emi = config["emi"]
+    visual, audio = {"resnet18", "au", "dino"}, {"wav2vec2"}
+    for name, spec in emi["feature_sets"].items():
+        allowed = visual if spec["modality"] == "V" else audio
+        wrong = [e for e in spec["extractors"] if e not in allowed]
+        if wrong:
+            problems.append(f"emi.feature_sets.{name}: modality {spec['modality']} cannot use extractor(s) {wrong}")
+    for name, members in emi["fusions"].items():
+        unknown = [m for m in members if m not in emi["feature_sets"]]
+        if unknown:
+            problems.append(f"emi.fusions.{name}: {unknown} not in emi.feature_sets")
+    if emi["submission"] not in emi["fusions"]:
+        problems.append(f"emi.submission: {emi['submission']!r} is not one of emi.fusions ({', '.join(emi['fusions'])})")
+    model = deep_merge(emi["model"], config["demo"]["overrides"].get("emi", {}).get("model", {}))
+    if model["tcn_channels"] % model["transformer_heads"]:
+        problems.append("emi.model.transformer_heads must divide emi.model.tcn_channels (the attention width)")
+    if problems:
+        raise ConfigError(f"{source} is inconsistent:\n  - " + "\n  - ".join(problems))
+
+
+def check_weights(config: dict, paper: str) -> None:
+    """On real data, every extractor a paper uses needs real weights that can be loaded offline.
+
+    Checked at start-up so a run does not stop after hours of preprocessing.
+    """
+    if config["profile"] != "paper":
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    used = sorted({e for spec in config[paper]["feature_sets"].values() for e in spec["extractors"]} - {"au"})
+    problems = []
+    for extractor in used:
+        value = config["extractors"][extractor]["weights"]
+        if value is None:
+            problems.append(f"extractors.{extractor}.weights is null: give a checkpoint path, a cached hub id, or `random`")
+        elif value != "random" and not Path(value).expanduser().exists():
+            if not isinstance(try_to_load_from_cache(value, "config.json"), str):
+                problems.append(
+                    f"extractors.{extractor}.weights: {value!r} is neither a local path nor in the local Hugging Face cache; "
+                    f"fetch it where there is internet (`huggingface-cli download {value}`) or give a local folder"
+                )
+    if problems:
+        raise ConfigError("real-data run cannot load its extractors:\n  - " + "\n  - ".join(problems))
+
+
 def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:
     path = Path(path)
     try:
@@ -61,6 +109,7 @@ def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     validate_config(config, source=str(path))
+    check_consistency(config, source=str(path))
     return config
 
 

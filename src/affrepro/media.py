@@ -40,12 +40,16 @@ def probe(path: str | Path) -> dict:
 
 
 def iter_frames(path: str | Path, fps: int) -> Iterator[np.ndarray]:
-    """RGB uint8 frames of `path` resampled to `fps` (paper §3.1: ffmpeg to 30 fps), streamed."""
-    meta = probe(path)
-    width, height = meta["size"]
+    """RGB uint8 frames of `path` resampled to `fps` (paper §3.1: ffmpeg to 30 fps), streamed.
+
+    ffmpeg's output is piped straight into memory frame by frame; this equals the
+    paper's "ffmpeg to 30 fps, then read the frames with OpenCV" without writing and
+    re-encoding an intermediate video.
+    """
+    probe(path)  # a clear error for a missing or unreadable file
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=["-vf", f"fps={fps}"])
     try:
-        next(reader)
+        width, height = next(reader)["size"]  # size as delivered (after ffmpeg's auto-rotation)
         for raw in reader:
             yield np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
     finally:

@@ -37,7 +37,7 @@ def mean_pearson(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, list[fl
 
 
 def mean_std(values: list[float]) -> dict:
-    """Mean and sample standard deviation (ddof=1; 0 for a single value) over seeds or folds."""
+    """Mean and sample standard deviation (ddof=1; None for a single value, where it is undefined) over seeds or folds."""
     values = np.asarray(values, dtype=np.float64)
-    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    std = float(values.std(ddof=1)) if len(values) > 1 else None
     return {"mean": float(values.mean()), "std": std, "n": int(len(values))}

@@ -55,6 +55,17 @@ def _dig(obj, dotted: str, source: str):
     return node
 
 
+def _round(value, decimals: int):
+    value = round(float(value), decimals)
+    return int(value) if decimals == 0 else value
+
+
+def _read_metrics(path: Path) -> dict:
+    if not path.is_file():
+        raise TableSpecError(f"{path}: missing; it is written by the workflow (run `snakemake --cores 8 {path}` or the table's target)")
+    return read_json(path)
+
+
 def input_files(paper: dict, table: str) -> list[str]:
     """Every run file a table reads (for the workflow's dependencies)."""
     files = set(paper["tables"][table].get("requires", []))
@@ -83,12 +94,14 @@ def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[st
             ours_value = std = delta = None
             if metric in ours:
                 source = ours[metric]
-                data = cache.setdefault(source["file"], read_json(root / source["file"]))
-                ours_value = round(float(_dig(data, source["value"], source["file"])), decimals)
-                if "std" in source:
-                    std = round(float(_dig(data, source["std"], source["file"])), decimals)
+                if source["file"] not in cache:
+                    cache[source["file"]] = _read_metrics(root / source["file"])
+                data = cache[source["file"]]
+                ours_value = _round(_dig(data, source["value"], source["file"]), decimals)
+                if "std" in source and _dig(data, source["std"], source["file"]) is not None:
+                    std = _round(_dig(data, source["std"], source["file"]), decimals)
                 if paper_value is not None:
-                    delta = round(ours_value - paper_value, decimals)
+                    delta = _round(ours_value - paper_value, decimals)
             row |= {f"{metric}_paper": paper_value, f"{metric}_ours": ours_value, f"{metric}_std": std, f"{metric}_delta": delta}
         row["note"] = row_spec.get("note", "")
         rows.append(row)

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import yaml
 
-from affrepro.config import ConfigError, config_hash, validate_config
+from affrepro.config import ConfigError, check_consistency, config_hash, validate_config
 from affrepro.io import write_text
 
 try:
     validate_config(config, source="config (config.yaml plus any --config/--configfile overrides)")
+    check_consistency(config, source="config")
 except ConfigError as error:
     sys.exit(f"affrepro: {error}")
 

@@ -1,10 +1,16 @@
 # The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4.
-from affrepro.config import effective_config
+import sys
+
+from affrepro.config import ConfigError, check_weights, effective_config
 from affrepro.emi import plan as emi_plan
 from affrepro.emi.report import provenance_inputs as emi_provenance_inputs
 from affrepro.tables import input_files, load_paper
 
 EMI = effective_config(config, "emi")
+try:
+    check_weights(EMI, "emi")
+except ConfigError as error:
+    sys.exit(f"affrepro: {error}")
 EMI_TABLES = ["table1", "table2", "table3", "table4"]
 EMI_SAMPLES = emi_plan.samples(config)
 EMI_SHARDS = min(EMI["preprocess"]["shards"], len(EMI_SAMPLES))
@@ -25,6 +31,21 @@ def emi_videos(shard):
         return [str(EMI_ROOT / "raw" / f"{k}.mp4") for k in keys]
     videos = emi_plan.videos(config)
     return [str(videos[k]) for k in keys]
+
+
+EMI_DIMS = {
+    "resnet18": 512,
+    "au": 34,
+    "dino": 384,
+    "wav2vec2": EMI["extractors"]["wav2vec2"]["random_arch"]["hidden_size"] if EMI["extractors"]["wav2vec2"]["weights"] == "random" else 1024,
+}
+EMI_GPU = 0 if EMI["compute"]["device"] == "cpu" else 1
+
+
+def emi_train_mem_mb(feature_set):
+    """All sequences of a feature set are held as float32 (N, T, D), with room for a copy and the model."""
+    dim = sum(EMI_DIMS[e] for e in EMI["emi"]["feature_sets"][feature_set]["extractors"])
+    return 2000 + 3 * len(EMI_SAMPLES) * EMI["emi"]["train"]["seq_len"] * dim * 4 // 2**20
 
 
 def emi_feature_manifests(extractors):
@@ -101,6 +122,7 @@ rule emi_features:
     threads: 1
     resources:
         mem_mb=4000,
+        gpu=EMI_GPU,
     shell:
         "python -m affrepro.stages features --config {RESOLVED_CONFIG} --paper emi --extractor {wildcards.extractor} "
         "--shard {wildcards.shard} --shards {EMI_SHARDS} --manifest {output} > {log} 2>&1"
@@ -124,7 +146,8 @@ rule emi_train:
         "logs/emi/train/{feature_set}.log",
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda w: emi_train_mem_mb(w.feature_set),
+        gpu=EMI_GPU,
     shell:
         "python -m affrepro.emi.train --config {RESOLVED_CONFIG} --feature-set {wildcards.feature_set} "
         "--out-dir work/emi/runs/{wildcards.feature_set} > {log} 2>&1"
@@ -203,5 +226,7 @@ rule emi_headline_table:
         "results/{table}.{ext}",
     wildcard_constraints:
         ext="csv|json",
+    log:
+        "logs/emi/headline_{table}.{ext}.log",
     shell:
-        "cp {input} {output}"
+        "(cp {input} {output}.partial && mv {output}.partial {output}) > {log} 2>&1"

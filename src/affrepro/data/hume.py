@@ -40,10 +40,12 @@ def _read_split(path: Path) -> pd.DataFrame:
     label_columns = list(frame.columns[1:])
     if [c.strip() for c in label_columns] != LABELS:
         raise DatasetError(f"{path}: label columns are {label_columns}, expected {LABELS}")
-    try:
-        ids = frame.iloc[:, 0].astype("int64")
-    except (TypeError, ValueError) as exc:
-        raise DatasetError(f"{path}: the first column must be the integer file id ({exc})") from exc
+    raw_ids = pd.to_numeric(frame.iloc[:, 0], errors="coerce")
+    bad_id = raw_ids.isna() | (raw_ids != raw_ids.round())
+    if bad_id.any():
+        row = int(np.flatnonzero(bad_id.to_numpy())[0])
+        raise DatasetError(f"{path}: row {row + 2} has file id {frame.iloc[row, 0]!r}; the first column must be the integer file id")
+    ids = raw_ids.astype("int64")
     values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():

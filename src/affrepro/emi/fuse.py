@@ -30,20 +30,25 @@ def late_fusion(predictions: list[np.ndarray]) -> np.ndarray:
     return stacked.mean(axis=0)
 
 
-def fuse_runs(members: list[pd.DataFrame]) -> pd.DataFrame:
+def fuse_runs(members: list[pd.DataFrame], names: list[str] | None = None) -> pd.DataFrame:
     """Fuse predictions tables (seed, partition, id, labels...) row by row; all members must cover the same rows."""
     index = ["seed", "partition", "id"]
+    names = names or [f"member {i}" for i in range(len(members))]
     aligned = [m.set_index(index).sort_index() for m in members]
-    for other in aligned[1:]:
+    for name, other in zip(names[1:], aligned[1:]):
         if not other.index.equals(aligned[0].index):
-            raise ValueError("fusion members do not cover the same seeds, partitions and samples; rerun their training")
+            unmatched = sorted(set(other.index) ^ set(aligned[0].index))[:3]
+            raise ValueError(
+                f"fusion members {names[0]} and {name} do not cover the same seeds, partitions and samples "
+                f"(e.g. {unmatched}); rerun their training with the same emi.seeds and data"
+            )
     fused = late_fusion([a[LABELS].to_numpy() for a in aligned])
     return pd.DataFrame(fused, index=aligned[0].index, columns=LABELS).reset_index()
 
 
 def run(config: dict, members: list[str], out_dir: Path) -> dict:
     tables = [pd.read_csv(RUNS / m / "predictions.csv", dtype={"id": str}) for m in members]
-    fused = fuse_runs(tables)
+    fused = fuse_runs(tables, [str(RUNS / m / "predictions.csv") for m in members])
     keys, y_valid = labelled_splits(config)["valid"]
     per_seed = {}
     for seed, group in fused[fused.partition == "valid"].groupby("seed", sort=True):

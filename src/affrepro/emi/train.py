@@ -40,6 +40,16 @@ def predict(model: EMIBranch, x: torch.Tensor, mask: torch.Tensor, batch_size: i
         return torch.cat([model(x[i : i + batch_size], mask[i : i + batch_size]) for i in range(0, len(x), batch_size)]).cpu().numpy()
 
 
+def plateau_scheduler(optimiser: torch.optim.Optimizer, train_params: dict):
+    """Paper: "if the validation metric does not improve for 10 epochs, the learning rate is halved".
+
+    ReduceLROnPlateau acts once bad epochs *exceed* `patience`, so patience - 1 halves on the 10th.
+    """
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimiser, mode="max", factor=train_params["lr_factor"], patience=max(train_params["lr_patience"] - 1, 0), threshold=0.0
+    )
+
+
 def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, model_params: dict, train_params: dict, device: torch.device = torch.device("cpu")) -> tuple[EMIBranch, dict]:
     """Inputs are (x, mask) tensors per partition, already on `device`."""
     torch.manual_seed(seed)
@@ -47,7 +57,7 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
     y_train = torch.from_numpy(labels["train"]).float().to(device)
     model = EMIBranch(x_train.shape[-1], use_transformer, model_params).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=train_params["lr"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, mode="max", factor=train_params["lr_factor"], patience=train_params["lr_patience"])
+    scheduler = plateau_scheduler(optimiser, train_params)
     shuffler = torch.Generator().manual_seed(seed)
     batch_size = train_params["batch_size"]
     best = {"valid_mean_pearson": -np.inf, "epoch": -1}
@@ -71,6 +81,8 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
         if score > best["valid_mean_pearson"]:
             best = {"valid_mean_pearson": score, "epoch": epoch}
             best_state = copy.deepcopy(model.state_dict())
+    if best_state is None:
+        raise FloatingPointError(f"seed {seed}: the validation score was never finite (training diverged); lower emi.train.lr")
     model.load_state_dict(best_state)
     return model, {"best_epoch": best["epoch"], "history": history}
 

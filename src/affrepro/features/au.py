@@ -67,7 +67,10 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     then 17 intensities / 5, in the order of `AUS`.
     """
     path = Path(path)
-    frame = pd.read_csv(path, skipinitialspace=True)
+    try:
+        frame = pd.read_csv(path, skipinitialspace=True)
+    except (OSError, ValueError) as exc:  # missing, empty or truncated
+        raise OpenFaceError(f"{path}: cannot be read as an OpenFace CSV ({exc}); rerun FeatureExtraction with -aus") from exc
     frame.columns = [c.strip() for c in frame.columns]
     needed = ["frame", "success", *FEATURE_NAMES]
     missing = [c for c in needed if c not in frame.columns]

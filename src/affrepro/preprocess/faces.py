@@ -106,6 +106,9 @@ def detect_faces(video: str | Path, detector, fps: int = 30, size: int = 112) ->
 
 def load_faces(path: str | Path) -> FaceTrack:
     with np.load(path) as data:
+        missing = {"faces", "frame_index", "landmarks", "n_frames", "fps"} - set(data.files)
+        if missing:
+            raise ValueError(f"{path}: not a faces file from `affrepro faces` (missing arrays {sorted(missing)}); regenerate it")
         return FaceTrack(
             faces=data["faces"],
             frame_index=data["frame_index"],
