@@ -39,7 +39,7 @@ EMI_DIMS = {
     "dino": 384,
     "wav2vec2": EMI["extractors"]["wav2vec2"]["random_arch"]["hidden_size"] if EMI["extractors"]["wav2vec2"]["weights"] == "random" else 1024,
 }
-EMI_GPU = 0 if EMI["compute"]["device"] == "cpu" else 1
+EMI_GPU = 1 if EMI["compute"]["device"] == "cuda" else 0  # set compute.device: cuda so cluster jobs request a GPU
 
 
 def emi_train_mem_mb(feature_set):
