@@ -18,7 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	# facenet-pytorch's metadata pins torch<2.3, numpy<2, Pillow<10.3; it runs on our pins, so no deps.
 	$(BIN)/python -m pip install --quiet --no-deps $(FACENET)
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 reproduce: $(STAMP)
