@@ -97,7 +97,8 @@ def run(config: dict, feature_set: str, out_dir: Path) -> dict:
     if any(empty.values()):
         log.warning("samples without any usable frame (one mean row used): %s", empty)
     mean, std = fit_standardiser(sequences["train"])
-    inputs = {part: tuple(torch.from_numpy(a).to(device) for a in batch_inputs(seqs, mean, std, train_params["seq_len"])) for part, seqs in sequences.items()}
+    # clone(): torch's own 64-byte-aligned buffers, so BLAS results cannot depend on numpy's alignment
+    inputs = {part: tuple(torch.from_numpy(a).clone().to(device) for a in batch_inputs(seqs, mean, std, train_params["seq_len"])) for part, seqs in sequences.items()}
     labels = {part: y for part, (_, y) in splits.items() if y is not None}
     use_transformer = spec["modality"] == "V"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ AU28 has presence only, so it is left out), in OpenFace's order.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import tempfile
 from pathlib import Path
@@ -102,12 +103,17 @@ def run_openface(binary: str | Path, faces: np.ndarray) -> tuple[np.ndarray, np.
 
 def crop_au_proxy(faces: np.ndarray) -> np.ndarray:
     """Approximate AU presence and intensity from aligned 112x112 crops (see module docstring)."""
+    # Integer Sobel, element-wise float64 magnitude and exactly rounded sums (math.fsum): float32
+    # SIMD reductions can depend on memory alignment, which would break byte-identical reruns.
     out = np.zeros((len(faces), DIM), np.float32)
     for i, face in enumerate(faces):
-        grey = cv2.cvtColor(cv2.resize(face, (112, 112), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY).astype(np.float32)
-        magnitude = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) / 8.0, cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) / 8.0)
+        grey = cv2.cvtColor(cv2.resize(face, (112, 112), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        gx = cv2.Sobel(grey, cv2.CV_16S, 1, 0, ksize=3).astype(np.float64)
+        gy = cv2.Sobel(grey, cv2.CV_16S, 0, 1, ksize=3).astype(np.float64)
+        magnitude = np.sqrt(gx * gx + gy * gy) / 8.0
         for j, au in enumerate(AUS):
-            energy = np.mean([magnitude[y0:y1, x0:x1].mean() for y0, y1, x0, x1 in AU_REGIONS[au]])
+            boxes = AU_REGIONS[au]
+            energy = math.fsum(math.fsum(magnitude[y0:y1, x0:x1].ravel()) / ((y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes) / len(boxes)
             intensity = 1.0 - np.exp(-energy / PROXY_SCALE)
             out[i, len(AUS) + j] = intensity
             out[i, j] = float(intensity >= 0.5)

@@ -40,8 +40,8 @@ def frames_on_video_grid(n_hidden: int, n_frames: int, fps: int, sample_rate: in
 @torch.inference_mode()
 def extract(model: Wav2Vec2Model, signal: np.ndarray, sample_rate: int, device: torch.device, precision: str, chunk_seconds: float, fps: int) -> np.ndarray:
     """(n_frames, D) features for a 16 kHz mono signal; n_frames = whole video frames the audio covers."""
-    x = signal.astype(np.float32)
-    x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)  # Wav2Vec2FeatureExtractor's do_normalize
+    x = signal.astype(np.float64)
+    x = ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)  # Wav2Vec2FeatureExtractor's do_normalize
     if len(x) < WINDOW:
         x = np.pad(x, (0, WINDOW - len(x)))
     model = model.to(device)
@@ -52,7 +52,7 @@ def extract(model: Wav2Vec2Model, signal: np.ndarray, sample_rate: int, device: 
         if len(piece) < WINDOW:
             break
         with autocast(device, precision):
-            h = model(torch.from_numpy(piece)[None].to(device)).last_hidden_state[0].float().cpu().numpy()
+            h = model(torch.from_numpy(piece).clone()[None].to(device)).last_hidden_state[0].float().cpu().numpy()
         hidden.append(h[: chunk // STRIDE])
     hidden = np.concatenate(hidden)
     n_frames = max(int(len(signal) / sample_rate * fps), 1)
