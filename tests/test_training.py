@@ -24,7 +24,6 @@ def test_training_learns_a_planted_signal_and_returns_the_best_epoch_weights():
     model, info = train_seed(0, {"train": (xt, mt), "valid": (xv, mv)}, {"train": yt, "valid": yv}, True, MODEL, params)
     scores = [h["valid_mean_pearson"] for h in info["history"]]
     assert max(scores) > 0.8
-    assert info["best_epoch"] != len(scores) - 1 or scores[-1] == max(scores)
     # the returned weights are those of the best validation epoch, not the last
     assert mean_pearson(yv, predict(model, xv, mv, 16))[0] == pytest.approx(scores[info["best_epoch"]], abs=1e-6)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import yaml
@@ -138,17 +137,6 @@ def effective_config(config: dict, paper: str) -> dict:
     return resolved
 
 
-def demo_overrides_applied(config: dict, paper: str) -> dict:
-    """The overrides that differ from the paper settings on a demo run (for provenance)."""
-    return copy.deepcopy(config["demo"]["overrides"]) if uses_demo(config, paper) else {}
-
-
 def config_hash(config: dict) -> str:
     return sha256_json(config)[:16]
 
-
-def get(config: dict, dotted: str) -> Any:
-    node: Any = config
-    for part in dotted.split("."):
-        node = node[part]
-    return node

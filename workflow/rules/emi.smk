@@ -3,6 +3,7 @@ import sys
 
 from affrepro.config import ConfigError, check_weights, effective_config
 from affrepro.emi import plan as emi_plan
+from affrepro.features import au as au_features, dino as dino_features, resnet as resnet_features
 from affrepro.emi.report import provenance_inputs as emi_provenance_inputs
 from affrepro.tables import input_files, load_paper
 
@@ -34,9 +35,9 @@ def emi_videos(shard):
 
 
 EMI_DIMS = {
-    "resnet18": 512,
-    "au": 34,
-    "dino": 384,
+    "resnet18": resnet_features.DIM,
+    "au": au_features.DIM,
+    "dino": dino_features.VIT_S16["hidden_size"],
     "wav2vec2": EMI["extractors"]["wav2vec2"]["random_arch"]["hidden_size"] if EMI["extractors"]["wav2vec2"]["weights"] == "random" else 1024,
 }
 EMI_GPU = 1 if EMI["compute"]["device"] == "cuda" else 0  # set compute.device: cuda so cluster jobs request a GPU
