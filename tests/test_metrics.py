@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from affrepro.metrics import mean_pearson, mean_std, pearson
+from affrepro.metrics import ccc, classification_scores, confusion_matrix, mean_pearson, mean_std, pearson, va_score
 
 
 def test_pearson_hand_computed_case():
@@ -46,3 +46,67 @@ def test_mean_pearson_rejects_mismatched_shapes():
 def test_mean_std_uses_sample_std():
     assert mean_std([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
     assert mean_std([0.5]) == {"mean": 0.5, "std": None, "n": 1}
+
+
+def test_ccc_perfect_negated_constant():
+    y = np.array([-0.5, 0.1, 0.3, 0.8, -0.2])
+    assert ccc(y, y) == pytest.approx(1.0, abs=1e-12)
+    assert ccc(y, -y) < -0.7  # -y is also mean-shifted (mean 0.1 -> -0.1), so CCC is above -1
+    centred = y - y.mean()
+    assert ccc(centred, -centred) == pytest.approx(-1.0, abs=1e-12)
+    assert ccc(y, np.full_like(y, 0.4)) == 0.0
+
+
+def test_ccc_hand_computed_case():
+    # y = [1, 2, 3], ŷ = [2, 4, 7]: means 2 and 13/3; population cov = 5/3, var(y) = 2/3,
+    # var(ŷ) = 38/9, (2 - 13/3)^2 = 49/9 -> CCC = (10/3) / (6/9 + 38/9 + 49/9) = 30/93.
+    assert ccc(np.array([1.0, 2, 3]), np.array([2.0, 4, 7])) == pytest.approx(30 / 93, abs=1e-12)
+
+
+def test_ccc_mean_shift_lowers_it_while_pearson_does_not():
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-1, 1, 200)
+    y_hat = y + rng.normal(0, 0.1, 200)
+    assert ccc(y, y_hat + 0.3) < ccc(y, y_hat)
+    assert pearson(y, y_hat + 0.3) == pytest.approx(pearson(y, y_hat), abs=1e-12)
+
+
+def test_ccc_uses_population_variance():
+    rng = np.random.default_rng(1)
+    y, y_hat = rng.normal(size=30), rng.normal(size=30)
+    expected = 2 * np.cov(y, y_hat, ddof=0)[0, 1] / (np.var(y) + np.var(y_hat) + (y.mean() - y_hat.mean()) ** 2)
+    assert ccc(y, y_hat) == pytest.approx(expected, abs=1e-12)
+
+
+def test_va_score_is_mean_of_the_two_cccs():
+    v = np.array([0.1, 0.4, -0.3, 0.2])
+    a = np.array([0.5, 0.2, 0.1, -0.4])
+    score = va_score(v, v, a, np.zeros(4))
+    assert score == {"valence": pytest.approx(1.0), "arousal": 0.0, "p": pytest.approx(0.5)}
+
+
+def test_classification_scores_hand_computed():
+    # 3 classes; true [0,0,0,0,1,1,2,2,2,2], predicted [0,0,0,1,1,2,2,2,2,0]
+    y_true = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
+    y_pred = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 0])
+    assert confusion_matrix(y_true, y_pred, 3).tolist() == [[3, 1, 0], [0, 1, 1], [1, 0, 3]]
+    scores = classification_scores(y_true, y_pred, 3)
+    assert scores["accuracy"] == pytest.approx(7 / 10)
+    assert scores["mean_class_accuracy"] == pytest.approx((3 / 4 + 1 / 2 + 3 / 4) / 3)
+    # F1 per class: 2*3/(6+1+1) = 0.75, 2*1/(2+1+1) = 0.5, 2*3/(6+1+1) = 0.75
+    assert scores["macro_f1"] == pytest.approx((0.75 + 0.5 + 0.75) / 3)
+
+
+def test_classification_scores_match_sklearn_definitions():
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(0, 7, 300)
+    y_pred = np.where(rng.uniform(size=300) < 0.6, y_true, rng.integers(0, 7, 300))
+    scores = classification_scores(y_true, y_pred, 7)
+    recalls = [np.mean(y_pred[y_true == k] == k) for k in range(7)]
+    f1s = []
+    for k in range(7):
+        tp = np.sum((y_pred == k) & (y_true == k))
+        precision, recall = tp / np.sum(y_pred == k), tp / np.sum(y_true == k)
+        f1s.append(2 * precision * recall / (precision + recall))
+    assert scores["mean_class_accuracy"] == pytest.approx(np.mean(recalls), abs=1e-12)
+    assert scores["macro_f1"] == pytest.approx(np.mean(f1s), abs=1e-12)
