@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 TABLES = ["table1", "table2", "table3", "table4"]
+EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json")] + ["results/emi/submission_test.csv"]
 
 
 def snakemake(repo: Path, workdir: Path, *targets: str, dry_run: bool = False) -> subprocess.CompletedProcess:
@@ -41,7 +42,7 @@ def run_in(repo: Path, workdir: Path, config: dict, *targets: str) -> subprocess
 def test_tiny_demo_end_to_end_is_complete_idempotent_and_deterministic(repo, tmp_path):
     config = tiny_config(repo)
     first, second = tmp_path / "first", tmp_path / "second"
-    run_in(repo, first, config, "all")
+    run_in(repo, first, config, *EMI_TARGETS)
 
     table3 = pd.read_csv(first / "results/table3.csv")
     assert table3["Features"].tolist() == ["ViT+Wav2Vec2.0(baseline)", "ViT+Wav2Vec2.0(ours)", "ResNet18+Wav2Vec2.0", "AUs+Wav2Vec2.0", "ResNet18+AUs+Wav2Vec2.0"]
@@ -57,7 +58,7 @@ def test_tiny_demo_end_to_end_is_complete_idempotent_and_deterministic(repo, tmp
     provenance = yaml.safe_load((first / "results/table3.json").read_text())["provenance"]
     assert provenance["dataset"]["kind"] == "demo" and provenance["seeds"] == [0, 1]
     assert provenance["extractors"]["resnet18"]["weights"].startswith("random-init")
-    assert "Nothing to be done" in snakemake(repo, first, "all", dry_run=True).stdout
+    assert "Nothing to be done" in snakemake(repo, first, *EMI_TARGETS, dry_run=True).stdout
 
     # The planted faults reached the pipeline: frames without a face were dropped, the silent track flagged.
     planted = json.loads((first / "work/data/hume_vidmimic2/planted.json").read_text())["samples"]
@@ -71,10 +72,49 @@ def test_tiny_demo_end_to_end_is_complete_idempotent_and_deterministic(repo, tmp
     assert sorted(k for k, v in audio.items() if v["silent"]) == sorted(silent)
     assert all(v["n_faces"] >= 0.95 * v["n_frames"] for k, v in faces.items() if k not in faceless)
 
-    run_in(repo, second, config, "all")
+    run_in(repo, second, config, *EMI_TARGETS)
     for table in TABLES:
         for ext in ("csv", "json"):
             assert (first / f"results/{table}.{ext}").read_bytes() == (second / f"results/{table}.{ext}").read_bytes(), f"{table}.{ext} differs"
+
+
+def tiny_va_config(repo: Path) -> dict:
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    config["demo"]["affwild2"].update(n_train=6, n_valid=2, n_test=0, duration_s=[12.0, 16.0], trials_with_missing_crops=2, trials_with_ignored_rows=2)
+    config["demo"]["overrides"]["va"]["train"].update(epochs=8, window=32, hop=16, eval_hop=16)
+    return config
+
+
+@pytest.mark.slow
+def test_tiny_va_demo_six_folds_deterministic(repo, tmp_path):
+    config = tiny_va_config(repo)
+    targets = [f"results/va/table{n}.{ext}" for n in (1, 2) for ext in ("csv", "json")]
+    first, second = tmp_path / "first", tmp_path / "second"
+    run_in(repo, first, config, *targets)
+    table2 = pd.read_csv(first / "results/va/table2.csv")
+    assert table2["Val Set"].tolist() == [f"fold-{k}" for k in range(6)] + ["mean"]
+    assert table2[["Valence_ours", "Arousal_ours", "P_ours"]].notna().all().all()
+    assert table2["Valence_paper"].iloc[:6].tolist() == [0.5121, 0.5789, 0.5547, 0.5743, 0.5971, 0.6123]
+    assert table2["P_ours"].iloc[6] > 0.2  # the planted signal is recovered even on this tiny budget
+    table1 = pd.read_csv(first / "results/va/table1.csv")
+    assert table1["Dimension_ours"].tolist() == [128, 39, 512]
+    folds = json.loads((first / "work/va/folds.json").read_text())
+    assert folds["assignment"]["pair-video_left"] == folds["assignment"]["pair-video_right"]
+    assert sorted(folds["assignment"]) == sorted(f"demo-{i:03d}" for i in range(6)) + ["pair-video_left", "pair-video_right"]
+    # The planted faults reached the pipeline: -5 rows shortened trials, missing crops were filled.
+    planted = json.loads((first / "work/data/affwild2/planted.json").read_text())["trials"]
+    prepared = {k: v for m in sorted(first.glob("work/va/prepare/shard*.json")) for k, v in json.loads(m.read_text())["trials"].items()}
+    for name, info in planted.items():
+        assert prepared[name]["ignored_rows"] == info["ignored_rows"]
+        assert prepared[name]["length"] == info["n_frames"] - info["ignored_rows"]
+        assert prepared[name]["missing_crops"] <= info["missing_crops"]
+    assert sum(v["missing_crops"] for v in prepared.values()) > 0
+    provenance = json.loads((first / "results/va/table2.json").read_text())["provenance"]
+    assert provenance["dataset"]["kind"] == "demo" and provenance["folds"]["n"] == 6
+
+    run_in(repo, second, config, *targets)
+    for target in targets:
+        assert (first / target).read_bytes() == (second / target).read_bytes(), f"{target} differs"
 
 
 @pytest.mark.slow

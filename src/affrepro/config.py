@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 # Which datasets each paper reads; a paper runs on the demo when any of its roots is null.
-PAPER_DATASETS = {"emi": ["hume_vidmimic2"]}
+PAPER_DATASETS = {"emi": ["hume_vidmimic2"], "va": ["affwild2"]}
 
 
 class ConfigError(ValueError):
@@ -70,6 +70,14 @@ def check_consistency(config: dict, source: str = "config.yaml") -> None:
     model = deep_merge(emi["model"], config["demo"]["overrides"].get("emi", {}).get("model", {}))
     if model["tcn_channels"] % model["transformer_heads"]:
         problems.append("emi.model.transformer_heads must divide emi.model.tcn_channels (the attention width)")
+    va = config["va"]
+    va_model = deep_merge(va["model"], config["demo"]["overrides"].get("va", {}).get("model", {}))
+    if (va_model["tcn_channels"] * len(va["extractors"])) % va_model["transformer_heads"]:
+        problems.append("va.model.transformer_heads must divide va.model.tcn_channels x the number of va.extractors (the encoder width)")
+    demo_va = config["demo"]["affwild2"]
+    labelled = demo_va["n_train"] + demo_va["n_valid"]
+    if labelled - 1 < va["cv"]["folds"]:  # the `_left`/`_right` pair is one video; every fold needs at least one video
+        problems.append(f"demo.affwild2: {labelled} annotated trials ({labelled - 1} videos) cannot fill va.cv.folds = {va['cv']['folds']} folds")
     if problems:
         raise ConfigError(f"{source} is inconsistent:\n  - " + "\n  - ".join(problems))
 
@@ -83,7 +91,7 @@ def check_weights(config: dict, paper: str) -> None:
         return
     from huggingface_hub import try_to_load_from_cache
 
-    used = sorted({e for spec in config[paper]["feature_sets"].values() for e in spec["extractors"]} - {"au"})
+    used = sorted(set(weighted_extractors(config, paper)))
     problems = []
     for extractor in used:
         value = config["extractors"][extractor]["weights"]
@@ -97,6 +105,15 @@ def check_weights(config: dict, paper: str) -> None:
                 )
     if problems:
         raise ConfigError("real-data run cannot load its extractors:\n  - " + "\n  - ".join(problems))
+
+
+def weighted_extractors(config: dict, paper: str) -> list[str]:
+    """Extractors with pretrained weights that a paper's run uses (AUs and MFCC have none)."""
+    if paper == "emi":
+        return [e for spec in config["emi"]["feature_sets"].values() for e in spec["extractors"] if e != "au"]
+    if paper == "va":
+        return [e for e in config["va"]["extractors"] if e != "mfcc"]
+    return []
 
 
 def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:

@@ -63,24 +63,26 @@ def voice(
     rng: np.random.Generator,
     duration_s: float,
     sample_rate: int,
-    pitch: float,
-    breathiness: float,
+    pitch: float | np.ndarray,
+    breathiness: float | np.ndarray,
 ) -> np.ndarray:
     """A voiced, syllable-modulated tone.
 
     `pitch` in [-2, 2] sets f0 (≈ 110-290 Hz); `breathiness` in [-2, 2] sets how much
     aspiration noise is mixed in and the spectral tilt of the harmonics. Loudness
-    carries no signal (the preprocessing peak-normalises).
+    carries no signal (the preprocessing peak-normalises). Either may be a
+    contour (an array over the duration, linearly interpolated) instead of a constant.
     """
     n = int(round(duration_s * sample_rate))
     t = np.arange(n) / sample_rate
+    pitch, breathiness = _contour(pitch, n), _contour(breathiness, n)
     f0 = 200.0 + 45.0 * pitch
     vibrato = 1.0 + 0.02 * np.sin(2 * np.pi * 5.0 * t + rng.uniform(0, 2 * np.pi))
     phase = 2 * np.pi * np.cumsum(f0 * vibrato) / sample_rate
     tilt = 2.0 - 0.4 * breathiness
     harmonics = np.zeros(n)
     for harmonic in range(1, 16):
-        if harmonic * f0 > 0.45 * sample_rate:
+        if harmonic * np.max(f0) > 0.45 * sample_rate:
             break
         harmonics += harmonic ** (-tilt) * np.sin(harmonic * phase)
     harmonics /= np.abs(harmonics).max()
@@ -90,3 +92,10 @@ def voice(
     envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 2 * np.pi))
     signal = envelope * ((1.0 - mix) * harmonics + mix * noise)
     return (0.3 * signal / np.abs(signal).max()).astype(np.float32)
+
+
+def _contour(value: float | np.ndarray, n: int) -> float | np.ndarray:
+    if np.ndim(value) == 0:
+        return value
+    value = np.asarray(value, dtype=np.float64)
+    return np.interp(np.linspace(0.0, 1.0, n), np.linspace(0.0, 1.0, len(value)), value)

@@ -1,4 +1,4 @@
-"""Audio (paper §3.2.2): 16 kHz, mono, 16-bit PCM, peak-normalised to -3 dBFS.
+"""Audio: 16 kHz, mono, 16-bit PCM; EMI (paper §3.2.2) also peak-normalises to -3 dBFS, VA (§3.2) does not.
 
 "Normalised to -3 dB" is read as peak normalisation (the usual meaning in
 audio tools such as sox/ffmpeg-normalize's peak mode). A silent track cannot
@@ -29,15 +29,18 @@ class AudioResult:
     silent: bool
 
 
-def peak_normalise(signal: np.ndarray, peak_dbfs: float) -> tuple[np.ndarray, bool]:
+def peak_normalise(signal: np.ndarray, peak_dbfs: float | None) -> tuple[np.ndarray, bool]:
+    """Scale to `peak_dbfs` (None: leave the level as it is); also says whether the track is silent."""
     peak = float(np.abs(signal).max()) if signal.size else 0.0
     if peak < SILENCE_PEAK:
         return np.zeros_like(signal), True
+    if peak_dbfs is None:
+        return signal.astype(np.float32), False
     target = 10.0 ** (peak_dbfs / 20.0)
     return (signal * (target / peak)).astype(np.float32), False
 
 
-def prepare_audio(media: str | Path, out: str | Path, sample_rate: int = 16000, peak_dbfs: float = -3.0) -> AudioResult:
+def prepare_audio(media: str | Path, out: str | Path, sample_rate: int = 16000, peak_dbfs: float | None = -3.0) -> AudioResult:
     signal = read_audio(media, sample_rate)
     peak_in = float(np.abs(signal).max()) if signal.size else 0.0
     normalised, silent = peak_normalise(signal, peak_dbfs)

@@ -1,0 +1,64 @@
+"""Six-fold cross-validation over the annotated trials (VA paper §3.3, §4.2).
+
+The train and validation trials are pooled and split into folds; every trial
+is in exactly one fold, and the two people of a `_left`/`_right` video share
+a fold (their faces differ but the audio is the same track, so splitting
+them would leak). Folds are "randomly segmented" (§4.2): videos are shuffled
+with a fixed seed, then each in turn goes to the fold with the fewest frames
+so far, which keeps the folds' sizes close.
+
+    python -m affrepro.va.folds --config C --manifests M... --out work/va/folds.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from affrepro.config import effective_config, load_config
+from affrepro.data.affwild2 import video_group
+from affrepro.io import read_json, write_json
+
+
+def assign_folds(lengths: dict[str, int], n_folds: int, seed: int) -> dict[str, int]:
+    """Trial name -> fold index, pairs together, deterministic for a seed."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(lengths):
+        groups.setdefault(video_group(name), []).append(name)
+    if len(groups) < n_folds:
+        raise ValueError(f"{len(groups)} videos cannot fill {n_folds} folds; lower va.cv.folds or add trials")
+    names = sorted(groups)
+    shuffled = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    size = {g: sum(lengths[t] for t in groups[g]) for g in shuffled}
+    load = [0] * n_folds
+    folds: dict[str, int] = {}
+    for group in shuffled:
+        fold = min(range(n_folds), key=lambda k: (load[k], k))
+        load[fold] += size[group]
+        for trial in groups[group]:
+            folds[trial] = fold
+    return dict(sorted(folds.items()))
+
+
+def selection_fold(fold: int, n_folds: int) -> int:
+    """The fold that picks the epoch when `fold` is held out: the next one (never the held-out fold itself)."""
+    return (fold + 1) % n_folds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Assign the annotated Aff-Wild2 trials to cross-validation folds.")
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--manifests", nargs="+", required=True, type=Path, help="prepare manifests (trial lengths)")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    cv = effective_config(load_config(args.config), "va")["va"]["cv"]
+    lengths = {name: info["length"] for m in args.manifests for name, info in read_json(m)["trials"].items()}
+    folds = assign_folds(lengths, cv["folds"], cv["seed"])
+    summary = {f"fold-{k}": {"trials": sorted(t for t, f in folds.items() if f == k), "frames": sum(lengths[t] for t, f in folds.items() if f == k)} for k in range(cv["folds"])}
+    write_json(args.out, {"n_folds": cv["folds"], "seed": cv["seed"], "assignment": folds, "folds": summary})
+
+
+if __name__ == "__main__":
+    main()

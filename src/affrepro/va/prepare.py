@@ -1,0 +1,87 @@
+"""VA preprocessing (paper §3.2), one shard of trials per job.
+
+For a train/validation trial the length N is the number of annotation rows
+that are not -5; its frames are those rows' crops resized to 48x48x3, a
+missing crop replaced by the last available one (the first available one
+before any crop exists), and its labels are the same rows. Audio: mono 16 kHz
+16-bit WAV, level unchanged (the paper names no normalisation). Feature
+extractors then emit one row per trial frame (affrepro.va.features).
+
+    python -m affrepro.va.prepare --config C --shard 0 --shards 4 --manifest M
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from affrepro.config import effective_config, load_config
+from affrepro.data import affwild2
+from affrepro.data.hume import DatasetError
+from affrepro.io import write_json, write_npz
+from affrepro.media import probe
+from affrepro.preprocess.audio import prepare_audio
+from affrepro.va import plan
+
+log = logging.getLogger("affrepro.va.prepare")
+
+
+def load_frames(root: Path, name: str, rows: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """(N, size, size, 3) uint8 RGB crops for video frames `rows`, gaps filled; and how many were missing."""
+    available = np.array([affwild2.frame_path(root, name, int(r)).is_file() for r in rows], dtype=bool)
+    if not available.any():
+        raise DatasetError(f"{root / 'cropped_aligned' / name}: no crop for any annotated frame of trial {name}; check the folder name")
+    source = affwild2.fill_missing(available)
+    frames = np.zeros((len(rows), size, size, 3), np.uint8)
+    cache: dict[int, np.ndarray] = {}
+    for position, use in enumerate(source):
+        if use not in cache:
+            path = affwild2.frame_path(root, name, int(rows[use]))
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise DatasetError(f"{path}: cannot be read as an image; replace or delete it (a deleted crop is filled from the previous frame)")
+            cache = {use: cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (size, size), interpolation=cv2.INTER_AREA)}
+        frames[position] = cache[use]
+    return frames, int((~available).sum())
+
+
+def prepare_trial(root: Path, trial: affwild2.Trial, frame_size: int, sample_rate: int) -> dict:
+    video = affwild2.video_path(root, trial)
+    fps = float(probe(video)["fps"])
+    values = affwild2.read_annotation(trial.annotation)
+    rows = affwild2.valid_rows(values)
+    if len(rows) == 0:
+        raise DatasetError(f"{trial.annotation}: every row is -5; remove the trial or fix its annotation")
+    frames, n_missing = load_frames(root, trial.name, rows, frame_size)
+    write_npz(plan.trial_path(trial.name), frames=frames, rows=rows.astype(np.int64), labels=values[rows].astype(np.float32), fps=np.float64(fps))
+    audio = prepare_audio(video, plan.audio_path(trial.name), sample_rate, peak_dbfs=None)
+    if n_missing:
+        log.info("%s: %d of %d crops missing, filled with the last available one", trial.name, n_missing, len(rows))
+    return {"length": int(len(rows)), "annotation_rows": int(len(values)), "ignored_rows": int(len(values) - len(rows)), "missing_crops": n_missing, "fps": fps, "silent_audio": audio.silent}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Prepare one shard of Aff-Wild2 trials (frames, labels, audio).")
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--shard", type=int, required=True)
+    parser.add_argument("--shards", type=int, required=True)
+    parser.add_argument("--manifest", required=True, type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = effective_config(load_config(args.config), "va")
+    root = plan.dataset_root(config)
+    by_name = {t.name: t for t in affwild2.list_trials(root)}
+    settings = config["va"]["preprocess"]
+    records = {}
+    for name in tqdm(plan.shard(config, args.shard, args.shards), desc="prepare", mininterval=5):
+        records[name] = prepare_trial(root, by_name[name], settings["frame_size"], settings["sample_rate"])
+    write_json(args.manifest, {"stage": "prepare", "frame_size": settings["frame_size"], "sample_rate": settings["sample_rate"], "trials": records, "shard": args.shard, "shards": args.shards})
+
+
+if __name__ == "__main__":
+    main()
