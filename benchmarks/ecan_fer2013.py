@@ -1,0 +1,85 @@
+"""Baseline (ResNet-18 + CE) vs ECAN on the real FER2013, with a budget that fits a CPU.
+
+Not a test: a reduced-budget sanity check that the ECAN code trains on real
+data. Prints PublicTest accuracy, mean class accuracy and macro-F1 for both,
+and the budget used (Training subset, epochs, threads, precision).
+
+    python benchmarks/ecan_fer2013.py /path/to/fer2013.csv.gz [--train 3500 --epochs 5 --augment weak ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from affrepro.data import fer2013
+from affrepro.ecan import train as ecan_train
+
+
+def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """n indices drawn per class in proportion to the class counts (seeded), sorted."""
+    fraction = n / len(labels)
+    _, chosen = ecan_train.stratified_split(labels, fraction, seed)
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", help="fer2013.csv or fer2013.csv.gz")
+    parser.add_argument("--config", default=None, help="config.yaml to read the ecan block from (default: the repository's)")
+    parser.add_argument("--train", type=int, default=3500, help="class-stratified subset of Training")
+    parser.add_argument("--val", type=int, default=700, help="class-stratified subset of PrivateTest used for model selection")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=0.025)
+    parser.add_argument("--augment", default="weak", help="weak: strong did not leave majority-class prediction in this budget (notes.md)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
+    parser.add_argument("--key-momentum", type=float, default=0.99)
+    args = parser.parse_args()
+
+    config_path = Path(args.config) if args.config else Path(__file__).resolve().parents[1] / "config.yaml"
+    ecan = yaml.safe_load(config_path.read_text())["ecan"]
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    data = fer2013.load(args.path)
+    load_s = time.perf_counter() - started
+    train_idx = stratified_subset(data["Training"]["labels"], args.train, seed=0)
+    val_idx = stratified_subset(data["PrivateTest"]["labels"], args.val, seed=0)
+    train = (data["Training"]["images"][train_idx], data["Training"]["labels"][train_idx])
+    val = (data["PrivateTest"]["images"][val_idx], data["PrivateTest"]["labels"][val_idx])
+    test = (data["PublicTest"]["images"], data["PublicTest"]["labels"])
+    print(f"FER2013 {args.path}: loaded in {load_s:.1f}s; Training subset {len(train_idx)} of {len(data['Training']['labels'])} "
+          f"(class-stratified), val = PrivateTest subset {len(val_idx)}, test = full PublicTest {len(test[1])}")
+    print(f"budget: {args.epochs} epochs, batch {args.batch_size}, lr {args.lr} (cosine), augment {args.augment}, input 48, "
+          f"random init, {args.threads} thread(s), {args.precision}, key momentum {args.key_momentum}; paper: 28,709 images, 200 epochs, batch 256, lr 0.1")
+    results = {}
+    for losses in ("ce", "ensc+mva"):
+        t0 = time.perf_counter()
+        result = ecan_train.run(
+            train, val, test, dataset="fer2013", augment=args.augment, aug_config=ecan["augment"], losses=losses,
+            lambda1=ecan["defaults"]["lambda1"], lambda2=ecan["defaults"]["lambda2"], V=ecan["defaults"]["V"],
+            tau=ecan["loss"]["tau"], center_weight=ecan["loss"]["center_weight"], key_momentum=args.key_momentum,
+            bank_groups=ecan["model"]["bank_groups"], epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            momentum=ecan["train"]["momentum"], weight_decay=ecan["train"]["weight_decay"], schedule=ecan["train"]["schedule"],
+            input_size=48, weights="random", seed=0, compute={"device": "cpu", "precision": args.precision, "threads": args.threads},
+            eval_batch_size=256, progress=True,
+        )
+        name = "baseline (ResNet-18 + CE)" if losses == "ce" else "ECAN (CE + ENSC + MVA)"
+        test_scores = result["test"]
+        print(f"{name}: PublicTest accuracy {100 * test_scores['accuracy']:.2f}%, mean class accuracy "
+              f"{100 * test_scores['mean_class_accuracy']:.2f}%, macro-F1 {100 * test_scores['macro_f1']:.2f}% "
+              f"(best epoch {result['best_epoch']}, val acc {100 * result['val']['accuracy']:.2f}%, {time.perf_counter() - t0:.0f}s)", flush=True)
+        results[losses] = result
+    print("confusion matrices (rows true Angry..Neutral):", json.dumps({k: v["test_confusion_matrix"] for k, v in results.items()}))
+    print(f"total {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Dataset facts for Figure 6 and provenance, and Table 1's ours-column from the config.
+
+    python -m affrepro.ecan.stats --config C --datasets-out work/ecan/datasets.json --augmentations-out work/ecan/augmentations.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from affrepro.config import effective_config, load_config
+from affrepro.data import fer2013, rafdb
+from affrepro.ecan import plan
+from affrepro.ecan.augment import table1_rows
+from affrepro.io import sha256_file, write_json
+
+
+def fingerprint(dataset: str, location: Path) -> str:
+    if dataset == "fer2013":
+        return sha256_file(location)
+    digest = hashlib.sha256(sha256_file(location / "EmoLabel" / "list_patition_label.txt").encode())
+    for name, _ in rafdb.read_labels(location):
+        digest.update(sha256_file(rafdb.image_path(location, name)).encode())
+    return digest.hexdigest()
+
+
+def class_counts(dataset: str, location: Path) -> dict:
+    """Per-class image counts of the official splits (Figure 6 plots the training split)."""
+    if dataset == "fer2013":
+        data, classes, splits = fer2013.load(location), fer2013.CLASSES, {"train": "Training", "public_test": "PublicTest", "private_test": "PrivateTest"}
+    else:
+        data, classes, splits = rafdb.load(location), rafdb.CLASSES, {"train": "train", "test": "test"}
+    return {"classes": list(classes), **{name: np.bincount(data[key]["labels"], minlength=len(classes)).tolist() for name, key in splits.items()}}
+
+
+def augmentation_flags(config: dict) -> dict:
+    """Table 1, ours: {paper op name: {rafdb_none: 1|0, ...}} from the ops each level actually applies."""
+    return {row.pop("op"): {key: int(value) for key, value in row.items()} for row in table1_rows(config["ecan"]["augment"])}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--datasets-out", type=Path)
+    parser.add_argument("--augmentations-out", type=Path)
+    args = parser.parse_args(argv)
+    config = effective_config(load_config(args.config), "ecan")
+    if args.augmentations_out:
+        write_json(args.augmentations_out, augmentation_flags(config))
+    if args.datasets_out:
+        info = {}
+        for dataset in ("rafdb", "fer2013"):
+            location = plan.location(config, dataset)
+            info[dataset] = {
+                "kind": "demo" if plan.is_demo(config, dataset) else "real",
+                "location": str(location),
+                "fingerprint_sha256": fingerprint(dataset, location),
+                **class_counts(dataset, location),
+            }
+        write_json(args.datasets_out, info)
+
+
+if __name__ == "__main__":
+    main()
