@@ -117,6 +117,50 @@ def test_tiny_va_demo_six_folds_deterministic(repo, tmp_path):
         assert (first / target).read_bytes() == (second / target).read_bytes(), f"{target} differs"
 
 
+def tiny_ecan_config(repo: Path) -> dict:
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    config["demo"]["rafdb"].update(n_train=120, n_test=60, min_per_class=6)
+    config["demo"]["fer2013"].update(n_train=100, n_public_test=50, n_private_test=50, min_per_class=5)
+    ecan = config["demo"]["overrides"]["ecan"]
+    ecan["train"].update(batch_size=32)
+    ecan["rafdb"].update(epochs=1, input_size=32)
+    ecan["fer2013"] = {"epochs": 1, "input_size": 32}
+    ecan["experiments"] = {"figure3": {"dataset": "rafdb", "lambda1": [0.2], "lambda2": [0.7]}, "figure4": {"dataset": "rafdb", "V": [5]}}
+    return config
+
+
+@pytest.mark.slow
+def test_tiny_ecan_demo_tables_and_figures(repo, tmp_path):
+    config = tiny_ecan_config(repo)
+    run_in(repo, tmp_path / "ecan", config, "ecan_tables")
+    out = tmp_path / "ecan/results/ecan"
+    table1 = pd.read_csv(out / "table1.csv").set_index("Augmentation")
+    assert (table1.filter(like="_delta") == 0).all().all()  # the code applies exactly the paper's Table 1
+    assert table1.loc["FiveCrop", "FER2013_Strong_ours"] == 1 and table1.loc["FiveCrop", "RAFDB_Strong_ours"] == 0
+    table2 = pd.read_csv(out / "table2.csv").set_index("Method")
+    assert table2.filter(like="_ours").notna().all().all()
+    assert pd.isna(table2.loc["ECAN", "RAFDB_Weak_paper"]) and table2.loc["ECAN", "FER2013_Strong_paper"] == 73.73
+    table3 = pd.read_csv(out / "table3.csv")
+    assert table3["Loss Function"].tolist() == ["Cross-Entropy", "Center", "SupCon", "ENSC", "MVA + ENSC"]
+    assert table3["Accuracy_ours"].between(0, 100).all()
+    table4 = pd.read_csv(out / "table4.csv").set_index("Method")
+    assert table4["Accuracy_ours"].notna().tolist() == [False] * 8 + [True, True]
+    # Table 4's ECAN row and Table 3's MVA + ENSC row are the same run
+    assert table4.loc["ECAN (ours)", "Accuracy_ours"] == table3.set_index("Loss Function").loc["MVA + ENSC", "Accuracy_ours"]
+    table5 = pd.read_csv(out / "table5.csv").set_index("Method")
+    assert table5.loc["ECAN (ours)", "Macro_F1_ours"] <= 1
+    figure6 = pd.read_csv(out / "figure6.csv")
+    raf = figure6[figure6["dataset"] == "rafdb"].set_index("class")["train_images"]
+    assert raf.sum() == 120 and raf.idxmax() == "Happiness" and raf.min() >= 6  # the real set's imbalance, scaled
+    figure7 = pd.read_csv(out / "figure7.csv")
+    assert len(figure7) == 2 * 2 * 49
+    assert figure7.groupby(["dataset", "method"])["count"].sum().to_dict() == {("fer2013", "baseline"): 50, ("fer2013", "ecan"): 50, ("rafdb", "baseline"): 60, ("rafdb", "ecan"): 60}
+    for figure in ("figure3", "figure4", "figure6", "figure7"):
+        assert (out / f"{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    provenance = json.loads((out / "table2.json").read_text())["provenance"]
+    assert provenance["datasets"]["fer2013"]["kind"] == "demo" and provenance["budget"]["reduced"]
+
+
 @pytest.mark.slow
 def test_headline_demo_fusion_beats_each_modality(repo, tmp_path):
     """The default demo (what `make reproduce` runs): fused ResNet18+AUs+Wav2Vec2 beats its unimodal rows."""
@@ -140,3 +184,7 @@ def test_dvc_lists_the_table_numbers(repo):
     assert table3["V+A | ResNet18+AUs+Wav2Vec2.0"]["rho_paper"] == 0.3288
     assert "rho_ours" in table3["V+A | ResNet18+AUs+Wav2Vec2.0"]
     assert "rho_ours" in data["results/emi/table2.json"]["data"]["rows"]["ResNet18+AUs | V"]
+    va = data["results/va/table2.json"]["data"]["rows"]
+    assert va["fold-0"]["Valence_paper"] == 0.5121 and "P_ours" in va["fold-5"] and "P_std" in va["mean"]
+    ecan = data["results/ecan/table3.json"]["data"]["rows"]
+    assert ecan["MVA + ENSC"]["Accuracy_paper"] == 89.77 and "Avg_Accuracy_ours" in ecan["Cross-Entropy"]

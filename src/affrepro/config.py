@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 # Which datasets each paper reads; a paper runs on the demo when any of its roots is null.
-PAPER_DATASETS = {"emi": ["hume_vidmimic2"], "va": ["affwild2"]}
+PAPER_DATASETS = {"emi": ["hume_vidmimic2"], "va": ["affwild2"], "ecan": ["rafdb", "fer2013"]}
 
 
 class ConfigError(ValueError):
@@ -103,6 +103,13 @@ def check_weights(config: dict, paper: str) -> None:
                     f"extractors.{extractor}.weights: {value!r} is neither a local path nor in the local Hugging Face cache; "
                     f"fetch it where there is internet (`huggingface-cli download {value}`) or give a local folder"
                 )
+    if paper == "ecan":
+        for dataset in PAPER_DATASETS["ecan"]:
+            value = config["ecan"][dataset]["weights"]
+            if value is None:
+                problems.append(f"ecan.{dataset}.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
+            elif value != "random" and not Path(value).expanduser().exists():
+                problems.append(f"ecan.{dataset}.weights: {value} does not exist; give a local torchvision-layout ResNet-18 checkpoint or `random`")
     if problems:
         raise ConfigError("real-data run cannot load its extractors:\n  - " + "\n  - ".join(problems))
 
@@ -139,8 +146,14 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+def dataset_location(config: dict, name: str) -> str | None:
+    """A dataset's root folder (or file, for FER2013); None means the demo."""
+    entry = config["datasets"][name]
+    return entry["path"] if "path" in entry else entry["root"]
+
+
 def uses_demo(config: dict, paper: str) -> bool:
-    return any(config["datasets"][name]["root"] is None for name in PAPER_DATASETS[paper])
+    return any(dataset_location(config, name) is None for name in PAPER_DATASETS[paper])
 
 
 def effective_config(config: dict, paper: str) -> dict:
