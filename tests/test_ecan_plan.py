@@ -1,0 +1,69 @@
+"""ECAN workflow plumbing: which runs the tables need, how runs are summarised, reduced budgets."""
+
+import numpy as np
+import pytest
+import yaml
+
+from affrepro.config import effective_config, validate_config
+from affrepro.ecan import plan
+from affrepro.ecan.collect import group_runs, nest, summarise
+from affrepro.ecan.stats import augmentation_flags
+from affrepro.ecan.train import load_splits
+from affrepro.demo.expressions import write_fer2013
+
+
+@pytest.fixture
+def config(repo):
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    validate_config(config)
+    return effective_config(config, "ecan")
+
+
+def test_experiments_vary_one_thing_from_the_defaults_and_share_runs(config):
+    experiments = plan.experiments(config)
+    ecan_rafdb = plan.run_id(experiments["table3/ensc+mva"][0])
+    assert ecan_rafdb == "rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5-s0"
+    # the same run fills Table 2 (strong), Table 3, Table 4, Figure 3 at the defaults, Figure 4 at V = 5 and Figure 7
+    for name in ("table2/rafdb/strong/ensc+mva", "table4/ecan", "figure3/lambda1/0.2", "figure3/lambda2/0.7", "figure4/V/5", "figure7/rafdb/ecan"):
+        assert plan.run_id(experiments[name][0]) == ecan_rafdb
+    assert plan.run_id(experiments["figure3/lambda1/0.4"][0]) == "rafdb-strong-ensc+mva-l1_0.4-l2_0.7-V5-s0"
+    assert plan.run_id(experiments["table5/baseline"][0]) == "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"
+    runs = plan.runs(config)
+    assert len(runs) == len(set(runs)) == 22  # 12 (Table 2) + 3 (Table 3) + 4 (Figure 3) + 3 (Figure 4) with the demo sweeps
+    assert sorted(group_runs(config, "table3")) == sorted(["ce", "center", "supcon", "ensc", "ensc+mva"])
+
+
+def test_summary_in_paper_units_and_std_over_seeds():
+    results = [
+        {"run_id": "a", "best_epoch": 3, "test": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "val": {"accuracy": 0.7, "mean_class_accuracy": 0.5, "macro_f1": 0.4}, "test_confusion_matrix": [[2, 1], [0, 3]]},
+        {"run_id": "b", "best_epoch": 4, "test": {"accuracy": 0.9, "mean_class_accuracy": 0.7, "macro_f1": 0.6}, "val": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "test_confusion_matrix": [[1, 0], [1, 4]]},
+    ]
+    summary = summarise(results)
+    assert summary["accuracy_pct"] == pytest.approx(85.0) and summary["accuracy_pct_std"] == pytest.approx(np.std([80, 90], ddof=1))
+    assert summary["macro_f1"] == pytest.approx(0.55) and summary["val_mean_class_accuracy_pct"] == pytest.approx(55.0)
+    assert summary["test_confusion_matrix"] == [[3, 1], [1, 7]]
+    assert summarise(results[:1])["accuracy_pct_std"] is None
+    assert nest({"rafdb/strong/ce": 1, "rafdb/none/ce": 2}) == {"rafdb": {"strong": {"ce": 1}, "none": {"ce": 2}}}
+
+
+def test_table1_flags_follow_the_config(config):
+    flags = augmentation_flags(config)
+    assert flags["FiveCrop"] == {"rafdb_none": 0, "rafdb_weak": 0, "rafdb_strong": 0, "fer2013_none": 0, "fer2013_weak": 0, "fer2013_strong": 1}
+    config["ecan"]["augment"]["rafdb"]["levels"]["weak"] = ["horizontal_flip"]
+    assert augmentation_flags(config)["RandomErasing"]["rafdb_weak"] == 0
+
+
+def test_max_train_is_a_class_stratified_subset(config, tmp_path):
+    params = dict(config["demo"]["fer2013"], n_train=140, n_public_test=35, n_private_test=35, min_per_class=5)
+    path = tmp_path / "fer2013.csv.gz"
+    write_fer2013(path, params)
+    ecan = config["ecan"]
+    full, val, test = load_splits("fer2013", str(path), ecan)
+    ecan["fer2013"]["max_train"] = 70
+    half, val2, test2 = load_splits("fer2013", str(path), ecan)
+    assert len(half[1]) == pytest.approx(70, abs=4)
+    assert np.array_equal(val[1], val2[1]) and np.array_equal(test[1], test2[1])  # only training is reduced
+    full_share = np.bincount(full[1], minlength=7) / len(full[1])
+    half_share = np.bincount(half[1], minlength=7) / len(half[1])
+    assert np.abs(full_share - half_share).max() < 0.05
+    assert np.array_equal(half[1], load_splits("fer2013", str(path), ecan)[0][1])  # deterministic
