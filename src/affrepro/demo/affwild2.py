@@ -15,7 +15,6 @@ person's voice). Deterministic from the seed.
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import zlib
 from pathlib import Path
@@ -26,7 +25,7 @@ import soundfile as sf
 
 from affrepro.config import load_config
 from affrepro.data.affwild2 import ANNOTATIONS, SPLITS
-from affrepro.demo import synth
+from affrepro.demo import synth, write_dataset
 from affrepro.io import write_json
 from affrepro.media import encode_video
 
@@ -159,12 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="dataset root to create (replaced if it exists)")
     args = parser.parse_args(argv)
     params = load_config(args.config)["demo"]["affwild2"]
-    out = Path(args.out)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    generate(params, staging)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
+    write_dataset(args.out, lambda root: generate(params, root))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import soundfile as sf
 
 from affrepro.config import load_config
 from affrepro.data.hume import LABELS
-from affrepro.demo import synth
+from affrepro.demo import synth, write_dataset
 from affrepro.io import write_json
 from affrepro.media import encode_video
 
@@ -118,12 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="dataset root to create (replaced if it exists)")
     args = parser.parse_args(argv)
     params = load_config(args.config)["demo"]["hume_vidmimic2"]
-    out = Path(args.out)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    generate(params, staging)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
+    write_dataset(args.out, lambda root: generate(params, root))
 
 
 if __name__ == "__main__":
