@@ -63,14 +63,14 @@ def plot_sweeps(panels: list[tuple[str, list[dict]]], title: str, label: str, pn
         ax.set_ylabel("test %")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{title} — {SUBTITLE.format(label)}", fontsize=10)
+    fig.suptitle(f"{title}\n{SUBTITLE.format(label)}", fontsize=9)
     fig.tight_layout()
     _save(fig, png)
 
 
 def figure3(data: dict, label: str, png: Path) -> str:
     panels = [(key, sweep_rows(data[key], key)) for key in ("lambda1", "lambda2")]
-    plot_sweeps(panels, "Figure 3: lambda1 (lambda2 = default) and lambda2 (lambda1 = default) on RAF-DB", label, png)
+    plot_sweeps(panels, "Figure 3: lambda1 (lambda2 at its default) and lambda2 (lambda1 at its default), RAF-DB", label, png)
     return _csv([{"parameter": key, "value": r[key], **{k: v for k, v in r.items() if k != key}} for key, rows in panels for r in rows])
 
 
@@ -90,7 +90,7 @@ def figure6(data: dict, label: str, png: Path) -> str:
         ax.set_title(f"{NAMES[dataset]} training set ({data[dataset]['kind']})", fontsize=9)
         ax.set_ylabel("images")
         rows += [{"dataset": dataset, "kind": data[dataset]["kind"], "class": c, "train_images": n} for c, n in zip(classes, counts)]
-    fig.suptitle(f"Figure 6: training-set class distributions — {SUBTITLE.format(label)}", fontsize=10)
+    fig.suptitle(f"Figure 6: training-set class distributions\n{SUBTITLE.format(label)}", fontsize=9)
     fig.tight_layout()
     _save(fig, png)
     return _csv(rows)
@@ -117,7 +117,7 @@ def figure7(data: dict, label: str, png: Path) -> str:
             for i, true in enumerate(classes):
                 for j, predicted in enumerate(classes):
                     rows.append({"dataset": dataset, "method": method, "true": true, "predicted": predicted, "count": int(counts[i, j]), "row_percent": round(float(percent[i, j]), 4)})
-    fig.suptitle(f"Figure 7: test confusion matrices — {SUBTITLE.format(label)}", fontsize=10)
+    fig.suptitle(f"Figure 7: test confusion matrices\n{SUBTITLE.format(label)}", fontsize=9)
     fig.tight_layout()
     _save(fig, png)
     return _csv(rows)
