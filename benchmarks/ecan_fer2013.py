@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.025)
-    parser.add_argument("--augment", default="weak", help="weak: strong did not leave majority-class prediction in this budget (notes.md)")
+    parser.add_argument("--augment", default="weak", help="weak by default: with strong, neither model got past majority-class prediction in this budget")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--key-momentum", type=float, default=0.99)

@@ -4,7 +4,7 @@ The config lists, per dataset, the ops of each level (none / weak / strong)
 and each op's parameters; `build` turns them into transforms and
 `table1_rows` renders Table 1 from the same config, so the table cannot drift
 from what runs. Parameters are not given in the paper (our choices are in
-config.yaml and notes.md); sizes are fractions of the input size so one config
+config.yaml and papers/ecan.yaml: choices); sizes are fractions of the input size so one config
 serves 224-pixel RAF-DB and 48-pixel FER2013.
 
 Transforms act on one float (3, S, S) tensor in [0, 1] that is already resized

@@ -1,6 +1,6 @@
 """ECAN losses (paper §3.2-3.3), pure functions on tensors.
 
-Conventions (the paper writes sums; we use means, see notes.md):
+Conventions (the paper writes sums; we use means, see papers/ecan.yaml: choices):
 - contrastive losses (Eqs. 4-6) average over anchors that have at least one
   positive, so their scale does not grow with the batch size and λ1 in Eq. 11
   trades them off against the (batch-mean) cross-entropy as intended;
