@@ -110,3 +110,8 @@ def test_classification_scores_match_sklearn_definitions():
         f1s.append(2 * precision * recall / (precision + recall))
     assert scores["mean_class_accuracy"] == pytest.approx(np.mean(recalls), abs=1e-12)
     assert scores["macro_f1"] == pytest.approx(np.mean(f1s), abs=1e-12)
+
+
+def test_classification_scores_refuse_an_empty_split():
+    with pytest.raises(ValueError, match="at least one sample"):
+        classification_scores(np.array([], dtype=int), np.array([], dtype=int), 7)

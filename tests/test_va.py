@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from affrepro.data import affwild2
-from affrepro.data.hume import DatasetError
+from affrepro.data import DatasetError
 from affrepro.features import iresnet, mfcc, vggish
 from affrepro.features.weights import parse_weights
 from affrepro.metrics import ccc
@@ -25,7 +25,12 @@ def test_annotation_rows_without_minus_five(tmp_path):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("v,a\n0.1,0.2\n", "header"), ("valence,arousal\n0.1,1.5\n", "line 2"), ("valence,arousal\n0.1\n", "two numbers")],
+    [
+        ("v,a\n0.1,0.2\n", "header"),
+        ("valence,arousal\n0.1,1.5\n", "line 2"),
+        ("valence,arousal\n0.1,0.2\n0.1\n0.2\n", "line 3"),  # one value per line must not pair up into rows
+        ("valence,arousal\n0.1,0.2,0.3,0.4\n", "line 2"),
+    ],
 )
 def test_bad_annotation_names_the_file(tmp_path, text, message):
     path = tmp_path / "bad.txt"
@@ -184,3 +189,34 @@ def test_iresnet50_loads_insightface_layout_and_checks_input_size(tmp_path):
     assert out.shape == (3, 512) and np.isfinite(out).all()
     with pytest.raises(ValueError, match="input_size"):
         iresnet.build(parse_weights(str(path), "iresnet50"), input_size=112)
+
+
+def test_rows_map_to_crops_numbered_from_one_and_gaps_are_filled(tmp_path):
+    import cv2
+
+    from affrepro.va.prepare import load_frames
+
+    assert affwild2.frame_path(tmp_path, "t", 0) == tmp_path / "cropped_aligned" / "t" / "00001.jpg"
+    folder = tmp_path / "cropped_aligned" / "t"
+    folder.mkdir(parents=True)
+    for frame in (1, 2, 4):  # video frames 1, 2, 4 (0-based) have crops; 3 is missing
+        cv2.imwrite(str(folder / f"{frame + 1:05d}.jpg"), np.full((112, 112, 3), 40 * frame, np.uint8))
+    frames, missing = load_frames(tmp_path, "t", np.array([1, 2, 3, 4]), 48)  # rows 0 and 5.. were -5
+    assert frames.shape == (4, 48, 48, 3) and missing == 1
+    assert [int(np.median(f)) for f in frames] == [40, 80, 80, 160]  # row 3 takes row 2's crop
+
+
+def test_audio_times_and_a_truncated_track_named(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from affrepro.va import features, plan
+
+    trial = {"rows": np.array([0, 1, 5, 60]), "fps": np.float64(10.0)}
+    assert features.audio_times(trial, 16000 * 2, 16000).tolist() == [0.0, 0.1, 0.5]  # 6.0 s is past the 2 s of audio
+    monkeypatch.setattr(plan, "WORK", tmp_path)
+    plan.audio_path("t").parent.mkdir(parents=True)
+    sf.write(plan.audio_path("t"), np.zeros(800, np.float32), 16000)  # 0.05 s
+    late = {"rows": np.array([30, 31]), "fps": np.float64(10.0)}
+    with pytest.raises(DatasetError, match="audio track is missing or truncated") as error:
+        features.check_audio("t", late)
+    assert str(plan.audio_path("t")) in str(error.value)

@@ -96,6 +96,8 @@ def classification_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int
     F1 = 2 TP / (2 TP + FP + FN); a class with no true and no predicted sample
     has F1 undefined and is left out of the mean (as is its recall).
     """
+    if len(y_true) == 0:
+        raise ValueError("classification_scores needs at least one sample (the split is empty)")
     matrix = confusion_matrix(y_true, y_pred, n_classes).astype(np.float64)
     true_positive = np.diag(matrix)
     support = matrix.sum(1)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affrepro.data.hume import DatasetError
+from affrepro.data import DatasetError
 
 ANNOTATIONS = "VA_Estimation_Challenge"
 SPLITS = {"train": "Train_Set", "valid": "Validation_Set"}
@@ -54,10 +54,16 @@ def read_annotation(path: str | Path) -> np.ndarray:
     lines = path.read_text().splitlines()
     if not lines or lines[0].replace(" ", "").lower() != "valence,arousal":
         raise DatasetError(f"{path}: the first line must be the header `valence,arousal` (found {lines[0] if lines else 'an empty file'!r})")
-    try:
-        values = np.array([[float(x) for x in line.split(",")] for line in lines[1:] if line.strip()], dtype=np.float64).reshape(-1, 2)
-    except ValueError as exc:
-        raise DatasetError(f"{path}: every line after the header must be two numbers `valence,arousal` ({exc})") from exc
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split(",")
+        try:
+            if len(fields) != 2:
+                raise ValueError(f"{len(fields)} field(s)")
+            rows.append([float(fields[0]), float(fields[1])])
+        except ValueError as exc:
+            raise DatasetError(f"{path}: line {number} is {line!r}; every line after the header must be two numbers `valence,arousal` ({exc})") from exc
+    values = np.array(rows, dtype=np.float64).reshape(-1, 2)
     ignored = (values == IGNORED).any(1)
     bad = ~ignored & ((np.abs(values) > 1.0).any(1) | ~np.isfinite(values).all(1))
     if bad.any():

@@ -14,13 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from affrepro.data import DatasetError
+
 LABELS = ["Admiration", "Amusement", "Determination", "Empathic Pain", "Excitement", "Joy"]
 PARTITIONS = ["train", "valid", "test"]
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".webm", ".mov")
-
-
-class DatasetError(ValueError):
-    """The dataset on disk is not in the expected format; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def extract(model: VGGish, signal: np.ndarray, times_s: np.ndarray, device: torc
     out = np.zeros((len(times_s), DIM), np.float32)
     for start in range(0, len(times_s), batch_size):
         examples = frame_examples(logmel, times_s[start : start + batch_size])
-        batch = torch.from_numpy(examples.astype(np.float32)).unsqueeze(1).to(device)
+        batch = torch.from_numpy(examples.astype(np.float32)).clone().unsqueeze(1).to(device)  # torch-owned: alignment-independent results
         with autocast(device, precision):
             out[start : start + len(batch)] = model(batch).float().cpu().numpy()
     return out

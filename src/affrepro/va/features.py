@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from affrepro import compute
 from affrepro.config import effective_config, load_config
+from affrepro.data import DatasetError
 from affrepro.data.affwild2 import fit_length
 from affrepro.features import iresnet, mfcc, save_features, vggish
 from affrepro.features.weights import parse_weights
@@ -38,6 +39,17 @@ def audio_times(trial: dict, n_audio_samples: int, sample_rate: int) -> np.ndarr
     """Times (s) of the trial's frames that lie within the audio."""
     times = trial["rows"] / float(trial["fps"])
     return times[times <= n_audio_samples / sample_rate]
+
+
+def check_audio(name: str, trial: dict) -> None:
+    """The audio must reach the trial's first frame and hold at least one 25 ms window."""
+    path = plan.audio_path(name)
+    info = sf.info(path)
+    if info.frames < mfcc.N_FFT or not len(audio_times(trial, info.frames, info.samplerate)):
+        raise DatasetError(
+            f"{path}: {info.frames / info.samplerate:.3f} s of audio, but trial {name}'s first annotated frame is at "
+            f"{trial['rows'][0] / float(trial['fps']):.3f} s; the video's audio track is missing or truncated (re-extract it, or remove the trial)"
+        )
 
 
 def make_encoder(config: dict, extractor: str, device):
@@ -87,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in tqdm(plan.shard(config, args.shard, args.shards), desc=args.extractor, mininterval=5):
         trial = load_trial(name) | {"name": name}
         length = len(trial["rows"])
+        if args.extractor in plan.AUDIO_EXTRACTORS:
+            check_audio(name, trial)
         features = encode(trial)
         if len(features) != length:
             log.info("%s: %s has %d rows for %d frames; padded/trimmed to the trial length", name, args.extractor, len(features), length)

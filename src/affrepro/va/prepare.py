@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from affrepro.config import effective_config, load_config
 from affrepro.data import affwild2
-from affrepro.data.hume import DatasetError
+from affrepro.data import DatasetError
 from affrepro.io import write_json, write_npz
 from affrepro.media import probe
 from affrepro.preprocess.audio import prepare_audio

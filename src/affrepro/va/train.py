@@ -31,6 +31,7 @@ from affrepro.config import effective_config, load_config
 from affrepro.features import load_features
 from affrepro.io import read_json, write_json, write_npz
 from affrepro.metrics import va_score
+from affrepro.sequences import fit_standardiser
 from affrepro.models.va import VAModel, ccc_loss
 from affrepro.va import plan
 from affrepro.va.folds import selection_fold
@@ -43,18 +44,13 @@ def load_trials(names: list[str], extractors: list[str]) -> dict[str, dict]:
     for name in names:
         with np.load(plan.trial_path(name)) as trial:
             labels = trial["labels"].astype(np.float64)
-        features = {e: load_features(plan.features_path(e, name))[0].astype(np.float64) for e in extractors}
+        features = {e: load_features(plan.features_path(e, name))[0] for e in extractors}
         data[name] = {"features": features, "labels": labels}
     return data
 
 
 def standardiser(data: dict[str, dict], names: list[str], extractors: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    stats = {}
-    for e in extractors:
-        stacked = np.concatenate([data[n]["features"][e] for n in names])
-        std = stacked.std(0)
-        stats[e] = (stacked.mean(0), np.where(std > 1e-8, std, 1.0))
-    return stats
+    return {e: fit_standardiser([data[n]["features"][e] for n in names]) for e in extractors}
 
 
 def window_starts(length: int, window: int, hop: int) -> list[int]:
@@ -69,7 +65,7 @@ def window_starts(length: int, window: int, hop: int) -> list[int]:
 
 def to_inputs(features: dict[str, np.ndarray], stats: dict, extractors: list[str]) -> dict[str, torch.Tensor]:
     # torch-owned copies: their alignment, and so the float32 reductions, do not depend on numpy's allocation.
-    return {e: torch.from_numpy(((features[e] - stats[e][0]) / stats[e][1]).astype(np.float32)).clone() for e in extractors}
+    return {e: torch.from_numpy(((features[e] - stats[e][0]) / stats[e][1]).astype(np.float32, copy=False)).clone() for e in extractors}
 
 
 def make_batch(items: list[tuple[dict[str, torch.Tensor], torch.Tensor, int]], window: int, extractors: list[str]):
@@ -168,7 +164,7 @@ def train_fold(config: dict, fold: int, assignment: dict[str, int], device: torc
         score, _ = evaluate(model, data, inputs, selection, settings)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else None, "selection_p": score["p"]})
         log.info("fold %d epoch %d: loss %.4f, selection-fold P %.4f", fold, epoch, history[-1]["train_loss"] or float("nan"), score["p"])
-        if score["p"] > best["p"]:
+        if best["state"] is None or score["p"] > best["p"]:  # a NaN score never wins, but the first epoch is always kept
             best = {"p": score["p"], "epoch": epoch, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
     model.load_state_dict(best["state"])
     held_out_score, predictions = evaluate(model, data, inputs, held_out, settings)
