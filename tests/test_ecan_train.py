@@ -6,11 +6,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from affrepro.ecan import train as ecan_train
-from affrepro.ecan.model import ECAN, MemoryBank
-from affrepro.features.weights import parse_weights
 
 from test_ecan_data import ecan_config
 
@@ -45,16 +42,15 @@ def test_tiny_run_is_deterministic_and_json_able():
     assert baseline["budget"]["views_per_sample"] == 1 and baseline["budget"]["init_steps"] == 0
 
 
-def test_init_pass_fills_the_bank_without_touching_parameters():
-    torch.manual_seed(0)
-    model = ECAN(parse_weights("random", "test"), 7, seed=0)
-    before = [p.clone() for p in model.parameters()]
-    bank = MemoryBank(3)
-    x = torch.randn(4, 3, 32, 32)
-    while not bank.full:
-        bank.push(model.encode_key(x), torch.arange(4))
-    assert len(bank) == 3 and bank.all()[0].shape == (12, 512)
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+def test_init_pass_fills_a_bank_larger_than_an_epoch_and_test_labels_never_select():
+    config = ecan_config()["ecan"]["augment"]
+    train, val, test = _arrays(24, 0), _arrays(14, 1), _arrays(14, 2)
+    spec = {**TINY, "V": 5, "bank_groups": 0, "epochs": 2}  # K = V - 1 = 4 groups, epochs of 2 steps
+    result = ecan_train.run(train, val, test, aug_config=config, **spec)
+    assert result["budget"]["init_steps"] == 4 and result["hyperparameters"]["bank_groups"] == 4
+    shuffled = (test[0], np.random.default_rng(9).permutation(test[1]))
+    other = ecan_train.run(train, val, shuffled, aug_config=config, **spec)
+    assert other["history"] == result["history"] and other["best_epoch"] == result["best_epoch"] and other["val"] == result["val"]
 
 
 def test_stratified_split_is_seeded_disjoint_and_covers_every_class():

@@ -168,6 +168,14 @@ def test_vggish_loads_the_torchvggish_key_layout(tmp_path):
     assert torch.equal(model.embeddings[4].bias, state["embeddings.4.bias"])
     x = torch.randn(2, 1, 96, 64)
     assert model(x).shape == (2, 128)
+    # The embedding layers see the conv map flattened in TensorFlow's (h, w, c) order, as the checkpoint expects.
+    seen = {}
+    model.embeddings[0].register_forward_pre_hook(lambda module, args: seen.setdefault("input", args[0]))
+    with torch.no_grad():
+        model(x)
+        conv = model.features(x)  # (2, 512, 6, 4)
+    assert conv.shape == (2, 512, 6, 4)
+    assert torch.equal(seen["input"][:, :512], conv[:, :, 0, 0]) and torch.equal(seen["input"][:, 512:1024], conv[:, :, 0, 1])
     torch.save({"features.0.weight": state["features.0.weight"]}, tmp_path / "partial.pth")
     with pytest.raises(ValueError, match="not a torchvggish state dict"):
         vggish.build(parse_weights(str(tmp_path / "partial.pth"), "vggish"))
