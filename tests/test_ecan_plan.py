@@ -67,3 +67,17 @@ def test_max_train_is_a_class_stratified_subset(config, tmp_path):
     half_share = np.bincount(half[1], minlength=7) / len(half[1])
     assert np.abs(full_share - half_share).max() < 0.05
     assert np.array_equal(half[1], load_splits("fer2013", str(path), ecan)[0][1])  # deterministic
+
+
+def test_rows_say_which_data_are_real(config, repo):
+    from affrepro.ecan.report import profile_note
+
+    assert profile_note(config) == "ours: RAF-DB demo, FER2013 demo; demo budget (see provenance)"
+    raw = yaml.safe_load((repo / "config.yaml").read_text())
+    raw["datasets"]["fer2013"]["path"] = "fer2013.csv.gz"
+    assert profile_note(effective_config(raw, "ecan")) == "ours: RAF-DB demo, FER2013 real; demo budget (see provenance)"
+    raw["datasets"]["rafdb"]["root"] = "rafdb"
+    raw["ecan"]["rafdb"]["weights"] = "random"
+    assert profile_note(effective_config(raw, "ecan")) == ""  # real data, the paper's budget
+    raw["ecan"]["fer2013"]["max_train"] = 3000
+    assert profile_note(effective_config(raw, "ecan")) == "ours: RAF-DB real, FER2013 real; reduced budget (see provenance)"

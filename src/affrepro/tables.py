@@ -125,11 +125,15 @@ def write_table(paper_key: str, table: str, config: dict, csv_path: Path, json_p
     paper = load_paper(paper_key)
     spec = paper["tables"][table]
     columns, rows = build_rows(paper, table)
-    profile_note = "ours: demo data and demo budget (see provenance)" if config["profile"] == "demo" else ""
+    report = importlib.import_module(f"affrepro.{paper_key}.report")
+    if hasattr(report, "profile_note"):  # a paper whose datasets can be demo and real at once says which
+        profile_note = report.profile_note(config)
+    else:
+        profile_note = "ours: demo data and demo budget (see provenance)" if config["profile"] == "demo" else ""
     for row in rows:
         if profile_note and any(row[c] is not None for c in columns if c.endswith("_ours")):
             row["note"] = "; ".join(n for n in (row["note"], profile_note) if n)
-    provenance = importlib.import_module(f"affrepro.{paper_key}.report").provenance(config)
+    provenance = report.provenance(config)
     write_text(csv_path, render_csv(columns, rows))
     write_json(
         json_path,

@@ -18,7 +18,16 @@ def provenance_inputs(config: dict) -> list[str]:
 def data_label(config: dict) -> str:
     kinds = {d: ("demo" if plan.is_demo(config, d) else "real") for d in ("rafdb", "fer2013")}
     data = ", ".join(f"{name} {kinds[d]}" for d, name in (("rafdb", "RAF-DB"), ("fer2013", "FER2013")))
-    return f"{data}; {'demo' if config['profile'] == 'demo' else 'paper'} budget"
+    if config["profile"] == "demo":
+        return f"{data}; demo budget"
+    return f"{data}; {'reduced' if budget(config)['reduced'] else 'paper'} budget"
+
+
+def profile_note(config: dict) -> str:
+    """The note every computed row carries: which data are demo or real, and whose budget."""
+    if config["profile"] == "paper" and not budget(config)["reduced"]:
+        return ""
+    return f"ours: {data_label(config)} (see provenance)"
 
 
 def budget(config: dict) -> dict:
