@@ -2,6 +2,9 @@
 
     affrepro faces VIDEO --out FILE.npz   aligned 112x112 faces at 30 fps (MTCNN, 5-point alignment)
     affrepro audio MEDIA --out FILE.wav   16 kHz mono 16-bit, peak-normalised to -3 dBFS
+
+The defaults are the `preprocess:` block of the repository's config.yaml (the
+paper's settings), so the command line and the workflow cannot drift apart.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+from affrepro.config import load_config
 from affrepro.media import MediaError
 
 
@@ -20,7 +24,7 @@ def _faces(args: argparse.Namespace) -> int:
     from affrepro.preprocess.faces import detect_faces, make_detector
 
     torch.set_num_threads(args.threads)
-    mtcnn = {"min_face_size": args.min_face_size, "thresholds": [0.6, 0.7, 0.7], "factor": 0.709}
+    mtcnn = args.mtcnn | {"min_face_size": args.min_face_size}
     track = detect_faces(args.video, make_detector(mtcnn), fps=args.fps, size=args.size)
     track.save(args.out)
     if len(track.frame_index) == 0:
@@ -40,21 +44,22 @@ def _audio(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    defaults = load_config()["preprocess"]
     parser = argparse.ArgumentParser(prog="affrepro", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     faces = commands.add_parser("faces", help="aligned face crops from a video (paper EMI §3.1)")
     faces.add_argument("video", type=Path)
     faces.add_argument("--out", required=True, type=Path)
-    faces.add_argument("--fps", type=int, default=30)
-    faces.add_argument("--size", type=int, default=112)
-    faces.add_argument("--min-face-size", type=int, default=20)
+    faces.add_argument("--fps", type=int, default=defaults["fps"])
+    faces.add_argument("--size", type=int, default=defaults["face_size"])
+    faces.add_argument("--min-face-size", type=int, default=defaults["mtcnn"]["min_face_size"])
     faces.add_argument("--threads", type=int, default=1)
-    faces.set_defaults(run=_faces)
+    faces.set_defaults(run=_faces, mtcnn=defaults["mtcnn"])
     audio = commands.add_parser("audio", help="16 kHz mono 16-bit audio, peak-normalised (paper EMI §3.2.2)")
     audio.add_argument("media", type=Path)
     audio.add_argument("--out", required=True, type=Path)
-    audio.add_argument("--sample-rate", type=int, default=16000)
-    audio.add_argument("--peak-dbfs", type=float, default=-3.0)
+    audio.add_argument("--sample-rate", type=int, default=defaults["audio"]["sample_rate"])
+    audio.add_argument("--peak-dbfs", type=float, default=defaults["audio"]["peak_dbfs"])
     audio.set_defaults(run=_audio)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")

@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from affrepro.features import AUDIO, VISUAL
 from affrepro.io import sha256_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def check_consistency(config: dict, source: str = "config.yaml") -> None:
     """Cross-key rules JSON-Schema cannot express, each error naming its key."""
     problems = []
     emi = config["emi"]
-    visual, audio = {"resnet18", "au", "dino"}, {"wav2vec2"}
+    visual, audio = set(VISUAL), set(AUDIO)
     for name, spec in emi["feature_sets"].items():
         allowed = visual if spec["modality"] == "V" else audio
         wrong = [e for e in spec["extractors"] if e not in allowed]

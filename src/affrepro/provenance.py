@@ -34,3 +34,8 @@ def common(config: dict) -> dict:
         ),
         "demo_overrides": config["demo"]["overrides"] if demo else None,
     }
+
+
+def demo_note(config: dict) -> str:
+    """The note of every computed row of a paper whose data are all demo or all real."""
+    return "ours: demo data and demo budget (see provenance)" if config["profile"] == "demo" else ""

@@ -8,32 +8,24 @@ then for each metric M: M_paper, M_ours, M_std, M_delta (ours - paper), then
 `note`. Nothing here is typed by hand: paper values come from the YAML, ours
 from the run files.
 
-    python -m affrepro.tables --paper emi --table table3 --csv results/emi/table3.csv --json results/emi/table3.json
+    python -m affrepro.tables --paper emi --table table3 --csv results/emi/table3.csv --json results/emi/table3.json \
+        --provenance stats=work/emi/dataset_stats.json resnet18=work/emi/features/resnet18/shard0.json ...
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import importlib
 import io
 from pathlib import Path
 
-import yaml
-
-from affrepro.config import REPO_ROOT, effective_config, load_config
+from affrepro import jobs, papers
 from affrepro.io import read_json, write_json, write_text
+from affrepro.papers import load_paper
 
-PAPERS_DIR = REPO_ROOT / "papers"
 
 
 class TableSpecError(ValueError):
     """papers/<key>.yaml does not describe a table correctly."""
-
-
-def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:
-    path = papers_dir / f"{key}.yaml"
-    return yaml.safe_load(path.read_text())
 
 
 def parse_paper_value(value, fmt: str | None):
@@ -121,22 +113,20 @@ def row_label(row: dict, keys: list[str]) -> str:
     return " | ".join(str(row[k]) for k in keys)
 
 
-def write_table(paper_key: str, table: str, config: dict, csv_path: Path, json_path: Path) -> None:
+def write_table(paper_key: str, table: str, config: dict, outputs: dict[str, Path], provenance_inputs: dict[str, Path]) -> None:
+    """Write the table's CSV (outputs["csv"]) and JSON (outputs["json"]); provenance_inputs name the files its provenance reads."""
     paper = load_paper(paper_key)
     spec = paper["tables"][table]
     columns, rows = build_rows(paper, table)
-    report = importlib.import_module(f"affrepro.{paper_key}.report")
-    if hasattr(report, "profile_note"):  # a paper whose datasets can be demo and real at once says which
-        profile_note = report.profile_note(config)
-    else:
-        profile_note = "ours: demo data and demo budget (see provenance)" if config["profile"] == "demo" else ""
+    report = papers.report(paper_key)
+    profile_note = report.profile_note(config)
     for row in rows:
         if profile_note and any(row[c] is not None for c in columns if c.endswith("_ours")):
             row["note"] = "; ".join(n for n in (row["note"], profile_note) if n)
-    provenance = report.provenance(config)
-    write_text(csv_path, render_csv(columns, rows))
+    provenance = report.provenance(config, provenance_inputs)
+    write_text(outputs["csv"], render_csv(columns, rows))
     write_json(
-        json_path,
+        outputs["json"],
         {
             "paper": paper["paper"]["title"],
             "table": table,
@@ -150,15 +140,9 @@ def write_table(paper_key: str, table: str, config: dict, csv_path: Path, json_p
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Render a paper table from papers/<key>.yaml and run metrics.")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--paper", required=True)
-    parser.add_argument("--table", required=True)
-    parser.add_argument("--csv", required=True, type=Path)
-    parser.add_argument("--json", required=True, type=Path)
-    args = parser.parse_args(argv)
-    config = effective_config(load_config(args.config), args.paper)
-    write_table(args.paper, args.table, config, args.csv, args.json)
+    _, args = jobs.parse(__doc__, None, argv, paper={"choices": papers.PAPERS, "required": True}, table=jobs.TEXT, csv=jobs.PATH, json=jobs.PATH, provenance=jobs.NAMED_PATHS)
+    config = jobs.paper_config(args.config, args.paper)
+    write_table(args.paper, args.table, config, {"csv": args.csv, "json": args.json}, jobs.named_paths(args.provenance))
 
 
 if __name__ == "__main__":
