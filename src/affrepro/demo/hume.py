@@ -10,7 +10,6 @@ face, and a silent audio track. Deterministic from the seed.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from affrepro import jobs
 from affrepro.config import load_config
 from affrepro.data.hume import LABELS
 from affrepro.demo import synth, write_dataset
@@ -112,10 +112,7 @@ def generate(params: dict, root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--out", required=True, help="dataset root to create (replaced if it exists)")
-    args = parser.parse_args(argv)
+    _, args = jobs.parse(__doc__, None, argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"})
     params = load_config(args.config)["demo"]["hume_vidmimic2"]
     write_dataset(args.out, lambda root: generate(params, root))
 

@@ -2,26 +2,27 @@
 
 The visual run's seed s is paired with the audio run's seed s; the fused
 validation mean Pearson is reported as mean ± std over seeds, like the
-unimodal rows. Test predictions are fused the same way.
+unimodal rows. Test predictions are fused the same way; the organisers'
+submission file is the fused test predictions averaged over seeds.
 
-    python -m affrepro.emi.fuse --members resnet18_aus wav2vec2 --out-dir work/emi/fusion/resnet18_aus_wav2vec2
+    python -m affrepro.emi.aggregate --fusion resnet18_aus_wav2vec2 --root R \
+        --members work/emi/runs/resnet18_aus/predictions.csv work/emi/runs/wav2vec2/predictions.csv \
+        --metrics work/emi/fusion/resnet18_aus_wav2vec2/metrics.json --predictions work/emi/fusion/resnet18_aus_wav2vec2/predictions.csv
+    python -m affrepro.emi.aggregate --submission-from work/emi/fusion/X/predictions.csv --submission results/emi/submission_test.csv
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from affrepro.config import effective_config, load_config
+from affrepro import jobs
 from affrepro.data.hume import LABELS
-from affrepro.emi.data import labelled_splits
+from affrepro.emi import plan
 from affrepro.io import atomic_path, write_json
 from affrepro.metrics import mean_pearson, mean_std
-
-RUNS = Path("work/emi/runs")
 
 
 def late_fusion(predictions: list[np.ndarray]) -> np.ndarray:
@@ -46,20 +47,21 @@ def fuse_runs(members: list[pd.DataFrame], names: list[str] | None = None) -> pd
     return pd.DataFrame(fused, index=aligned[0].index, columns=LABELS).reset_index()
 
 
-def run(config: dict, members: list[str], out_dir: Path) -> dict:
-    tables = [pd.read_csv(RUNS / m / "predictions.csv", dtype={"id": str}) for m in members]
-    fused = fuse_runs(tables, [str(RUNS / m / "predictions.csv") for m in members])
-    keys, y_valid = labelled_splits(config)["valid"]
+def fuse(config: dict, fusion: str, member_files: list[Path], valid: tuple[list[str], np.ndarray], outputs: dict[str, Path]) -> dict:
+    """Fuse the members' predictions; score the validation split per seed; write outputs["predictions"] and outputs["metrics"]."""
+    members = config["emi"]["fusions"][fusion]
+    tables = [pd.read_csv(path, dtype={"id": str}) for path in member_files]
+    fused = fuse_runs(tables, [str(path) for path in member_files])
+    keys, y_valid = valid
     per_seed = {}
     for seed, group in fused[fused.partition == "valid"].groupby("seed", sort=True):
         group = group.set_index("id").loc[keys]
         score, per_label = mean_pearson(y_valid, group[LABELS].to_numpy())
         per_seed[str(seed)] = {"valid_mean_pearson": score, "valid_pearson": dict(zip(LABELS, per_label))}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "predictions.csv") as tmp:
+    with atomic_path(outputs["predictions"]) as tmp:
         fused.to_csv(tmp, index=False, float_format="%.6f")
     metrics = {"members": members, "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]), "seeds": per_seed}
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(outputs["metrics"], metrics)
     return metrics
 
 
@@ -74,18 +76,18 @@ def write_submission(fused_predictions: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Late fusion of EMI runs, or the test submission CSV.")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--members", nargs="+")
-    parser.add_argument("--out-dir", type=Path)
-    parser.add_argument("--submission-from", type=Path, help="fused predictions.csv to turn into a submission")
-    parser.add_argument("--submission-out", type=Path)
-    args = parser.parse_args(argv)
+    optional = {"type": Path}
+    config, args = jobs.parse(
+        __doc__, "emi", argv, fusion={}, root=optional, members={"type": Path, "nargs": "+"}, metrics=optional, predictions=optional,
+        submission_from=optional, submission=optional,
+    )
     if args.submission_from:
-        write_submission(args.submission_from, args.submission_out)
+        write_submission(args.submission_from, args.submission)
         return
-    config = effective_config(load_config(args.config), "emi")
-    run(config, args.members, args.out_dir)
+    if None in (args.fusion, args.root, args.members, args.metrics, args.predictions):
+        raise SystemExit("late fusion needs --fusion, --root, --members, --metrics and --predictions (or --submission-from and --submission)")
+    valid = plan.labelled_splits(config, args.root)["valid"]
+    fuse(config, args.fusion, args.members, valid, {"metrics": args.metrics, "predictions": args.predictions})
 
 
 if __name__ == "__main__":

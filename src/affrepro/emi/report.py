@@ -1,30 +1,24 @@
-"""Provenance of the EMI tables: dataset, extractor weights, seeds, budget."""
+"""Provenance of the EMI tables: dataset, extractor weights, seeds, budget (affrepro.papers.PaperReport)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from affrepro import provenance as common_provenance
+from affrepro.emi import plan
 from affrepro.io import read_json
 
-STATS = "work/emi/dataset_stats.json"
+
+def profile_note(config: dict) -> str:
+    return common_provenance.demo_note(config)
 
 
-def manifest(extractor: str) -> str:
-    return f"work/emi/features/{extractor}/shard0.json"
-
-
-def used_extractors(config: dict) -> list[str]:
-    return sorted({e for spec in config["emi"]["feature_sets"].values() for e in spec["extractors"]})
-
-
-def provenance_inputs(config: dict) -> list[str]:
-    return [STATS, *(manifest(e) for e in used_extractors(config))]
-
-
-def provenance(config: dict) -> dict:
-    stats = read_json(STATS)
+def provenance(config: dict, inputs: dict[str, Path]) -> dict:
+    """inputs: `stats` (the dataset statistics) and, per extractor used, its features manifest."""
+    stats = read_json(inputs["stats"])
     extractors = {}
-    for extractor in used_extractors(config):
-        info = read_json(manifest(extractor))
+    for extractor in plan.used_extractors(config):
+        info = read_json(inputs[extractor])
         extractors[extractor] = {k: info[k] for k in ("weights", "precision", "dim", "image_size") if k in info}
     return common_provenance.common(config) | {
         "dataset": {

@@ -1,21 +1,19 @@
 """Dataset statistics for EMI Table 1: duration and sample count per partition, plus a content fingerprint.
 
-    python -m affrepro.emi.stats --out work/emi/dataset_stats.json
+    python -m affrepro.emi.stats --root R --out work/emi/dataset_stats.json
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from affrepro.config import effective_config, load_config
+from affrepro import jobs
 from affrepro.data import hume
-from affrepro.emi import plan
 from affrepro.io import write_json
 from affrepro.media import probe
 
 
-def compute(root: Path) -> dict:
+def dataset_stats(root: Path) -> dict:
     partitions = {p: {"samples": 0, "duration_s": 0.0} for p in hume.PARTITIONS}
     for sample in hume.load_samples(root):
         partitions[sample.partition]["samples"] += 1
@@ -27,13 +25,8 @@ def compute(root: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args(argv)
-    config = effective_config(load_config(args.config), "emi")
-    root = plan.dataset_root(config)
-    write_json(args.out, compute(root) | {"root": str(root), "demo": config["profile"] == "demo"})
+    config, args = jobs.parse(__doc__, "emi", argv, root=jobs.PATH, out=jobs.PATH)
+    write_json(args.out, dataset_stats(args.root) | {"root": str(args.root), "demo": config["profile"] == "demo"})
 
 
 if __name__ == "__main__":

@@ -4,14 +4,15 @@ MSE loss (Eqs. 6-7), Adam, learning rate halved when the validation mean
 Pearson has not improved for `lr_patience` epochs. The epoch with the best
 validation mean Pearson is kept (model selection on validation only; the
 test split has no labels). Writes per seed a checkpoint, and for all seeds one
-predictions CSV (valid and test) and one metrics JSON.
+predictions CSV (valid and test) and one metrics JSON; the checkpoints go
+beside the metrics.
 
-    python -m affrepro.emi.train --feature-set resnet18_aus --out-dir work/emi/runs/resnet18_aus
+    python -m affrepro.emi.train --feature-set resnet18_aus --root R --features work/emi/features/resnet18/shard0.json ... \
+        --metrics work/emi/runs/resnet18_aus/metrics.json --predictions work/emi/runs/resnet18_aus/predictions.csv
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import logging
 from pathlib import Path
@@ -21,12 +22,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from affrepro import compute
-from affrepro.config import effective_config, load_config
+from affrepro import compute, jobs
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
-from affrepro.emi.data import labelled_splits
-from affrepro.io import atomic_path, write_json
+from affrepro.io import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
 from affrepro.sequences import batch_inputs, fit_standardiser, load_feature_set
@@ -87,34 +86,46 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
     return model, {"best_epoch": best["epoch"], "history": history}
 
 
-def run(config: dict, feature_set: str, out_dir: Path) -> dict:
-    device = compute.setup(config["compute"])
-    spec = config["emi"]["feature_sets"][feature_set]
-    train_params, model_params = config["emi"]["train"], config["emi"]["model"]
-    splits = labelled_splits(config)
-    sequences = {part: [load_feature_set([plan.features_path(e, k) for e in spec["extractors"]]) for k in keys] for part, (keys, _) in splits.items()}
+def feature_files(manifests: list[Path]) -> dict[str, dict[str, Path]]:
+    """extractor -> sample key -> feature file, from the features jobs' shard manifests."""
+    files: dict[str, dict[str, Path]] = {}
+    for path in manifests:
+        manifest = read_json(path)
+        files.setdefault(manifest["extractor"], {}).update({k: Path(v[plan.SAMPLE_FILE]) for k, v in manifest["samples"].items()})
+    return files
+
+
+def load_inputs(config: dict, spec: dict, splits: dict, files: dict, device: torch.device) -> tuple[dict, dict]:
+    """Standardised fixed-length (x, mask) tensors per partition, and the standardiser (mean, std)."""
+    sequences = {part: [load_feature_set([files[e][k] for e in spec["extractors"]]) for k in keys] for part, (keys, _) in splits.items()}
     empty = {part: sum(len(s) == 0 for s in seqs) for part, seqs in sequences.items()}
     if any(empty.values()):
         log.warning("samples without any usable frame (one mean row used): %s", empty)
     mean, std = fit_standardiser(sequences["train"])
     # clone(): torch's own 64-byte-aligned buffers, so BLAS results cannot depend on numpy's alignment
-    inputs = {part: tuple(torch.from_numpy(a).clone().to(device) for a in batch_inputs(seqs, mean, std, train_params["seq_len"])) for part, seqs in sequences.items()}
+    seq_len = config["emi"]["train"]["seq_len"]
+    inputs = {part: tuple(torch.from_numpy(a).clone().to(device) for a in batch_inputs(seqs, mean, std, seq_len)) for part, seqs in sequences.items()}
+    return inputs, {"mean": mean, "std": std, "samples_without_frames": empty}
+
+
+def run(config: dict, feature_set: str, splits: dict, files: dict, outputs: dict[str, Path]) -> dict:
+    """Train every seed; write outputs["predictions"] (CSV), outputs["metrics"] (JSON) and a checkpoint per seed beside them."""
+    device = compute.setup(config["compute"])
+    spec = config["emi"]["feature_sets"][feature_set]
+    train_params, model_params = config["emi"]["train"], config["emi"]["model"]
+    inputs, standardiser = load_inputs(config, spec, splits, files, device)
     labels = {part: y for part, (_, y) in splits.items() if y is not None}
-    use_transformer = spec["modality"] == "V"
-    out_dir.mkdir(parents=True, exist_ok=True)
     rows, per_seed = [], {}
     for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
-        model, info = train_seed(seed, inputs, labels, use_transformer, model_params, train_params, device)
-        with atomic_path(out_dir / f"seed{seed}.pt") as tmp:
-            torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "mean": mean, "std": std, "feature_set": spec, "model": model_params}, tmp)
+        model, info = train_seed(seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device)
+        with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp:
+            torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "mean": standardiser["mean"], "std": standardiser["std"], "feature_set": spec, "model": model_params}, tmp)
         preds = {part: predict(model, *inputs[part], train_params["batch_size"]) for part in inputs}
         valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])
         per_seed[str(seed)] = {"valid_mean_pearson": valid_mean, "valid_pearson": dict(zip(LABELS, valid_per_label)), "best_epoch": info["best_epoch"], "history": info["history"]}
-        for part, pred in preds.items():
-            for key, values in zip(splits[part][0], pred):
-                rows.append({"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, values.tolist()))})
+        rows += [{"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, values.tolist()))} for part, pred in preds.items() for key, values in zip(splits[part][0], pred)]
         log.info("%s seed %d: valid mean Pearson %.4f (epoch %d)", feature_set, seed, valid_mean, info["best_epoch"])
-    with atomic_path(out_dir / "predictions.csv") as tmp:
+    with atomic_path(outputs["predictions"]) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
     metrics = {
         "feature_set": feature_set,
@@ -123,25 +134,20 @@ def run(config: dict, feature_set: str, out_dir: Path) -> dict:
         "input_dim": int(inputs["train"][0].shape[-1]),
         "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
         "seeds": per_seed,
-        "samples_without_frames": empty,
+        "samples_without_frames": standardiser["samples_without_frames"],
         "train": train_params,
         "model": model_params,
     }
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(outputs["metrics"], metrics)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train an EMI branch on one feature set, all seeds.")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--feature-set", required=True)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = effective_config(load_config(args.config), "emi")
+    config, args = jobs.parse(__doc__, "emi", argv, feature_set=jobs.TEXT, root=jobs.PATH, features=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH)
     if args.feature_set not in config["emi"]["feature_sets"]:
-        parser.error(f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})")
-    run(config, args.feature_set, args.out_dir)
+        raise SystemExit(f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})")
+    splits = plan.labelled_splits(config, args.root)
+    run(config, args.feature_set, splits, feature_files(args.features), {"metrics": args.metrics, "predictions": args.predictions})
 
 
 if __name__ == "__main__":

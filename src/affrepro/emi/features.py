@@ -1,0 +1,127 @@
+"""EMI features (paper §3.2, Table 2), one extractor and one shard of samples per job.
+
+Visual extractors (ResNet-18, OpenFace AUs, DINO ViT) encode the aligned faces
+of the faces stage; Wav2Vec2 encodes the audio stage's WAV on the 30 fps video
+grid. Each sample's features go beside the job's manifest, which lists them
+with the extractor's weights provenance.
+
+    python -m affrepro.emi.features --extractor resnet18 --inputs work/emi/faces/shard0.json --manifest work/emi/features/resnet18/shard0.json
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from affrepro import compute, jobs
+from affrepro.emi import plan
+from affrepro.features import AUDIO, EXTRACTORS, save_features
+from affrepro.features.weights import parse_weights
+from affrepro.io import read_json, write_json
+from affrepro.preprocess.faces import load_faces
+
+log = logging.getLogger("affrepro.emi.features")
+
+
+def au_encoder(settings: dict, device, precision: str):
+    from affrepro.features import au
+
+    binary = settings["openface"]["bin"]
+
+    def encode(track):
+        if not len(track.faces):
+            return np.zeros((0, au.DIM), np.float32), track.frame_index
+        if binary:
+            rows, feats = au.run_openface(binary, track.faces)
+            return feats, track.frame_index[rows]
+        return au.crop_au_proxy(track.faces), track.frame_index
+
+    weights = f"OpenFace 2.0 ({binary})" if binary else "crop-proxy (approximation of OpenFace AUs, see affrepro.features.au)"
+    return encode, {"weights": weights}
+
+
+def resnet18_encoder(settings: dict, device, precision: str):
+    from affrepro.features import resnet
+
+    spec = parse_weights(settings["resnet18"]["weights"], "resnet18")
+    model = resnet.build(spec)
+
+    def encode(track):
+        return resnet.extract(model, track.faces, device, precision, settings["resnet18"]["batch_size"]), track.frame_index
+
+    return encode, {"weights": spec.provenance()}
+
+
+def dino_encoder(settings: dict, device, precision: str):
+    from affrepro.features import dino
+
+    spec = parse_weights(settings["dino"]["weights"], "dino")
+    model, commit = dino.build(spec)
+    size = settings["dino"]["image_size"]
+
+    def encode(track):
+        return dino.extract(model, track.faces, device, precision, settings["dino"]["batch_size"], size), track.frame_index
+
+    return encode, {"weights": spec.provenance(commit), "image_size": size}
+
+
+def wav2vec2_encoder(settings: dict, device, precision: str, fps: int):
+    from affrepro.features import wav2vec2
+
+    spec = parse_weights(settings["wav2vec2"]["weights"], "wav2vec2")
+    model, commit = wav2vec2.build(spec, settings["wav2vec2"]["random_arch"])
+
+    def encode(wav_path):
+        signal, rate = sf.read(wav_path, dtype="float32")
+        feats = wav2vec2.extract(model, signal, rate, device, precision, settings["wav2vec2"]["chunk_seconds"], fps)
+        return feats, np.arange(len(feats)), len(feats)
+
+    return encode, {"weights": spec.provenance(commit)}
+
+
+VISUAL_ENCODERS = {"au": au_encoder, "resnet18": resnet18_encoder, "dino": dino_encoder}  # keys: affrepro.features.VISUAL
+
+
+def make_encoder(config: dict, extractor: str, device):
+    """encode(per-sample input file) -> (features (T, D), frame index (T,), frames of the video), and the weights' provenance."""
+    settings, precision = config["extractors"], config["compute"]["precision"]
+    if extractor in AUDIO:
+        return wav2vec2_encoder(settings, device, precision, config["preprocess"]["fps"])
+    encode_track, info = VISUAL_ENCODERS[extractor](settings, device, precision)
+
+    def encode(faces_path):
+        track = load_faces(faces_path)
+        feats, index = encode_track(track)
+        return feats, index, track.n_frames
+
+    return encode, info
+
+
+def extract_shard(config: dict, extractor: str, inputs: dict, out_dir) -> dict:
+    """Encode every sample of an upstream shard manifest; returns this job's manifest."""
+    device = compute.setup(config["compute"])
+    encode, info = make_encoder(config, extractor, device)
+    info = {"stage": "features", "extractor": extractor, "precision": config["compute"]["precision"]} | info
+    records = {}
+    for key, sample in tqdm(inputs["samples"].items(), desc=extractor, mininterval=5):
+        feats, index, n_frames = encode(sample[plan.SAMPLE_FILE])
+        path = out_dir / f"{key}.npz"
+        save_features(path, feats, index, n_frames)
+        records[key] = {plan.SAMPLE_FILE: str(path), "n_rows": int(len(feats)), "n_frames": int(n_frames)}
+        info["dim"] = int(feats.shape[1])
+    return info | {"samples": records}
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, args = jobs.parse(__doc__, "emi", argv, extractor={"choices": EXTRACTORS, "required": True}, inputs=jobs.PATH, manifest=jobs.PATH)
+    upstream = read_json(args.inputs)
+    info = extract_shard(config, args.extractor, upstream, args.manifest.parent)
+    write_json(args.manifest, info | {"shard": upstream["shard"], "shards": upstream["shards"]})
+    log.info("%s shard %d/%d: %d samples -> %s", args.extractor, upstream["shard"], upstream["shards"], len(upstream["samples"]), args.manifest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""EMI preprocessing (paper §3.1-3.2), one shard of samples per job.
+
+faces: each video at 30 fps -> MTCNN face and five key points -> aligned
+112x112 crops (frames without a face dropped, their indices kept).
+audio: each video's track -> 16 kHz mono 16-bit WAV, peak-normalised to -3 dBFS.
+
+Each job writes one file per sample beside its shard manifest (atomically) and
+the manifest, which lists every sample's file with its counts and faults.
+
+    python -m affrepro.emi.prepare --stage faces --root R --shard 0 --shards 4 --manifest work/emi/faces/shard0.json
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tqdm import tqdm
+
+from affrepro import compute, jobs
+from affrepro.emi import plan
+from affrepro.io import write_json
+
+log = logging.getLogger("affrepro.emi.prepare")
+
+
+def faces(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
+    from affrepro.preprocess.faces import detect_faces, make_detector
+
+    device = compute.setup(config["compute"])
+    pre = config["preprocess"]
+    detector = make_detector(pre["mtcnn"], device=str(device))
+    records = {}
+    for key, video in tqdm(videos.items(), desc="faces", mininterval=5):
+        track = detect_faces(video, detector, fps=pre["fps"], size=pre["face_size"])
+        path = out_dir / f"{key}.npz"
+        track.save(path)
+        records[key] = {plan.SAMPLE_FILE: str(path), "n_frames": track.n_frames, "n_faces": int(len(track.frame_index))}
+        if len(track.frame_index) < track.n_frames:
+            log.warning("%s: no face in %d of %d frames (dropped, indices kept)", video, track.n_frames - len(track.frame_index), track.n_frames)
+    return {"stage": "faces", "detector": "MTCNN (facenet-pytorch 2.6.0, bundled weights)", "mtcnn": pre["mtcnn"], "samples": records}
+
+
+def audio(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
+    from affrepro.preprocess.audio import prepare_audio
+
+    settings = config["preprocess"]["audio"]
+    records = {}
+    for key, video in tqdm(videos.items(), desc="audio", mininterval=5):
+        path = out_dir / f"{key}.wav"
+        result = prepare_audio(video, path, settings["sample_rate"], settings["peak_dbfs"])
+        records[key] = {plan.SAMPLE_FILE: str(path), "samples": result.samples, "silent": result.silent}
+    n_silent = sum(r["silent"] for r in records.values())
+    if n_silent:
+        log.warning("%d silent audio track(s) in this shard", n_silent)
+    return {"stage": "audio", "sample_rate": settings["sample_rate"], "peak_dbfs": settings["peak_dbfs"], "samples": records}
+
+
+STAGES = {"faces": faces, "audio": audio}
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, args = jobs.parse(__doc__, "emi", argv, stage={"choices": sorted(STAGES), "required": True}, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, manifest=jobs.PATH)
+    found = plan.videos(args.root)
+    videos = {s.key: found[s.key] for s in plan.shard(config, args.root, args.shard, args.shards)}
+    info = STAGES[args.stage](config, videos, args.manifest.parent)
+    write_json(args.manifest, info | {"shard": args.shard, "shards": args.shards})
+    log.info("shard %d/%d: %d samples -> %s", args.shard, args.shards, len(videos), args.manifest)
+
+
+if __name__ == "__main__":
+    main()
