@@ -35,15 +35,15 @@ class Trial:
     split: str  # train | valid | test
     annotation: Path | None
 
-    @property
-    def video_name(self) -> str:
-        """The video a trial comes from: `_left`/`_right` stripped."""
-        return _PERSON.sub("", self.name)
-
 
 def video_group(name: str) -> str:
-    """Trials of one video share a group (the two people of a `_left`/`_right` pair)."""
+    """The video a trial comes from, `_left`/`_right` stripped: the two people of a pair share it."""
     return _PERSON.sub("", name)
+
+
+def annotation_path(root: str | Path, split: str, name: str) -> Path:
+    """Where trial `name` of split `train` or `valid` is annotated."""
+    return Path(root) / ANNOTATIONS / SPLITS[split] / f"{name}.txt"
 
 
 def read_annotation(path: str | Path) -> np.ndarray:
@@ -89,7 +89,7 @@ def list_trials(root: str | Path) -> list[Trial]:
         if not directory.is_dir():
             raise DatasetError(f"{directory}: missing annotation folder")
         trials += [Trial(p.stem, split, p) for p in sorted(directory.glob("*.txt"))]
-    annotated_videos = {t.video_name for t in trials}
+    annotated_videos = {video_group(t.name) for t in trials}
     videos_dir = root / "videos"
     if videos_dir.is_dir():
         for path in sorted(videos_dir.iterdir()):
@@ -103,11 +103,12 @@ def list_trials(root: str | Path) -> list[Trial]:
 
 
 def video_path(root: str | Path, trial: Trial) -> Path:
+    video = video_group(trial.name)
     for suffix in VIDEO_SUFFIXES:
-        path = Path(root) / "videos" / f"{trial.video_name}{suffix}"
+        path = Path(root) / "videos" / f"{video}{suffix}"
         if path.is_file():
             return path
-    raise DatasetError(f"{Path(root) / 'videos'}: no {trial.video_name}.mp4 or .avi for trial {trial.name}; the audio branch needs the video")
+    raise DatasetError(f"{Path(root) / 'videos'}: no {video}.mp4 or .avi for trial {trial.name}; the audio branch needs the video")
 
 
 def frame_path(root: str | Path, trial_name: str, frame: int) -> Path:

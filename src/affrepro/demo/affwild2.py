@@ -10,11 +10,12 @@ model both. The faults of the real set are planted: -5 stretches in some
 annotation files, crops missing from `cropped_aligned/`, and one two-person
 video with `_left`/`_right` trials (one shared audio track, the left
 person's voice). Deterministic from the seed.
+
+    python -m affrepro.demo.affwild2 --config C --out work/data/affwild2
 """
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import zlib
 from pathlib import Path
@@ -23,8 +24,8 @@ import cv2
 import numpy as np
 import soundfile as sf
 
-from affrepro.config import load_config
-from affrepro.data.affwild2 import ANNOTATIONS, SPLITS
+from affrepro import jobs
+from affrepro.data.affwild2 import ANNOTATIONS, SPLITS, annotation_path, video_group
 from affrepro.demo import synth, write_dataset
 from affrepro.io import write_json
 from affrepro.media import encode_video
@@ -112,7 +113,7 @@ def _write_trial(root: Path, tmp: Path, params: dict, names: list[str], split: s
                 cv2.imwrite(str(folder / f"{index + 1:05d}.jpg"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
         if split != "test":
             text = _annotation_text(valence, arousal, ignored)
-            (root / ANNOTATIONS / SPLITS[split] / f"{name}.txt").write_text(text)
+            annotation_path(root, split, name).write_text(text)
         people.append({"name": name, "crops": crops, "expressed": expressed, "missing": int(missing.sum()), "ignored": int(ignored.sum())})
     speaker = people[0]  # a two-person video has one audio track: the left person's voice
     audio = synth.voice(rng, n / fps, AUDIO_RATE, pitch=1.6 * speaker["expressed"]["arousal"], breathiness=0.6 * speaker["expressed"]["valence"])
@@ -120,12 +121,8 @@ def _write_trial(root: Path, tmp: Path, params: dict, names: list[str], split: s
     sf.write(wav, audio, AUDIO_RATE, subtype="PCM_16")
     small = VIDEO_SIZE
     frames = (np.concatenate([cv2.resize(p["crops"][i], (small, small), interpolation=cv2.INTER_AREA) for p in people], axis=1) for i in range(n))
-    encode_video(root / "videos" / f"{synth_video_name(names[0])}.mp4", frames, (small * len(people), small), fps, wav)
+    encode_video(root / "videos" / f"{video_group(names[0])}.mp4", frames, (small * len(people), small), fps, wav)
     return {p["name"]: {"split": split, "fps": fps, "n_frames": n, "missing_crops": p["missing"], "ignored_rows": p["ignored"]} for p in people}
-
-
-def synth_video_name(trial: str) -> str:
-    return trial.removesuffix("_left").removesuffix("_right")
 
 
 def generate(params: dict, root: Path) -> None:
@@ -144,7 +141,7 @@ def generate(params: dict, root: Path) -> None:
         for split, trials in names.items():
             groups: dict[str, list[str]] = {}
             for name in trials:
-                groups.setdefault(synth_video_name(name), []).append(name)
+                groups.setdefault(video_group(name), []).append(name)
             for video, members in groups.items():
                 trial_rng = np.random.default_rng([params["seed"], zlib.crc32(video.encode())])
                 planted |= _write_trial(root, Path(tmp), params, members, split, trial_rng, faults)
@@ -153,11 +150,8 @@ def generate(params: dict, root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--out", required=True, help="dataset root to create (replaced if it exists)")
-    args = parser.parse_args(argv)
-    params = load_config(args.config)["demo"]["affwild2"]
+    config, args = jobs.parse(__doc__, "va", argv, out={**jobs.PATH, "help": "dataset root to create (replaced if it exists)"})
+    params = config["demo"]["affwild2"]
     write_dataset(args.out, lambda root: generate(params, root))
 
 

@@ -10,6 +10,8 @@ inference. BatchNorm statistics use the real frames only (padding excluded).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -17,26 +19,29 @@ from affrepro.models.tcn import TCN
 from affrepro.models.temporal_transformer import TemporalTransformer
 
 
+@dataclass(frozen=True)
+class VAModelSettings:
+    """The model's widths and depths: config.yaml `va.model` (`VAModelSettings(**config["va"]["model"])`)."""
+
+    tcn_channels: int  # per branch
+    tcn_layers: int
+    tcn_kernel_size: int
+    tcn_dropout: float
+    transformer_layers: int
+    transformer_heads: int
+    transformer_ff_dim: int
+    dropout: float  # in each encoder layer
+    head_hidden: int  # between the head's two FCs
+
+
 class VAModel(nn.Module):
-    def __init__(
-        self,
-        branch_dims: dict[str, int],
-        tcn_channels: int,
-        tcn_layers: int,
-        tcn_kernel_size: int,
-        tcn_dropout: float,
-        transformer_layers: int,
-        transformer_heads: int,
-        transformer_ff_dim: int,
-        dropout: float,
-        head_hidden: int,
-    ):
+    def __init__(self, branch_dims: dict[str, int], settings: VAModelSettings):
         super().__init__()
         self.branch_names = list(branch_dims)
-        self.branches = nn.ModuleDict({name: TCN(dim, tcn_channels, tcn_layers, tcn_kernel_size, tcn_dropout) for name, dim in branch_dims.items()})
-        width = tcn_channels * len(branch_dims)
-        self.encoder = TemporalTransformer(width, transformer_layers, transformer_heads, transformer_ff_dim, dropout)
-        self.head = nn.Sequential(nn.Linear(width, head_hidden), nn.BatchNorm1d(head_hidden), nn.ReLU(), nn.Linear(head_hidden, 2), nn.Tanh())
+        self.branches = nn.ModuleDict({name: TCN(dim, settings.tcn_channels, settings.tcn_layers, settings.tcn_kernel_size, settings.tcn_dropout) for name, dim in branch_dims.items()})
+        width = settings.tcn_channels * len(branch_dims)
+        self.encoder = TemporalTransformer(width, settings.transformer_layers, settings.transformer_heads, settings.transformer_ff_dim, settings.dropout)
+        self.head = nn.Sequential(nn.Linear(width, settings.head_hidden), nn.BatchNorm1d(settings.head_hidden), nn.ReLU(), nn.Linear(settings.head_hidden, 2), nn.Tanh())
 
     def forward(self, features: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
         """features[name] (B, T, D_name), mask (B, T) True on real frames -> (B, T, 2) valence, arousal."""

@@ -5,12 +5,15 @@ Every extractor emits exactly one row per trial frame: IResNet-50 on the
 past the end of the audio are not computed; the matrix is then padded by
 repeating its last row (or trimmed from the end) to the trial length (§3.2).
 
-    python -m affrepro.va.features --config C --extractor vggish --shard 0 --shards 4 --manifest M
+The trials and their files are those of one prepare manifest; each trial's
+features go to `<out-dir>/<trial>.npz`, listed in the features manifest.
+
+    python -m affrepro.va.features --config C --extractor vggish --prepared work/va/prepare/shard0.json \
+        --out-dir work/va/features/vggish/shard0 --manifest work/va/features/vggish/shard0.json
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -18,20 +21,19 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from affrepro import compute
-from affrepro.config import effective_config, load_config
+from affrepro import compute, jobs
 from affrepro.data import DatasetError
 from affrepro.data.affwild2 import fit_length
 from affrepro.features import iresnet, mfcc, save_features, vggish
 from affrepro.features.weights import parse_weights
-from affrepro.io import write_json
+from affrepro.io import read_json, write_json
 from affrepro.va import plan
 
 log = logging.getLogger("affrepro.va.features")
 
 
-def load_trial(name: str) -> dict:
-    with np.load(plan.trial_path(name)) as data:
+def load_trial(path: str | Path) -> dict:
+    with np.load(path) as data:
         return {k: data[k] for k in data.files}
 
 
@@ -42,8 +44,8 @@ def audio_times(trial: dict, n_audio_samples: int, sample_rate: int) -> np.ndarr
 
 
 def check_audio(name: str, trial: dict) -> None:
-    """The audio must reach the trial's first frame and hold at least one 25 ms window."""
-    path = plan.audio_path(name)
+    """The audio (trial["audio"]) must reach the trial's first frame and hold at least one 25 ms window."""
+    path = trial["audio"]
     info = sf.info(path)
     if info.frames < mfcc.N_FFT or not len(audio_times(trial, info.frames, info.samplerate)):
         raise DatasetError(
@@ -69,47 +71,46 @@ def make_encoder(config: dict, extractor: str, device):
         model = vggish.build(spec)
 
         def encode(trial):
-            signal, rate = sf.read(plan.audio_path(trial["name"]), dtype="float32")
+            signal, rate = sf.read(trial["audio"], dtype="float32")
             return vggish.extract(model, signal, audio_times(trial, len(signal), rate), device, precision, settings["vggish"]["batch_size"])
 
         return encode, {"weights": spec.provenance()}
     if extractor == "mfcc":
 
         def encode(trial):
-            signal, rate = sf.read(plan.audio_path(trial["name"]), dtype="float32")
+            signal, rate = sf.read(trial["audio"], dtype="float32")
             return mfcc.extract(signal, audio_times(trial, len(signal), rate))
 
         return encode, {"weights": "none (torchaudio MFCC, 13 + delta + delta-delta)"}
     raise ValueError(f"unknown VA extractor {extractor!r}; known: {', '.join(plan.EXTRACTORS)}")
 
 
+def extract_trial(encode, extractor: str, name: str, files: dict) -> tuple[np.ndarray, np.ndarray]:
+    """One row per trial frame (padded or trimmed to the trial length), and the frames' video rows."""
+    trial = load_trial(files["trial"]) | {"audio": Path(files["audio"])}
+    length = len(trial["rows"])
+    if extractor in plan.AUDIO_EXTRACTORS:
+        check_audio(name, trial)
+    features = encode(trial)
+    if len(features) != length:
+        log.info("%s: %s has %d rows for %d frames; padded/trimmed to the trial length", name, extractor, len(features), length)
+    return fit_length(features, length), trial["rows"]
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Extract one VA feature for one shard of trials.")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--extractor", required=True, choices=plan.EXTRACTORS)
-    parser.add_argument("--shard", type=int, required=True)
-    parser.add_argument("--shards", type=int, required=True)
-    parser.add_argument("--manifest", required=True, type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = effective_config(load_config(args.config), "va")
+    config, args = jobs.parse(__doc__, "va", argv, extractor={"choices": plan.EXTRACTORS, "required": True}, prepared=jobs.PATH, out_dir=jobs.PATH, manifest=jobs.PATH)
     device = compute.setup(config["compute"])
     encode, info = make_encoder(config, args.extractor, device)
+    prepared = read_json(args.prepared)
     records, dim = {}, None
-    for name in tqdm(plan.shard(config, args.shard, args.shards), desc=args.extractor, mininterval=5):
-        trial = load_trial(name) | {"name": name}
-        length = len(trial["rows"])
-        if args.extractor in plan.AUDIO_EXTRACTORS:
-            check_audio(name, trial)
-        features = encode(trial)
-        if len(features) != length:
-            log.info("%s: %s has %d rows for %d frames; padded/trimmed to the trial length", name, args.extractor, len(features), length)
-        features = fit_length(features, length)
-        save_features(plan.features_path(args.extractor, name), features, trial["rows"], length)
-        records[name] = {"rows": int(length)}
+    for name, files in tqdm(prepared["trials"].items(), desc=args.extractor, mininterval=5):
+        features, rows = extract_trial(encode, args.extractor, name, files)
+        path = args.out_dir / f"{name}.npz"
+        save_features(path, features, rows, len(rows))
+        records[name] = {"file": str(path), "rows": int(len(rows))}
         dim = int(features.shape[1])
     manifest = {"stage": "features", "extractor": args.extractor, "precision": config["compute"]["precision"], "dim": dim, **info}
-    write_json(args.manifest, manifest | {"trials": records, "shard": args.shard, "shards": args.shards})
+    write_json(args.manifest, manifest | {"trials": records, "shard": prepared["shard"], "shards": prepared["shards"]})
 
 
 if __name__ == "__main__":

@@ -7,17 +7,14 @@ them would leak). Folds are "randomly segmented" (§4.2): videos are shuffled
 with a fixed seed, then each in turn goes to the fold with the fewest frames
 so far, which keeps the folds' sizes close.
 
-    python -m affrepro.va.folds --config C --manifests M... --out work/va/folds.json
+    python -m affrepro.va.folds --config C --manifests work/va/prepare/shard0.json ... --out work/va/folds.json
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
-from affrepro.config import effective_config, load_config
+from affrepro import jobs
 from affrepro.data.affwild2 import video_group
 from affrepro.io import read_json, write_json
 
@@ -48,12 +45,8 @@ def selection_fold(fold: int, n_folds: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Assign the annotated Aff-Wild2 trials to cross-validation folds.")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--manifests", nargs="+", required=True, type=Path, help="prepare manifests (trial lengths)")
-    parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args(argv)
-    cv = effective_config(load_config(args.config), "va")["va"]["cv"]
+    config, args = jobs.parse(__doc__, "va", argv, manifests={**jobs.PATHS, "help": "prepare manifests (trial lengths)"}, out=jobs.PATH)
+    cv = config["va"]["cv"]
     lengths = {name: info["length"] for m in args.manifests for name, info in read_json(m)["trials"].items()}
     folds = assign_folds(lengths, cv["folds"], cv["seed"])
     summary = {f"fold-{k}": {"trials": sorted(t for t, f in folds.items() if f == k), "frames": sum(lengths[t] for t, f in folds.items() if f == k)} for k in range(cv["folds"])}

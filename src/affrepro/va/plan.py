@@ -1,53 +1,47 @@
-"""Which Aff-Wild2 trials the VA workflow processes, where their files live, and how they are sharded.
+"""Which Aff-Wild2 trials the VA workflow processes, and how they are sharded.
 
 Jobs are planned at parse time, before the demo data exist, so the demo's
 trial names come from the generator's parameters, a real root's from its
 annotation folders. Only annotated trials (train + validation) enter the
 six-fold cross-validation of Table 2; test trials are listed by the loader
-but not processed.
+but not processed. The dataset root is the rules' to give (the configured
+root, or where the demo rule writes the demo); nothing here names a workflow path.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from affrepro.config import uses_demo
 from affrepro.data import affwild2
 from affrepro.demo.affwild2 import trial_names
 
-DEMO_ROOT = Path("work/data/affwild2")
-WORK = Path("work/va")
 EXTRACTORS = ("iresnet50", "vggish", "mfcc")
 AUDIO_EXTRACTORS = ("vggish", "mfcc")
 
 
-def dataset_root(config: dict) -> Path:
-    root = config["datasets"]["affwild2"]["root"]
-    return DEMO_ROOT if root is None else Path(root)
-
-
-def trials(config: dict) -> list[str]:
-    """Annotated trial names (train then validation), the cross-validation pool."""
-    if config["datasets"]["affwild2"]["root"] is None:
+def annotated(config: dict, root: str | Path) -> dict[str, list[str]]:
+    """Annotated trial names per split (train, valid), each in the loader's order."""
+    if uses_demo(config, "va"):
         names = trial_names(config["demo"]["affwild2"])
-        return names["train"] + names["valid"]
-    return [t.name for t in affwild2.list_trials(dataset_root(config)) if t.split != "test"]
+        return {split: names[split] for split in affwild2.SPLITS}
+    listed = affwild2.list_trials(root)
+    return {split: [t.name for t in listed if t.split == split] for split in affwild2.SPLITS}
 
 
-def shard(config: dict, k: int, n_shards: int) -> list[str]:
-    return trials(config)[k::n_shards]
+def trials(config: dict, root: str | Path) -> list[str]:
+    """Annotated trial names (train then validation), the cross-validation pool."""
+    return [name for names in annotated(config, root).values() for name in names]
 
 
-def n_shards(config: dict) -> int:
-    return min(config["va"]["preprocess"]["shards"], len(trials(config)))
+def annotation_files(config: dict, root: str | Path) -> list[str]:
+    """The annotation file of every trial in the pool (the demo rule's outputs, the prepare jobs' inputs)."""
+    return [str(affwild2.annotation_path(root, split, name)) for split, names in annotated(config, root).items() for name in names]
 
 
-def trial_path(name: str) -> Path:
-    return WORK / "trials" / f"{name}.npz"
+def shard(config: dict, root: str | Path, k: int, n_shards: int) -> list[str]:
+    return trials(config, root)[k::n_shards]
 
 
-def audio_path(name: str) -> Path:
-    return WORK / "audio" / f"{name}.wav"
-
-
-def features_path(extractor: str, name: str) -> Path:
-    return WORK / "features" / extractor / f"{name}.npz"
+def n_shards(config: dict, root: str | Path) -> int:
+    return min(config["va"]["preprocess"]["shards"], len(trials(config, root)))

@@ -7,12 +7,16 @@ before any crop exists), and its labels are the same rows. Audio: mono 16 kHz
 16-bit WAV, level unchanged (the paper names no normalisation). Feature
 extractors then emit one row per trial frame (affrepro.va.features).
 
-    python -m affrepro.va.prepare --config C --shard 0 --shards 4 --manifest M
+Each trial's frames and labels go to `<out-dir>/<trial>.npz`, its audio to
+`<out-dir>/<trial>.wav`; the manifest lists both files per trial, and the
+dataset root, for the jobs downstream.
+
+    python -m affrepro.va.prepare --config C --root work/data/affwild2 --shard 0 --shards 2 \
+        --out-dir work/va/prepare/shard0 --manifest work/va/prepare/shard0.json
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -20,7 +24,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from affrepro.config import effective_config, load_config
+from affrepro import jobs
 from affrepro.data import affwild2
 from affrepro.data import DatasetError
 from affrepro.io import write_json, write_npz
@@ -50,7 +54,10 @@ def load_frames(root: Path, name: str, rows: np.ndarray, size: int) -> tuple[np.
     return frames, int((~available).sum())
 
 
-def prepare_trial(root: Path, trial: affwild2.Trial, frame_size: int, sample_rate: int) -> dict:
+def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: dict) -> dict:
+    """Write the trial's frames, labels and audio into out_dir; return its manifest record."""
+    frame_size, sample_rate = settings["frame_size"], settings["sample_rate"]
+    files = {"trial": out_dir / f"{trial.name}.npz", "audio": out_dir / f"{trial.name}.wav"}
     video = affwild2.video_path(root, trial)
     fps = float(probe(video)["fps"])
     values = affwild2.read_annotation(trial.annotation)
@@ -58,29 +65,23 @@ def prepare_trial(root: Path, trial: affwild2.Trial, frame_size: int, sample_rat
     if len(rows) == 0:
         raise DatasetError(f"{trial.annotation}: every row is -5; remove the trial or fix its annotation")
     frames, n_missing = load_frames(root, trial.name, rows, frame_size)
-    write_npz(plan.trial_path(trial.name), frames=frames, rows=rows.astype(np.int64), labels=values[rows].astype(np.float32), fps=np.float64(fps))
-    audio = prepare_audio(video, plan.audio_path(trial.name), sample_rate, peak_dbfs=None)
+    write_npz(files["trial"], frames=frames, rows=rows.astype(np.int64), labels=values[rows].astype(np.float32), fps=np.float64(fps))
+    audio = prepare_audio(video, files["audio"], sample_rate, peak_dbfs=None)
     if n_missing:
         log.info("%s: %d of %d crops missing, filled with the last available one", trial.name, n_missing, len(rows))
-    return {"length": int(len(rows)), "annotation_rows": int(len(values)), "ignored_rows": int(len(values) - len(rows)), "missing_crops": n_missing, "fps": fps, "silent_audio": audio.silent}
+    counts = {"length": int(len(rows)), "annotation_rows": int(len(values)), "ignored_rows": int(len(values) - len(rows)), "missing_crops": n_missing}
+    return {name: str(path) for name, path in files.items()} | counts | {"fps": fps, "silent_audio": audio.silent}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Prepare one shard of Aff-Wild2 trials (frames, labels, audio).")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--shard", type=int, required=True)
-    parser.add_argument("--shards", type=int, required=True)
-    parser.add_argument("--manifest", required=True, type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = effective_config(load_config(args.config), "va")
-    root = plan.dataset_root(config)
-    by_name = {t.name: t for t in affwild2.list_trials(root)}
+    config, args = jobs.parse(__doc__, "va", argv, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, out_dir=jobs.PATH, manifest=jobs.PATH)
+    by_name = {t.name: t for t in affwild2.list_trials(args.root)}
     settings = config["va"]["preprocess"]
     records = {}
-    for name in tqdm(plan.shard(config, args.shard, args.shards), desc="prepare", mininterval=5):
-        records[name] = prepare_trial(root, by_name[name], settings["frame_size"], settings["sample_rate"])
-    write_json(args.manifest, {"stage": "prepare", "frame_size": settings["frame_size"], "sample_rate": settings["sample_rate"], "trials": records, "shard": args.shard, "shards": args.shards})
+    for name in tqdm(plan.shard(config, args.root, args.shard, args.shards), desc="prepare", mininterval=5):
+        records[name] = prepare_trial(args.root, by_name[name], args.out_dir, settings)
+    shard = {"root": str(args.root), "shard": args.shard, "shards": args.shards}
+    write_json(args.manifest, {"stage": "prepare", "frame_size": settings["frame_size"], "sample_rate": settings["sample_rate"], "trials": records} | shard)
 
 
 if __name__ == "__main__":

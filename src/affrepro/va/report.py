@@ -1,34 +1,31 @@
-"""Provenance of the VA tables: dataset, extractor weights, folds, budget."""
+"""Provenance of the VA tables: dataset, extractor weights, folds, budget (affrepro.papers.PaperReport).
+
+The table rule names the files it reads (workflow/rules/va.smk, `PROVENANCE["va"]`):
+`folds` (affrepro.va.folds), `prepare` (a prepare manifest, which records the
+dataset root) and one features manifest per extractor, named by the extractor.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from affrepro import provenance as common_provenance
+from affrepro.config import uses_demo
 from affrepro.io import read_json, sha256_json
-from affrepro.va import plan
-
-FOLDS = "work/va/folds.json"
 
 
-def manifest(extractor: str) -> str:
-    return f"work/va/features/{extractor}/shard0.json"
-
-
-def provenance_inputs(config: dict) -> list[str]:
-    return [FOLDS, *(manifest(e) for e in config["va"]["extractors"])]
-
-
-def provenance(config: dict) -> dict:
-    folds = read_json(FOLDS)
+def provenance(config: dict, inputs: dict[str, Path]) -> dict:
+    folds = read_json(inputs["folds"])
     extractors = {}
     for extractor in config["va"]["extractors"]:
-        info = read_json(manifest(extractor))
+        info = read_json(inputs[extractor])
         extractors[extractor] = {k: info[k] for k in ("weights", "precision", "dim", "input_size") if k in info}
-    demo = config["datasets"]["affwild2"]["root"] is None
+    demo = uses_demo(config, "va")
     return common_provenance.common(config) | {
         "dataset": {
             "name": "Aff-Wild2 (VA)",
             "kind": "demo" if demo else "real",
-            "root": str(plan.dataset_root(config)),
+            "root": read_json(inputs["prepare"])["root"],
             "trials": len(folds["assignment"]),
             "fold_assignment_sha256": sha256_json(folds["assignment"]),
         },
@@ -42,3 +39,7 @@ def provenance(config: dict) -> dict:
         "metric": "CCC with population (1/n) variances and covariance, over all frames of the held-out fold; P = (CCC_v + CCC_a) / 2",
         "std": "sample standard deviation (ddof=1) over folds",
     }
+
+
+def profile_note(config: dict) -> str:
+    return common_provenance.demo_note(config)

@@ -13,44 +13,90 @@ moving average of `smoothing` frames (the paper's "smoothing strategy",
 which it does not specify). CCC is computed over all frames of a fold's trials
 concatenated, as the ABAW evaluation does.
 
-    python -m affrepro.va.train --config C --fold 0 --folds work/va/folds.json --metrics M --predictions P
+Each trial's files are read from the prepare manifests (frames and labels) and
+the features manifests (one per extractor and shard) the rule passes.
+
+    python -m affrepro.va.train --config C --fold 0 --folds work/va/folds.json \
+        --prepared work/va/prepare/shard0.json ... --features work/va/features/iresnet50/shard0.json ... \
+        --metrics work/va/folds/fold0/metrics.json --predictions work/va/folds/fold0/predictions.npz
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from affrepro import compute
-from affrepro.config import effective_config, load_config
+from affrepro import compute, jobs
 from affrepro.features import load_features
 from affrepro.io import read_json, write_json, write_npz
 from affrepro.metrics import va_score
+from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser
-from affrepro.models.va import VAModel, ccc_loss
-from affrepro.va import plan
 from affrepro.va.folds import selection_fold
 
 log = logging.getLogger("affrepro.va.train")
 
 
-def load_trials(names: list[str], extractors: list[str]) -> dict[str, dict]:
+@dataclass(frozen=True)
+class FoldData:
+    """One fold's trials by role, and every trial's labels and model inputs (standardised with the training trials' statistics)."""
+
+    fold: int
+    selection_fold: int
+    trials: dict[str, list[str]]  # held_out, selection, training
+    extractors: list[str]
+    labels: dict[str, np.ndarray]  # (N, 2) float64 valence, arousal
+    inputs: dict[str, dict[str, torch.Tensor]]  # trial -> extractor -> (N, D) float32
+    targets: dict[str, torch.Tensor]  # the labels as (N, 2) float32
+
+
+def trial_files(prepared: list[dict], features: list[dict]) -> dict[str, dict]:
+    """Trial -> {"trial": frames and labels (.npz), "features": {extractor: .npz}}, from the prepare and features manifests."""
+    files = {name: {"trial": Path(info["trial"]), "features": {}} for manifest in prepared for name, info in manifest["trials"].items()}
+    for manifest in features:
+        for name, info in manifest["trials"].items():
+            files[name]["features"][manifest["extractor"]] = Path(info["file"])
+    return files
+
+
+def load_trials(files: dict[str, dict], extractors: list[str]) -> dict[str, dict]:
     data = {}
-    for name in names:
-        with np.load(plan.trial_path(name)) as trial:
+    for name, paths in files.items():
+        missing = [e for e in extractors if e not in paths["features"]]
+        if missing:
+            raise ValueError(f"trial {name}: no {', '.join(missing)} features in the features manifests given (--features)")
+        with np.load(paths["trial"]) as trial:
             labels = trial["labels"].astype(np.float64)
-        features = {e: load_features(plan.features_path(e, name))[0] for e in extractors}
+        features = {e: load_features(paths["features"][e])[0] for e in extractors}
         data[name] = {"features": features, "labels": labels}
     return data
 
 
-def standardiser(data: dict[str, dict], names: list[str], extractors: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {e: fit_standardiser([data[n]["features"][e] for n in names]) for e in extractors}
+def load_fold(files: dict[str, dict], assignment: dict[str, int], fold: int, va: dict) -> FoldData:
+    """The trials of held-out `fold` by role, every trial standardised with the training trials' statistics (`va`: the config's `va` section)."""
+    extractors = list(va["extractors"])
+    chooser = selection_fold(fold, va["cv"]["folds"])
+    trials = {
+        "held_out": sorted(t for t, f in assignment.items() if f == fold),
+        "selection": sorted(t for t, f in assignment.items() if f == chooser),
+        "training": sorted(t for t, f in assignment.items() if f not in (fold, chooser)),
+    }
+    data = load_trials({name: files[name] for name in sorted(assignment)}, extractors)
+    stats = {e: fit_standardiser([data[n]["features"][e] for n in trials["training"]]) for e in extractors}
+    return FoldData(
+        fold=fold,
+        selection_fold=chooser,
+        trials=trials,
+        extractors=extractors,
+        labels={n: data[n]["labels"] for n in data},
+        inputs={n: to_inputs(data[n]["features"], stats, extractors) for n in data},
+        targets={n: torch.from_numpy(data[n]["labels"].astype(np.float32)).clone() for n in data},
+    )
 
 
 def window_starts(length: int, window: int, hop: int) -> list[int]:
@@ -112,87 +158,92 @@ def predict_trial(model: VAModel, inputs: dict[str, torch.Tensor], length: int, 
     return moving_average(total / count, settings["smoothing"])
 
 
-def evaluate(model, data, inputs, names, settings) -> tuple[dict, dict[str, np.ndarray]]:
-    predictions = {n: predict_trial(model, inputs[n], len(data[n]["labels"]), settings) for n in names}
-    truth = np.concatenate([data[n]["labels"] for n in names])
+def evaluate(model: VAModel, data: FoldData, names: list[str], settings: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    predictions = {n: predict_trial(model, data.inputs[n], len(data.labels[n]), settings) for n in names}
+    truth = np.concatenate([data.labels[n] for n in names])
     predicted = np.concatenate([predictions[n] for n in names])
     return va_score(truth[:, 0], predicted[:, 0], truth[:, 1], predicted[:, 1]), predictions
 
 
-def build_model(config: dict, dims: dict[str, int]) -> VAModel:
-    m = config["va"]["model"]
-    return VAModel(
-        dims, m["tcn_channels"], m["tcn_layers"], m["tcn_kernel_size"], m["tcn_dropout"],
-        m["transformer_layers"], m["transformer_heads"], m["transformer_ff_dim"], m["dropout"], m["head_hidden"],
-    )
+def training_windows(data: FoldData, settings: dict) -> list[tuple[str, int]]:
+    """(trial, start) of every training window."""
+    return [(n, s) for n in data.trials["training"] for s in window_starts(len(data.labels[n]), settings["window"], settings["hop"])]
 
 
-def train_fold(config: dict, fold: int, assignment: dict[str, int], device: torch.device = torch.device("cpu")) -> tuple[dict, dict[str, np.ndarray]]:
-    va = config["va"]
-    settings, extractors = va["train"], list(va["extractors"])
-    n_folds = va["cv"]["folds"]
-    chooser = selection_fold(fold, n_folds)
-    held_out = sorted(t for t, f in assignment.items() if f == fold)
-    selection = sorted(t for t, f in assignment.items() if f == chooser)
-    training = sorted(t for t, f in assignment.items() if f not in (fold, chooser))
-    data = load_trials(sorted(assignment), extractors)
-    stats = standardiser(data, training, extractors)
-    inputs = {n: to_inputs(data[n]["features"], stats, extractors) for n in data}
-    targets = {n: torch.from_numpy(data[n]["labels"].astype(np.float32)).clone() for n in data}
-    windows = [(n, s) for n in training for s in window_starts(len(data[n]["labels"]), settings["window"], settings["hop"])]
+def train_epoch(model: VAModel, optimiser, data: FoldData, windows: list[tuple[str, int]], order: list[int], settings: dict, device: torch.device) -> list[float]:
+    """One pass over the training windows in `order`, in batches; the batches' losses."""
+    model.train()
+    losses = []
+    for first in range(0, len(order), settings["batch_size"]):
+        items = [(data.inputs[windows[i][0]], data.targets[windows[i][0]], windows[i][1]) for i in order[first : first + settings["batch_size"]]]
+        batch, labels, mask = to_device(make_batch(items, settings["window"], data.extractors), device)
+        if mask.sum() < 2:
+            continue
+        loss = ccc_loss(model(batch, mask)[mask], labels[mask])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
 
-    torch.manual_seed(va["seed"] + fold)
-    model = build_model(config, {e: inputs[training[0]][e].shape[1] for e in extractors}).to(device)
+
+def select_epoch(model: VAModel, data: FoldData, windows: list[tuple[str, int]], settings: dict, seed: int, device: torch.device) -> tuple[dict, list[dict]]:
+    """Train every epoch, score it on the selection fold, and leave the model at the epoch with the best P.
+
+    Returns the best epoch ({"p", "epoch"}) and every epoch's loss and selection-fold P.
+    """
     optimiser = torch.optim.Adam(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
-    generator = torch.Generator().manual_seed(va["seed"] + fold)
+    generator = torch.Generator().manual_seed(seed)
     best = {"p": -math.inf, "epoch": -1, "state": None}
     history = []
     for epoch in range(settings["epochs"]):
-        model.train()
         order = torch.randperm(len(windows), generator=generator).tolist()
-        losses = []
-        for first in range(0, len(order), settings["batch_size"]):
-            items = [(inputs[windows[i][0]], targets[windows[i][0]], windows[i][1]) for i in order[first : first + settings["batch_size"]]]
-            batch, labels, mask = to_device(make_batch(items, settings["window"], extractors), device)
-            if mask.sum() < 2:
-                continue
-            loss = ccc_loss(model(batch, mask)[mask], labels[mask])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            losses.append(loss.item())
-        score, _ = evaluate(model, data, inputs, selection, settings)
+        losses = train_epoch(model, optimiser, data, windows, order, settings, device)
+        score, _ = evaluate(model, data, data.trials["selection"], settings)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else None, "selection_p": score["p"]})
-        log.info("fold %d epoch %d: loss %.4f, selection-fold P %.4f", fold, epoch, history[-1]["train_loss"] or float("nan"), score["p"])
+        log.info("fold %d epoch %d: loss %.4f, selection-fold P %.4f", data.fold, epoch, history[-1]["train_loss"] or float("nan"), score["p"])
         if best["state"] is None or score["p"] > best["p"]:  # a NaN score never wins, but the first epoch is always kept
             best = {"p": score["p"], "epoch": epoch, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
     model.load_state_dict(best["state"])
-    held_out_score, predictions = evaluate(model, data, inputs, held_out, settings)
+    return {"p": best["p"], "epoch": best["epoch"]}, history
+
+
+def train_fold(config: dict, fold: int, assignment: dict[str, int], files: dict[str, dict], device: torch.device = torch.device("cpu")) -> tuple[dict, dict[str, np.ndarray]]:
+    """Fold `fold`'s held-out metrics (valence, arousal, p: Table 2's fold row) and its predictions per held-out trial.
+
+    `assignment` maps trial -> fold (affrepro.va.folds); `files` maps trial -> its files (`trial_files`).
+    """
+    va = config["va"]
+    settings = va["train"]
+    data = load_fold(files, assignment, fold, va)
+    torch.manual_seed(va["seed"] + fold)
+    dims = {e: data.inputs[data.trials["training"][0]][e].shape[1] for e in data.extractors}
+    model = VAModel(dims, VAModelSettings(**va["model"])).to(device)
+    windows = training_windows(data, settings)
+    best, history = select_epoch(model, data, windows, settings, va["seed"] + fold, device)
+    held_out = data.trials["held_out"]
+    held_out_score, predictions = evaluate(model, data, held_out, settings)
     metrics = held_out_score | {
         "fold": fold,
-        "selection_fold": chooser,
+        "selection_fold": data.selection_fold,
         "best_epoch": best["epoch"],
         "selection_p": best["p"],
-        "trials": {"held_out": held_out, "selection": selection, "training": training},
-        "frames": {"held_out": int(sum(len(data[n]["labels"]) for n in held_out)), "training_windows": len(windows)},
+        "trials": data.trials,
+        "frames": {"held_out": int(sum(len(data.labels[n]) for n in held_out)), "training_windows": len(windows)},
         "history": history,
     }
     return metrics, predictions
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train and evaluate one VA cross-validation fold.")
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--fold", type=int, required=True)
-    parser.add_argument("--folds", required=True, type=Path, help="folds.json from affrepro.va.folds")
-    parser.add_argument("--metrics", required=True, type=Path)
-    parser.add_argument("--predictions", required=True, type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = effective_config(load_config(args.config), "va")
+    config, args = jobs.parse(
+        __doc__, "va", argv, fold=jobs.INT, folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
+        prepared=jobs.PATHS, features=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH,
+    )
     device = compute.setup(config["compute"])
     assignment = read_json(args.folds)["assignment"]
-    metrics, predictions = train_fold(config, args.fold, assignment, device)
+    files = trial_files([read_json(p) for p in args.prepared], [read_json(p) for p in args.features])
+    metrics, predictions = train_fold(config, args.fold, assignment, files, device)
     write_npz(args.predictions, **{name: p.astype(np.float32) for name, p in predictions.items()})
     write_json(args.metrics, metrics)
     log.info("fold %d: valence %.4f arousal %.4f P %.4f (epoch %d)", args.fold, metrics["valence"], metrics["arousal"], metrics["p"], metrics["best_epoch"])

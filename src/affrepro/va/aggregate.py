@@ -1,16 +1,16 @@
-"""Collect the six fold metrics into work/va/cv.json (the numbers of Table 2).
+"""Aggregate the six fold metrics into the mean row of Table 2 (and one file of all folds).
 
-Each fold row is that fold's held-out CCC; the mean row is the mean over the
-folds with the sample standard deviation (ddof=1).
+Each fold row of Table 2 reads that fold's own metrics file (affrepro.va.train);
+the mean row reads this job's output: the mean over the folds with the sample
+standard deviation (ddof=1). The fold entries here are copies, for reading the
+cross-validation at a glance.
 
-    python -m affrepro.va.summary --metrics work/va/folds/fold0/metrics.json ... --out work/va/cv.json
+    python -m affrepro.va.aggregate --config C --metrics work/va/folds/fold0/metrics.json ... --out work/va/cv.json
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
+from affrepro import jobs
 from affrepro.io import read_json, write_json
 from affrepro.metrics import mean_std
 
@@ -26,10 +26,7 @@ def summarise(fold_metrics: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--metrics", nargs="+", required=True, type=Path)
-    parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args(argv)
+    _, args = jobs.parse(__doc__, None, argv, metrics=jobs.PATHS, out=jobs.PATH)
     write_json(args.out, summarise([read_json(p) for p in args.metrics]))
 
 
