@@ -10,6 +10,7 @@ and the budget used (Training subset, epochs, threads, precision).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -20,12 +21,13 @@ import yaml
 
 from affrepro.data import fer2013
 from affrepro.ecan import train as ecan_train
+from affrepro.ecan.prepare import stratified_split
 
 
 def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     """n indices drawn per class in proportion to the class counts (seeded), sorted."""
     fraction = n / len(labels)
-    _, chosen = ecan_train.stratified_split(labels, fraction, seed)
+    _, chosen = stratified_split(labels, fraction, seed)
     return chosen
 
 
@@ -45,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config_path = Path(args.config) if args.config else Path(__file__).resolve().parents[1] / "config.yaml"
-    ecan = yaml.safe_load(config_path.read_text())["ecan"]
+    config = yaml.safe_load(config_path.read_text())
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     data = fer2013.load(args.path)
@@ -62,15 +64,12 @@ def main() -> None:
     results = {}
     for losses in ("ce", "ensc+mva"):
         t0 = time.perf_counter()
-        result = ecan_train.run(
-            train, val, test, dataset="fer2013", augment=args.augment, aug_config=ecan["augment"], losses=losses,
-            lambda1=ecan["defaults"]["lambda1"], lambda2=ecan["defaults"]["lambda2"], V=ecan["defaults"]["V"],
-            tau=ecan["loss"]["tau"], center_weight=ecan["loss"]["center_weight"], key_momentum=args.key_momentum,
-            bank_groups=ecan["model"]["bank_groups"], epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            momentum=ecan["train"]["momentum"], weight_decay=ecan["train"]["weight_decay"], schedule=ecan["train"]["schedule"],
-            input_size=48, weights="random", seed=0, compute={"device": "cpu", "precision": args.precision, "threads": args.threads},
-            eval_batch_size=256, progress=True,
+        settings = dataclasses.replace(
+            ecan_train.Settings.from_config(config, {"dataset": "fer2013", "augment": args.augment, "losses": losses}),
+            key_momentum=args.key_momentum, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, input_size=48, weights="random",
+            seed=0, compute={"device": "cpu", "precision": args.precision, "threads": args.threads}, eval_batch_size=256, progress=True,
         )
+        result = ecan_train.run(settings, train, val, test)
         name = "baseline (ResNet-18 + CE)" if losses == "ce" else "ECAN (CE + ENSC + MVA)"
         test_scores = result["test"]
         print(f"{name}: PublicTest accuracy {100 * test_scores['accuracy']:.2f}%, mean class accuracy "

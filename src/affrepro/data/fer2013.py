@@ -3,7 +3,8 @@
 Emotion 0-6 = Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral; pixels are
 2304 space-separated grey values (48x48); Usage is Training, PublicTest or
 PrivateTest. The pixel text is parsed in one vectorised pass (a few seconds
-for the full 35,887 rows).
+for the full 35,887 rows). A missing or malformed file raises DatasetError
+naming it (and the line, where there is one).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from affrepro.data import DatasetError
+
 CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 USAGES = ("Training", "PublicTest", "PrivateTest")
 SIZE = 48
@@ -21,7 +24,7 @@ HEADER = b"emotion,pixels,Usage"
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: FER2013 file not found; set datasets.fer2013.path to fer2013.csv or fer2013.csv.gz (or null for the demo)")
+        raise DatasetError(f"{path}: FER2013 file not found; set datasets.fer2013.path to fer2013.csv or fer2013.csv.gz (or null for the demo)")
     raw = path.read_bytes()
     return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
 
@@ -30,13 +33,13 @@ def parse_pixels(text: bytes, n_rows: int, path: Path) -> np.ndarray:
     """Space-separated decimal values (rows joined by spaces) -> uint8 (n_rows, 48, 48)."""
     chars = np.frombuffer(text, dtype=np.uint8)
     if not np.all(((chars >= 48) & (chars <= 57)) | (chars == 32)):
-        raise ValueError(f"{path}: the pixels column holds characters other than digits and spaces; re-export the file")
+        raise DatasetError(f"{path}: the pixels column holds characters other than digits and spaces; re-export the file")
     # Text-mode fromstring is numpy's fastest number parser (C loop); the check above rules out the inputs it would misread.
     values = np.fromstring(text, dtype=np.int32, sep=" ")
     if values.size != n_rows * SIZE * SIZE:
-        raise ValueError(f"{path}: {values.size} pixel values for {n_rows} rows, expected {SIZE * SIZE} per row")
+        raise DatasetError(f"{path}: {values.size} pixel values for {n_rows} rows, expected {SIZE * SIZE} per row")
     if values.size and values.max() > 255:
-        raise ValueError(f"{path}: a pixel value exceeds 255; values must be 0-255")
+        raise DatasetError(f"{path}: a pixel value exceeds 255; values must be 0-255")
     return values.astype(np.uint8).reshape(n_rows, SIZE, SIZE)
 
 
@@ -46,23 +49,23 @@ def load(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     lines = _read_bytes(path).splitlines()
     if not lines or lines[0].strip().replace(b" ", b"") != HEADER:
         found = lines[0][:60].decode(errors="replace") if lines else "<empty file>"
-        raise ValueError(f"{path}: header is {found!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?")
+        raise DatasetError(f"{path}: header is {found!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?")
     labels, usages, pixels = [], [], []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         parts = line.strip().split(b",")
         if len(parts) != 3:
-            raise ValueError(f"{path}:{number}: expected 3 comma-separated fields (emotion,pixels,Usage), got {len(parts)}")
+            raise DatasetError(f"{path}:{number}: expected 3 comma-separated fields (emotion,pixels,Usage), got {len(parts)}")
         emotion, pixel_text, usage = parts
         if not emotion.isdigit() or int(emotion) > 6:
-            raise ValueError(f"{path}:{number}: emotion {emotion.decode(errors='replace')!r} is not in 0-6")
+            raise DatasetError(f"{path}:{number}: emotion {emotion.decode(errors='replace')!r} is not in 0-6")
         usage = usage.strip().decode(errors="replace")
         if usage not in USAGES:
-            raise ValueError(f"{path}:{number}: unknown Usage {usage!r}; expected one of {', '.join(USAGES)}")
+            raise DatasetError(f"{path}:{number}: unknown Usage {usage!r}; expected one of {', '.join(USAGES)}")
         pixel_text = pixel_text.strip()
         if pixel_text.count(b" ") != SIZE * SIZE - 1 or b"  " in pixel_text:
-            raise ValueError(f"{path}:{number}: {len(pixel_text.split())} pixel values, expected {SIZE * SIZE} (48x48) separated by single spaces")
+            raise DatasetError(f"{path}:{number}: {len(pixel_text.split())} pixel values, expected {SIZE * SIZE} (48x48) separated by single spaces")
         labels.append(int(emotion))
         usages.append(usage)
         pixels.append(pixel_text)

@@ -3,7 +3,8 @@
 <root>/EmoLabel/list_patition_label.txt holds `train_00001.jpg 5` lines
 (labels 1-7 = Surprise, Fear, Disgust, Happiness, Sadness, Anger, Neutral,
 mapped here to 0-6); images are <root>/Image/aligned/<stem>_aligned.jpg,
-100x100 RGB. The split is the name's prefix (train_ / test_).
+100x100 RGB. The split is the name's prefix (train_ / test_). A missing or
+malformed file raises DatasetError naming it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from affrepro.data import DatasetError
 
 CLASSES = ("Surprise", "Fear", "Disgust", "Happiness", "Sadness", "Anger", "Neutral")
 LABEL_FILE = Path("EmoLabel") / "list_patition_label.txt"  # sic: the official file name
@@ -22,19 +25,19 @@ SPLITS = ("train", "test")
 def read_labels(root: Path) -> list[tuple[str, int]]:
     path = root / LABEL_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: RAF-DB label file not found; datasets.rafdb.root must be the RAF-DB basic folder (with EmoLabel/ and Image/aligned/)")
+        raise DatasetError(f"{path}: RAF-DB label file not found; datasets.rafdb.root must be the RAF-DB basic folder (with EmoLabel/ and Image/aligned/)")
     entries = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
         if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
-            raise ValueError(f"{path}:{number}: expected '<name>.jpg <label>', got {line!r}")
+            raise DatasetError(f"{path}:{number}: expected '<name>.jpg <label>', got {line!r}")
         label = int(parts[1])
         if not 1 <= label <= 7:
-            raise ValueError(f"{path}:{number}: label {label} is outside 1-7 (Surprise..Neutral); fix the label file")
+            raise DatasetError(f"{path}:{number}: label {label} is outside 1-7 (Surprise..Neutral); fix the label file")
         if not parts[0].startswith(("train_", "test_")):
-            raise ValueError(f"{path}:{number}: image name {parts[0]!r} starts with neither train_ nor test_")
+            raise DatasetError(f"{path}:{number}: image name {parts[0]!r} starts with neither train_ nor test_")
         entries.append((parts[0], label - 1))
     return entries
 
@@ -55,7 +58,7 @@ def load(root: str | Path) -> dict[str, dict[str, np.ndarray]]:
             path = image_path(root, name)
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
-                raise FileNotFoundError(f"{path}: image listed in {LABEL_FILE} is missing or unreadable; restore it or remove its line")
+                raise DatasetError(f"{path}: image listed in {LABEL_FILE} is missing or unreadable; restore it or remove its line")
             images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         shape = (0, 100, 100, 3)
         out[split] = {

@@ -12,7 +12,6 @@ byte-identical on rerun (the .csv.gz is written with a fixed mtime).
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import io
 from functools import lru_cache
@@ -20,8 +19,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
+from affrepro import jobs
 from affrepro.data import fer2013 as fer_data
 from affrepro.data import rafdb as raf_data
 from affrepro.demo import synth
@@ -144,13 +143,8 @@ def write_fer2013(path: str | Path, params: dict) -> None:
         tmp.write_bytes(data)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="resolved config YAML (reads demo.rafdb / demo.fer2013)")
-    parser.add_argument("--dataset", required=True, choices=["rafdb", "fer2013"])
-    parser.add_argument("--out", required=True, help="RAF-DB root folder, or the fer2013.csv(.gz) path")
-    args = parser.parse_args(argv)
-    config = yaml.safe_load(Path(args.config).read_text())
+def main(argv: list[str] | None = None) -> None:
+    config, args = jobs.parse(__doc__, "ecan", argv, dataset={"choices": ["rafdb", "fer2013"], "required": True}, out=jobs.PATH)
     params = config["demo"][args.dataset]
     (write_rafdb if args.dataset == "rafdb" else write_fer2013)(args.out, params)
 

@@ -28,6 +28,8 @@ import torch.nn.functional as F
 import torchvision.transforms as T
 import torchvision.transforms.functional as TF
 
+from affrepro.features.resnet import MEAN, STD  # ImageNet statistics: the MS-Celeb-1M and torchvision ResNet-18 checkpoints expect them
+
 DATASETS = ("rafdb", "fer2013")
 LEVELS = ("none", "weak", "strong")
 # Paper name of each op, in Table 1's row order.
@@ -44,10 +46,6 @@ PAPER_NAMES = {
 }
 OPS = tuple(PAPER_NAMES)
 APPLY_ORDER = ("crop", "affine", "rotation", "five_crop", "horizontal_flip", "color_jitter", "grayscale", "gaussian_blur", "normalize", "erasing")
-GEOMETRIC = {"crop", "affine", "rotation", "five_crop"}
-# ImageNet statistics: the MS-Celeb-1M and torchvision ResNet-18 checkpoints expect them.
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
 
 
 def prepare(images: np.ndarray, input_size: int) -> torch.Tensor:
@@ -63,29 +61,30 @@ def prepare(images: np.ndarray, input_size: int) -> torch.Tensor:
     return x.contiguous()
 
 
-class RandomFiveCrop(torch.nn.Module):
+class _FiveCrop(torch.nn.Module):
+    """The four corner crops and the centre crop, side `size` x S, each resized back to S."""
+
+    def __init__(self, input_size: int, size: float):
+        super().__init__()
+        self.input_size, self.crop = input_size, max(1, round(size * input_size))
+
+    def resize(self, crop: torch.Tensor) -> torch.Tensor:
+        return TF.resize(crop, [self.input_size, self.input_size], antialias=True)
+
+
+class RandomFiveCrop(_FiveCrop):
     """Training: one of the five crops, drawn uniformly, resized back to the input size."""
 
-    def __init__(self, input_size: int, size: float):
-        super().__init__()
-        self.input_size, self.crop = input_size, max(1, round(size * input_size))
-
     def forward(self, x):
         crops = TF.five_crop(x, [self.crop, self.crop])
-        choice = crops[int(torch.randint(5, (1,)))]
-        return TF.resize(choice, [self.input_size, self.input_size], antialias=True)
+        return self.resize(crops[int(torch.randint(5, (1,)))])
 
 
-class FiveCropStack(torch.nn.Module):
+class FiveCropStack(_FiveCrop):
     """Test time: all five crops, each resized to the input size, stacked (5, 3, S, S)."""
 
-    def __init__(self, input_size: int, size: float):
-        super().__init__()
-        self.input_size, self.crop = input_size, max(1, round(size * input_size))
-
     def forward(self, x):
-        crops = TF.five_crop(x, [self.crop, self.crop])
-        return torch.stack([TF.resize(c, [self.input_size, self.input_size], antialias=True) for c in crops])
+        return torch.stack([self.resize(c) for c in TF.five_crop(x, [self.crop, self.crop])])
 
 
 def _odd(n: float) -> int:

@@ -6,11 +6,13 @@ Figure 6: training-set class distribution of each dataset (counts, exact from th
 Figure 7: test confusion matrices (rows normalised to %), baseline vs ECAN, per dataset.
 
     python -m affrepro.ecan.figures --config C --figure figure3 --inputs work/ecan/experiments/figure3.json --png P --csv C
+
+--inputs is the aggregate of the figure's runs (affrepro.ecan.aggregate), or for
+Figure 6 the dataset facts (affrepro.ecan.stats).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 from pathlib import Path
@@ -21,12 +23,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from affrepro.config import effective_config, load_config  # noqa: E402
+from affrepro import jobs  # noqa: E402
 from affrepro.data import fer2013, rafdb  # noqa: E402
-from affrepro.ecan.report import data_label  # noqa: E402
+from affrepro.ecan.report import NAMES, data_label  # noqa: E402
 from affrepro.io import atomic_path, read_json, write_text  # noqa: E402
 
-NAMES = {"rafdb": "RAF-DB", "fer2013": "FER2013"}
 CLASSES = {"rafdb": rafdb.CLASSES, "fer2013": fer2013.CLASSES}
 SUBTITLE = "ours ({})"
 
@@ -127,14 +128,7 @@ FIGURES = {"figure3": figure3, "figure4": figure4, "figure6": figure6, "figure7"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--figure", required=True, choices=sorted(FIGURES))
-    parser.add_argument("--inputs", required=True, type=Path)
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--png", required=True, type=Path)
-    parser.add_argument("--csv", required=True, type=Path)
-    args = parser.parse_args(argv)
-    config = effective_config(load_config(args.config), "ecan")
+    config, args = jobs.parse(__doc__, "ecan", argv, figure={"choices": sorted(FIGURES), "required": True}, inputs=jobs.PATH, png=jobs.PATH, csv=jobs.PATH)
     write_text(args.csv, FIGURES[args.figure](read_json(args.inputs), data_label(config), args.png))
 
 

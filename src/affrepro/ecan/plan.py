@@ -1,26 +1,25 @@
-"""Which ECAN runs the tables and figures need, and where their files live.
+"""Which ECAN runs the tables and figures need, and their ids.
 
 Every table row and figure point is an experiment: a run spec
 {dataset, augment, losses, lambda1, lambda2, V, seed} over the `ecan.defaults`
 (strong augmentation, Eq. 11 with lambda1 = 0.2, lambda2 = 0.7, V = 5), as the
 paper's ablations vary one thing at a time from its default. Identical specs
-are one run, shared by every table and figure that reports it.
+are one run, shared by every table and figure that reports it. The run id
+names its spec (`run_id`); the workflow rules read these functions at parse
+time and name every file.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 from affrepro.config import dataset_location
 
-DEMO_LOCATIONS = {"rafdb": Path("work/data/rafdb"), "fer2013": Path("work/data/fer2013/fer2013.csv.gz")}
-WORK = Path("work/ecan")
+DATASETS = ("rafdb", "fer2013")
+# Aggregates the tables and figures read: work/ecan/experiments/<group>.json.
+GROUPS = ("table2", "table3", "table4", "table5", "figure3", "figure4", "figure7")
+SPEC_KEYS = ("dataset", "augment", "losses", "lambda1", "lambda2", "V", "seed")
 BASELINE, ECAN = "ce", "ensc+mva"
-
-
-def location(config: dict, dataset: str) -> Path:
-    value = dataset_location(config, dataset)
-    return DEMO_LOCATIONS[dataset] if value is None else Path(value)
 
 
 def is_demo(config: dict, dataset: str) -> bool:
@@ -28,38 +27,49 @@ def is_demo(config: dict, dataset: str) -> bool:
 
 
 def spec(config: dict, **changes) -> dict:
+    """A run spec: `ecan.defaults` and the first seed, with `changes` applied; unknown keys are an error."""
+    unknown = set(changes) - set(SPEC_KEYS)
+    if unknown:
+        raise ValueError(f"unknown run spec key(s) {sorted(unknown)}; allowed: {sorted(SPEC_KEYS)}")
     ecan = config["ecan"]
-    return {**ecan["defaults"], "seed": ecan["seeds"][0], **changes}
+    merged = {**ecan["defaults"], "seed": ecan["seeds"][0], **changes}
+    if "dataset" not in merged:
+        raise ValueError(f"run spec needs a dataset ({' | '.join(DATASETS)})")
+    return merged
 
 
 def run_id(run: dict) -> str:
     return f"{run['dataset']}-{run['augment']}-{run['losses']}-l1_{run['lambda1']:g}-l2_{run['lambda2']:g}-V{run['V']}-s{run['seed']}"
 
 
-def experiments(config: dict) -> dict[str, list[dict]]:
-    """Experiment name (`<group>/<row...>`) -> its run specs (one per seed)."""
-    ecan = config["ecan"]
-    plan = ecan["experiments"]
+def _changes(experiments: dict) -> dict[str, dict]:
+    """Experiment name (`<group>/<row...>`) -> what its runs change from the defaults."""
     named: dict[str, dict] = {}
-    t2 = plan["table2"]
+    t2 = experiments["table2"]
     for dataset in t2["datasets"]:
         for level in t2["augment"]:
             for losses in t2["losses"]:
                 named[f"table2/{dataset}/{level}/{losses}"] = {"dataset": dataset, "augment": level, "losses": losses}
-    for losses in plan["table3"]["losses"]:
-        named[f"table3/{losses}"] = {"dataset": plan["table3"]["dataset"], "losses": losses}
+    for losses in experiments["table3"]["losses"]:
+        named[f"table3/{losses}"] = {"dataset": experiments["table3"]["dataset"], "losses": losses}
     for dataset, table in (("rafdb", "table4"), ("fer2013", "table5")):
         named[f"{table}/baseline"] = {"dataset": dataset, "losses": BASELINE}
         named[f"{table}/ecan"] = {"dataset": dataset, "losses": ECAN}
     for key in ("lambda1", "lambda2"):
-        for value in plan["figure3"][key]:
-            named[f"figure3/{key}/{value:g}"] = {"dataset": plan["figure3"]["dataset"], "losses": ECAN, key: value}
-    for value in plan["figure4"]["V"]:
-        named[f"figure4/V/{value}"] = {"dataset": plan["figure4"]["dataset"], "losses": ECAN, "V": value}
-    for dataset in ("rafdb", "fer2013"):
+        for value in experiments["figure3"][key]:
+            named[f"figure3/{key}/{value:g}"] = {"dataset": experiments["figure3"]["dataset"], "losses": ECAN, key: value}
+    for value in experiments["figure4"]["V"]:
+        named[f"figure4/V/{value}"] = {"dataset": experiments["figure4"]["dataset"], "losses": ECAN, "V": value}
+    for dataset in DATASETS:
         named[f"figure7/{dataset}/baseline"] = {"dataset": dataset, "losses": BASELINE}
         named[f"figure7/{dataset}/ecan"] = {"dataset": dataset, "losses": ECAN}
-    return {name: [spec(config, **changes, seed=seed) for seed in ecan["seeds"]] for name, changes in named.items()}
+    return named
+
+
+def experiments(config: dict) -> dict[str, list[dict]]:
+    """Experiment name (`<group>/<row...>`) -> its run specs (one per seed)."""
+    named = _changes(config["ecan"]["experiments"])
+    return {name: [spec(config, **changes, seed=seed) for seed in config["ecan"]["seeds"]] for name, changes in named.items()}
 
 
 def runs(config: dict) -> dict[str, dict]:
@@ -67,5 +77,29 @@ def runs(config: dict) -> dict[str, dict]:
     return {run_id(s): s for specs in experiments(config).values() for s in specs}
 
 
-def run_dir(run: str) -> Path:
-    return WORK / "runs" / run
+def group_runs(config: dict, group: str) -> dict[str, list[str]]:
+    """The experiments of one group: name (without the group) -> run ids."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown ECAN group {group!r}; known: {', '.join(GROUPS)}")
+    return {name.split("/", 1)[1]: [run_id(s) for s in specs] for name, specs in experiments(config).items() if name.split("/", 1)[0] == group}
+
+
+def group_run_ids(config: dict, group: str) -> list[str]:
+    """Every run id one group reads, once each (an aggregation job's inputs)."""
+    return list(dict.fromkeys(r for ids in group_runs(config, group).values() for r in ids))
+
+
+def run_inputs(config: dict, run: str) -> dict:
+    """Every config value a run reads (a rule's params: changing one reruns it)."""
+    ecan, run_spec = config["ecan"], runs(config)[run]
+    return {
+        "spec": run_spec,
+        "settings": {k: ecan[k] for k in ("loss", "model", "train", run_spec["dataset"])},
+        "augment": ecan["augment"][run_spec["dataset"]],
+        "compute": config["compute"],
+    }
+
+
+def pattern(names) -> str:
+    """A wildcard constraint matching exactly these names (run ids hold '+' and '.')."""
+    return "|".join(re.escape(name) for name in names) or "none"

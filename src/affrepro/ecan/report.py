@@ -1,23 +1,26 @@
-"""Provenance of the ECAN tables and figures: datasets, encoder weights, budget, seeds."""
+"""Provenance of the ECAN tables and figures: datasets, encoder weights, budget, seeds (affrepro.papers.PaperReport)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from affrepro import provenance as common_provenance
 from affrepro.ecan import plan
 from affrepro.features.weights import parse_weights
 from affrepro.io import read_json
+from affrepro.papers import load_paper
 
-DATASETS = "work/ecan/datasets.json"
-PAPER_BUDGET = {"rafdb": {"epochs": 40, "input_size": 224}, "fer2013": {"epochs": 200, "input_size": 48}, "batch_size": 256, "lr": 0.1}
+NAMES = {"rafdb": "RAF-DB", "fer2013": "FER2013"}
 
 
-def provenance_inputs(config: dict) -> list[str]:
-    return [DATASETS]
+def paper_budget() -> dict:
+    """The paper's training budget (epochs and input size per dataset, batch, lr), from papers/ecan.yaml."""
+    return load_paper("ecan")["budget"]
 
 
 def data_label(config: dict) -> str:
-    kinds = {d: ("demo" if plan.is_demo(config, d) else "real") for d in ("rafdb", "fer2013")}
-    data = ", ".join(f"{name} {kinds[d]}" for d, name in (("rafdb", "RAF-DB"), ("fer2013", "FER2013")))
+    kinds = {d: ("demo" if plan.is_demo(config, d) else "real") for d in plan.DATASETS}
+    data = ", ".join(f"{NAMES[d]} {kinds[d]}" for d in plan.DATASETS)
     if config["profile"] == "demo":
         return f"{data}; demo budget"
     return f"{data}; {'reduced' if budget(config)['reduced'] else 'paper'} budget"
@@ -31,26 +34,28 @@ def profile_note(config: dict) -> str:
 
 
 def budget(config: dict) -> dict:
+    ecan, paper = config["ecan"], paper_budget()
+    used = {d: {k: ecan[d][k] for k in ("epochs", "input_size", "max_train", "weights")} for d in plan.DATASETS}
+    reduced = any(used[d]["epochs"] < paper[d]["epochs"] or used[d]["max_train"] is not None or used[d]["input_size"] != paper[d]["input_size"] for d in used)
+    reduced |= ecan["train"]["batch_size"] != paper["batch_size"]
+    return {"used": used | {"batch_size": ecan["train"]["batch_size"], "lr": ecan["train"]["lr"]}, "paper": paper, "reduced": reduced}
+
+
+def provenance(config: dict, inputs: dict[str, Path]) -> dict:
+    """inputs["datasets"]: the dataset facts affrepro.ecan.stats wrote."""
+    datasets = read_json(inputs["datasets"])
     ecan = config["ecan"]
-    used = {d: {k: ecan[d][k] for k in ("epochs", "input_size", "max_train", "weights")} for d in ("rafdb", "fer2013")}
-    reduced = any(used[d]["epochs"] < PAPER_BUDGET[d]["epochs"] or used[d]["max_train"] is not None or used[d]["input_size"] != PAPER_BUDGET[d]["input_size"] for d in used)
-    reduced |= ecan["train"]["batch_size"] != PAPER_BUDGET["batch_size"]
-    return {"used": used | {"batch_size": ecan["train"]["batch_size"], "lr": ecan["train"]["lr"]}, "paper": PAPER_BUDGET, "reduced": reduced}
-
-
-def provenance(config: dict) -> dict:
-    datasets = read_json(DATASETS)
     return common_provenance.common(config) | {
         "data": data_label(config),
-        "datasets": {d: {k: datasets[d][k] for k in ("kind", "location", "fingerprint_sha256", "train")} for d in ("rafdb", "fer2013")},
-        "encoder_weights": {d: parse_weights(config["ecan"][d]["weights"], f"ecan.{d}").provenance() for d in ("rafdb", "fer2013")},
-        "seeds": config["ecan"]["seeds"],
+        "datasets": {d: {k: datasets[d][k] for k in ("kind", "location", "fingerprint_sha256", "train")} for d in plan.DATASETS},
+        "encoder_weights": {d: parse_weights(ecan[d]["weights"], f"ecan.{d}").provenance() for d in plan.DATASETS},
+        "seeds": ecan["seeds"],
         "folds": None,
         "budget": budget(config),
-        "defaults": config["ecan"]["defaults"],
-        "loss": config["ecan"]["loss"],
-        "model": config["ecan"]["model"],
-        "train": config["ecan"]["train"],
+        "defaults": ecan["defaults"],
+        "loss": ecan["loss"],
+        "model": ecan["model"],
+        "train": ecan["train"],
         "precision": config["compute"]["precision"],
         "selection": "epoch with the best validation accuracy (RAF-DB: stratified hold-out of train; FER2013: PrivateTest); scores are the test split's (RAF-DB test, FER2013 PublicTest) at that epoch",
         "std": "sample standard deviation (ddof=1) over seeds; empty for one seed",

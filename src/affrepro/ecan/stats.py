@@ -1,17 +1,19 @@
 """Dataset facts for Figure 6 and provenance, and Table 1's ours-column from the config.
 
-    python -m affrepro.ecan.stats --config C --datasets-out work/ecan/datasets.json --augmentations-out work/ecan/augmentations.json
+    python -m affrepro.ecan.stats --config C --rafdb work/data/rafdb --fer2013 work/data/fer2013/fer2013.csv.gz \
+        --datasets-out work/ecan/datasets.json --augmentations-out work/ecan/augmentations.json
+
+--rafdb and --fer2013 are the datasets' locations (RAF-DB root, fer2013 csv) as the rule names them.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from affrepro.config import effective_config, load_config
+from affrepro import jobs
 from affrepro.data import fer2013, rafdb
 from affrepro.ecan import plan
 from affrepro.ecan.augment import table1_rows
@@ -21,7 +23,7 @@ from affrepro.io import sha256_file, write_json
 def fingerprint(dataset: str, location: Path) -> str:
     if dataset == "fer2013":
         return sha256_file(location)
-    digest = hashlib.sha256(sha256_file(location / "EmoLabel" / "list_patition_label.txt").encode())
+    digest = hashlib.sha256(sha256_file(location / rafdb.LABEL_FILE).encode())
     for name, _ in rafdb.read_labels(location):
         digest.update(sha256_file(rafdb.image_path(location, name)).encode())
     return digest.hexdigest()
@@ -41,26 +43,23 @@ def augmentation_flags(config: dict) -> dict:
     return {row.pop("op"): {key: int(value) for key, value in row.items()} for row in table1_rows(config["ecan"]["augment"])}
 
 
+def dataset_facts(config: dict, locations: dict[str, Path]) -> dict:
+    """Per dataset: demo or real, its location, a content fingerprint and the class counts of its splits."""
+    return {
+        dataset: {
+            "kind": "demo" if plan.is_demo(config, dataset) else "real",
+            "location": str(location),
+            "fingerprint_sha256": fingerprint(dataset, location),
+            **class_counts(dataset, location),
+        }
+        for dataset, location in locations.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="config.yaml")
-    parser.add_argument("--datasets-out", type=Path)
-    parser.add_argument("--augmentations-out", type=Path)
-    args = parser.parse_args(argv)
-    config = effective_config(load_config(args.config), "ecan")
-    if args.augmentations_out:
-        write_json(args.augmentations_out, augmentation_flags(config))
-    if args.datasets_out:
-        info = {}
-        for dataset in ("rafdb", "fer2013"):
-            location = plan.location(config, dataset)
-            info[dataset] = {
-                "kind": "demo" if plan.is_demo(config, dataset) else "real",
-                "location": str(location),
-                "fingerprint_sha256": fingerprint(dataset, location),
-                **class_counts(dataset, location),
-            }
-        write_json(args.datasets_out, info)
+    config, args = jobs.parse(__doc__, "ecan", argv, rafdb=jobs.PATH, fer2013=jobs.PATH, datasets_out=jobs.PATH, augmentations_out=jobs.PATH)
+    write_json(args.augmentations_out, augmentation_flags(config))
+    write_json(args.datasets_out, dataset_facts(config, {"rafdb": args.rafdb, "fer2013": args.fer2013}))
 
 
 if __name__ == "__main__":

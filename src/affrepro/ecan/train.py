@@ -1,12 +1,16 @@
-"""One ECAN experiment (paper §4.2) from explicit arguments, and from the config.
+"""One ECAN training run (paper §4.2): the workflow job, and the training loop it calls.
 
-`run` trains ResNet-18 with the chosen loss set and returns a JSON-able dict;
-`run_from_config` reads the `ecan:` block of the resolved config, applies a
-run spec ({dataset, augment, losses, lambda1, lambda2, V, seed}) and loads the
-dataset. Same arguments give the same dict on CPU (everything is seeded, data
-is fed in the main process).
+    python -m affrepro.ecan.train --config C --run rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5-s0 --data work/data/rafdb --out M
 
-Loss sets (Table 3 rows; Eq. 11 with the two slots filled as named):
+The run id names its spec (affrepro.ecan.plan); `--data` is the dataset's
+location (RAF-DB root or the fer2013 csv) as the rule names it. `Settings`
+gathers everything a run reads from the config and the spec; `run` trains
+ResNet-18 with the spec's loss set, selects the epoch on validation accuracy
+and scores the test split once, with that epoch's weights. The output holds
+the run id and its spec beside the scores. Same settings give the same result
+on CPU (everything is seeded, data is fed in the main process).
+
+Loss sets (Table 3 rows; Eq. 11 with the two slots filled as named), the table `LOSSES`:
   ce        L^cls                                  single view (the baseline)
   center    L^cls + w_c L^center (Eq. 7)           single view
   supcon    (1-λ1) L^cls + λ1 L^supcon (Eq. 4)     two views
@@ -20,35 +24,105 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from affrepro import compute as compute_mod
-from affrepro.ecan import augment as aug
-from affrepro.ecan import losses as L
-from affrepro.ecan.model import ECAN, MemoryBank
+from affrepro import compute, jobs
+from affrepro.ecan import augment, losses, plan, prepare
 from affrepro.features.weights import parse_weights
+from affrepro.io import write_json
 from affrepro.metrics import classification_scores
+from affrepro.models.ecan import ECAN, MemoryBank
 
-LOSS_SETS = ("ce", "center", "supcon", "esc", "ensc", "ensc+mva")
-TWO_VIEW = {"supcon", "esc", "ensc", "ensc+mva"}
-USES_BANK = {"esc", "ensc", "ensc+mva"}
 N_CLASSES = 7
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train_idx, val_idx): per class, round(fraction * n_c) samples (at least 1) held out, seeded."""
-    rng = np.random.default_rng(seed)
-    val = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        n_val = max(1, int(round(fraction * len(idx)))) if len(idx) > 1 else 0
-        val.extend(rng.permutation(idx)[:n_val].tolist())
-    val = np.sort(np.asarray(val, dtype=np.int64))
-    train = np.setdiff1d(np.arange(len(labels)), val)
-    return train, val
+@dataclass(frozen=True)
+class LossSpec:
+    """One loss set: how many views a step draws, whether it reads the bank, and the terms beside L^cls."""
+
+    views: int
+    uses_bank: bool = False
+    contrastive: Callable | None = None  # losses.supcon / losses.esc / losses.ensc (Eqs. 4-6)
+    center: bool = False  # + w_c L^center (Eq. 7)
+    mva: bool = False  # Eq. 11: + λ2 L^mva (Eqs. 9-10)
+
+
+LOSSES = {
+    "ce": LossSpec(views=1),
+    "center": LossSpec(views=1, center=True),
+    "supcon": LossSpec(views=2, contrastive=losses.supcon),
+    "esc": LossSpec(views=2, uses_bank=True, contrastive=losses.esc),
+    "ensc": LossSpec(views=2, uses_bank=True, contrastive=losses.ensc),
+    "ensc+mva": LossSpec(views=2, uses_bank=True, contrastive=losses.ensc, mva=True),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run reads: its spec (plan.SPEC_KEYS) and the `ecan:` / `compute:` values it uses."""
+
+    # the run spec
+    dataset: str
+    augment: str
+    losses: str
+    lambda1: float
+    lambda2: float
+    V: int
+    seed: int
+    # ecan.loss, ecan.model
+    tau: float
+    center_weight: float
+    key_momentum: float
+    bank_groups: int
+    # ecan.train
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    schedule: str
+    eval_batch_size: int
+    # ecan.<dataset>, ecan.augment, compute
+    epochs: int
+    input_size: int
+    weights: str | None
+    augmentations: dict
+    compute: dict
+    max_steps: int | None = None  # tests only: stop each epoch after this many steps
+    progress: bool = False  # print a line per epoch (benchmarks)
+
+    def __post_init__(self):
+        if self.losses not in LOSSES:
+            raise ValueError(f"losses must be one of {tuple(LOSSES)}, got {self.losses!r}")
+        if self.V < 1:
+            raise ValueError("V (feature groups of the MVA loss) must be >= 1")
+        if self.weights is None:
+            raise ValueError(f"ecan.{self.dataset}.weights is not set: give the encoder checkpoint path (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
+
+    @classmethod
+    def from_config(cls, config: dict, spec: dict) -> Settings:
+        """The spec over ecan.defaults (plan.spec), with the config values of its dataset."""
+        ecan, run = config["ecan"], plan.spec(config, **spec)
+        loss, model, train, dataset = ecan["loss"], ecan["model"], ecan["train"], ecan[run["dataset"]]
+        return cls(
+            **run, tau=loss["tau"], center_weight=loss["center_weight"], key_momentum=model["key_momentum"], bank_groups=model["bank_groups"],
+            batch_size=train["batch_size"], lr=train["lr"], momentum=train["momentum"], weight_decay=train["weight_decay"],
+            schedule=train["schedule"], eval_batch_size=train["eval_batch_size"], epochs=dataset["epochs"], input_size=dataset["input_size"],
+            weights=dataset["weights"], augmentations=ecan["augment"], compute=config["compute"],
+        )
+
+    @property
+    def loss(self) -> LossSpec:
+        return LOSSES[self.losses]
+
+    @property
+    def bank_size(self) -> int:
+        """K: not given by the paper; it must hold the V-1 groups the MVA loss reads. No bank for loss sets that do not read it."""
+        return max(self.bank_groups, self.V - 1) if self.loss.uses_bank else 0
 
 
 def lr_at(step: int, total_steps: int, base_lr: float, schedule: str) -> float:
@@ -60,12 +134,38 @@ def lr_at(step: int, total_steps: int, base_lr: float, schedule: str) -> float:
     raise ValueError(f"unknown lr schedule {schedule!r} (cosine | constant)")
 
 
-def _views(x: torch.Tensor, idx: np.ndarray, transform) -> torch.Tensor:
-    return torch.stack([transform(x[i]) for i in idx])
-
-
 def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.to(device, memory_format=torch.channels_last)
+
+
+@dataclass
+class Minibatches:
+    """The training split, resized once, drawn in a seeded order; every epoch has the same number of full minibatches."""
+
+    images: torch.Tensor  # uint8 (N, 3, S, S)
+    labels: torch.Tensor
+    transform: Callable
+    batch_size: int
+    steps_per_epoch: int
+    order: torch.Generator
+
+    @classmethod
+    def build(cls, train: prepare.Split, transform: Callable, settings: Settings) -> Minibatches:
+        n = len(train[1])
+        steps = n // settings.batch_size if n >= settings.batch_size else 1
+        if settings.max_steps is not None:
+            steps = min(steps, settings.max_steps)
+        images, labels = augment.prepare(train[0], settings.input_size), torch.as_tensor(train[1])
+        return cls(images, labels, transform, settings.batch_size, steps, torch.Generator().manual_seed(settings.seed))
+
+    def epoch(self) -> Iterator[np.ndarray]:
+        perm = torch.randperm(len(self.labels), generator=self.order).numpy()
+        for s in range(self.steps_per_epoch):
+            yield perm[s * self.batch_size : (s + 1) * self.batch_size]
+
+    def views(self, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+        """One augmented view of each sample (draws from torch's global generator)."""
+        return _to_device(torch.stack([self.transform(self.images[i]) for i in idx]), device)
 
 
 @torch.no_grad()
@@ -77,7 +177,7 @@ def predict(model: ECAN, x: torch.Tensor, transform, device, precision: str, bat
         batch = torch.stack([transform(img) for img in x[start : start + batch_size]])
         crops = batch.shape[1] if batch.ndim == 5 else 1
         flat = batch.flatten(0, 1) if batch.ndim == 5 else batch
-        with compute_mod.autocast(device, precision):
+        with compute.autocast(device, precision):
             _, logits = model(_to_device(flat, device))
         logits = logits.float().view(len(batch), crops, -1).mean(1)
         preds.append(logits.argmax(1).cpu())
@@ -85,229 +185,159 @@ def predict(model: ECAN, x: torch.Tensor, transform, device, precision: str, bat
     return torch.cat(preds).numpy()
 
 
-def _step_loss(model, bank, losses, xq, xk, y, device, precision, lambda1, lambda2, V, tau, center_weight):
-    """Loss of one minibatch and the key features to push into the bank (None for single-view loss sets)."""
-    with compute_mod.autocast(device, precision):
-        zq, logits = model(xq)
-    zq, logits = zq.float(), logits.float()
-    cls = L.cross_entropy(logits, y)
-    if losses == "ce":
-        return cls, None
-    if losses == "center":
-        return cls + center_weight * L.center(zq, y, model.centers), None
-    with compute_mod.autocast(device, precision):
-        zk = model.encode_key(xk)
-    zk = zk.float()
-    # Contrastive terms on L2-normalised features (as SupCon / MoCo); z = z_q ∪ z_k, gradient only through z_q.
-    z = torch.cat([F.normalize(zq, dim=1), F.normalize(zk, dim=1)])
-    yy = torch.cat([y, y])
-    bank_z, bank_y = bank.all() if losses in USES_BANK else (None, None)
-    if bank_z is not None:
-        bank_z = F.normalize(bank_z, dim=1)
-    negatives = {"supcon": "none", "esc": "all", "ensc": "other_class", "ensc+mva": "other_class"}[losses]
-    contrast = L.contrastive(z, yy, tau, bank_z, bank_y, negatives=negatives)
-    if losses != "ensc+mva":
-        return (1 - lambda1) * cls + lambda1 * contrast, zk
-    # MVA on the raw (unnormalised) deep features, like the center/affinity losses it extends.
-    mva = L.mva(zq, y, model.centers, bank.recent(V - 1))
-    return L.total(cls, contrast, mva, lambda1, lambda2), zk
+def evaluate(model: ECAN, split: tuple[torch.Tensor, np.ndarray], transform, device, settings: Settings) -> dict:
+    """Classification scores of one split (resized images, labels)."""
+    images, labels = split
+    return classification_scores(labels, predict(model, images, transform, device, settings.compute["precision"], settings.eval_batch_size), N_CLASSES)
 
 
-def run(
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    *,
-    dataset: str,
-    augment: str,
-    aug_config: dict,
-    losses: str = "ensc+mva",
-    lambda1: float = 0.2,
-    lambda2: float = 0.7,
-    V: int = 5,
-    tau: float = 0.1,
-    center_weight: float = 0.01,
-    key_momentum: float = 0.999,
-    bank_groups: int = 4,
-    epochs: int = 40,
-    batch_size: int = 256,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    weight_decay: float = 5e-4,
-    schedule: str = "cosine",
-    input_size: int = 224,
-    weights: str = "random",
-    seed: int = 0,
-    compute: dict | None = None,
-    eval_batch_size: int = 256,
-    max_steps: int | None = None,
-    progress: bool = False,
-) -> dict:
-    """Train one model; select the epoch on validation accuracy; report val and test scores of that epoch.
-
-    train/val/test are (uint8 images, int64 labels). max_steps (tests only)
-    stops an epoch early. Returns scores as fractions, the test confusion
-    matrix, the best epoch, per-epoch history and the budget used.
-    """
-    if losses not in LOSS_SETS:
-        raise ValueError(f"losses must be one of {LOSS_SETS}, got {losses!r}")
-    if V < 1:
-        raise ValueError("V (feature groups of the MVA loss) must be >= 1")
-    compute = compute or {"device": "cpu", "precision": "fp32", "threads": 1}
-    device = compute_mod.setup(compute)
-    precision = compute["precision"]
-    if weights is None:
-        raise ValueError(f"ecan.{dataset}.weights is not set: give the encoder checkpoint path (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
-    spec = parse_weights(weights, f"ecan.{dataset}")
-    model = ECAN(spec, N_CLASSES, seed).to(device, memory_format=torch.channels_last)
-    torch.manual_seed(seed)  # augmentation stream
-    order_rng = torch.Generator().manual_seed(seed)  # minibatch order
-
-    train_tf, eval_tf = aug.build(dataset, augment, aug_config, input_size)
-    x_train, y_train = aug.prepare(train[0], input_size), torch.as_tensor(train[1])
-    x_val, x_test = aug.prepare(val[0], input_size), aug.prepare(test[0], input_size)
-
+def sgd(model: ECAN, settings: Settings) -> torch.optim.SGD:
+    """SGD with momentum; weight decay on every trained parameter except the class centres."""
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if name == "centers" else decay).append(p)
-    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr, momentum=momentum, foreach=True)
+    groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, foreach=True)
 
-    two_view = losses in TWO_VIEW
-    # Bank size K: the paper does not give it; it must hold the V-1 groups the MVA loss reads.
-    bank = MemoryBank(max(bank_groups, V - 1) if losses in USES_BANK else 0)
-    n = len(y_train)
-    steps_per_epoch = n // batch_size if n >= batch_size else 1
-    if max_steps is not None:
-        steps_per_epoch = min(steps_per_epoch, max_steps)
-    total_steps = steps_per_epoch * epochs
 
-    def batches():
-        perm = torch.randperm(n, generator=order_rng).numpy()
-        for s in range(steps_per_epoch):
-            yield perm[s * batch_size : (s + 1) * batch_size]
-
-    # Initialisation pass (§3.1): fill the bank with Enc_k features, no parameter updates.
-    init_steps = 0
-    while len(bank) < bank.groups:
-        for idx in batches():
-            with compute_mod.autocast(device, precision):
-                bank.push(model.encode_key(_to_device(_views(x_train, idx, train_tf), device)).float(), y_train[idx].to(device))
-            init_steps += 1
-            if bank.full:
+def fill_bank(model: ECAN, data: Minibatches, device: torch.device, precision: str) -> int:
+    """Initialisation pass (§3.1): fill the bank with Enc_k features, no parameter updates. Returns the steps it took."""
+    steps = 0
+    while not model.bank.full:
+        for idx in data.epoch():
+            with compute.autocast(device, precision):
+                model.enqueue(model.encode_key(data.views(idx, device)).float(), data.labels[idx].to(device))
+            steps += 1
+            if model.bank.full:
                 break
+    return steps
 
-    history, best = [], None
-    step = 0
-    started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        total_loss = 0.0
-        for idx in batches():
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, lr, schedule)
-            xq = _to_device(_views(x_train, idx, train_tf), device)
-            xk = _to_device(_views(x_train, idx, train_tf), device) if two_view else None
-            y = y_train[idx].to(device)
-            loss, zk = _step_loss(model, bank, losses, xq, xk, y, device, precision, lambda1, lambda2, V, tau, center_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if two_view:
-                model.momentum_update(key_momentum)  # Eq. 1, then Eq. 2, after each step
-                bank.push(zk, y)
-            total_loss += float(loss.detach())
-            step += 1
-        val_scores = classification_scores(val[1], predict(model, x_val, eval_tf, device, precision, eval_batch_size), N_CLASSES)
-        record = {"epoch": epoch, "train_loss": total_loss / steps_per_epoch, "val_accuracy": val_scores["accuracy"], "val_mean_class_accuracy": val_scores["mean_class_accuracy"], "val_macro_f1": val_scores["macro_f1"]}
-        history.append(record)
-        if best is None or val_scores["accuracy"] > best["val"]["accuracy"]:
-            best = {"epoch": epoch, "val": val_scores, "state": copy.deepcopy(model.state_dict())}
-        if progress:
-            print(f"epoch {epoch}/{epochs} loss {record['train_loss']:.4f} val acc {val_scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)", flush=True)
 
+def _normalised_bank(bank: MemoryBank) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    bank_z, bank_y = bank.all()
+    return (None if bank_z is None else F.normalize(bank_z, dim=1)), bank_y
+
+
+def minibatch_loss(model: ECAN, settings: Settings, device: torch.device, xq: torch.Tensor, xk: torch.Tensor | None, y: torch.Tensor):
+    """Loss of one minibatch and the key features to push into the bank (None for single-view loss sets)."""
+    loss, precision = settings.loss, settings.compute["precision"]
+    with compute.autocast(device, precision):
+        zq, logits = model(xq)
+    zq, logits = zq.float(), logits.float()
+    cls = losses.cross_entropy(logits, y)
+    if loss.views == 1:
+        return (cls + settings.center_weight * losses.center(zq, y, model.centers) if loss.center else cls), None
+    with compute.autocast(device, precision):
+        zk = model.encode_key(xk)
+    zk = zk.float()
+    # Contrastive terms on L2-normalised features (as SupCon / MoCo); z = z_q ∪ z_k, gradient only through z_q.
+    z = torch.cat([F.normalize(zq, dim=1), F.normalize(zk, dim=1)])
+    bank = _normalised_bank(model.bank) if loss.uses_bank else ()
+    contrast = loss.contrastive(z, torch.cat([y, y]), settings.tau, *bank)
+    if not loss.mva:
+        return (1 - settings.lambda1) * cls + settings.lambda1 * contrast, zk
+    # MVA on the raw (unnormalised) deep features, like the center/affinity losses it extends.
+    mva = losses.mva(zq, y, model.centers, model.bank.recent(settings.V - 1))
+    return losses.total(cls, contrast, mva, settings.lambda1, settings.lambda2), zk
+
+
+def train_epoch(model: ECAN, optimizer: torch.optim.Optimizer, data: Minibatches, settings: Settings, device: torch.device, epoch: int) -> float:
+    """One epoch of SGD steps (each followed by Eq. 1 and Eq. 2 for two-view loss sets); returns the mean loss."""
+    total_steps, total_loss = data.steps_per_epoch * settings.epochs, 0.0
+    for s, idx in enumerate(data.epoch()):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at((epoch - 1) * data.steps_per_epoch + s, total_steps, settings.lr, settings.schedule)
+        xq = data.views(idx, device)
+        xk = data.views(idx, device) if settings.loss.views == 2 else None
+        y = data.labels[idx].to(device)
+        loss, zk = minibatch_loss(model, settings, device, xq, xk, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if zk is not None:
+            model.momentum_update(settings.key_momentum)
+            model.enqueue(zk, y)
+        total_loss += float(loss.detach())
+    return total_loss / data.steps_per_epoch
+
+
+def fit(model: ECAN, data: Minibatches, val: tuple, eval_transform, settings: Settings, device: torch.device) -> tuple[list[dict], dict]:
+    """Every epoch, then validation; returns the history and the best epoch (its number, val scores and weights)."""
+    optimizer = sgd(model, settings)
+    history, best, started = [], None, time.perf_counter()
+    for epoch in range(1, settings.epochs + 1):
+        train_loss = train_epoch(model, optimizer, data, settings, device, epoch)
+        scores = evaluate(model, val, eval_transform, device, settings)
+        history.append({"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": scores[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")}})
+        if best is None or scores["accuracy"] > best["val"]["accuracy"]:
+            best = {"epoch": epoch, "val": scores, "state": copy.deepcopy(model.state_dict())}
+        if settings.progress:
+            print(f"epoch {epoch}/{settings.epochs} loss {train_loss:.4f} val acc {scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)", flush=True)
+    return history, best
+
+
+def _scores(scores: dict) -> dict:
+    return {k: scores[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")}
+
+
+def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prepare.Split) -> dict:
+    """Train one model; select the epoch on validation accuracy; report val and test scores of that epoch.
+
+    train/val/test are (uint8 images, int64 labels). Returns scores as
+    fractions, the test confusion matrix, the best epoch, per-epoch history
+    and the budget used.
+    """
+    device, precision = compute.setup(settings.compute), settings.compute["precision"]
+    weights = parse_weights(settings.weights, f"ecan.{settings.dataset}")
+    model = ECAN(weights, N_CLASSES, settings.seed, settings.bank_size).to(device, memory_format=torch.channels_last)
+    torch.manual_seed(settings.seed)  # augmentation stream (the minibatch order has its own generator)
+    train_transform, eval_transform = augment.build(settings.dataset, settings.augment, settings.augmentations, settings.input_size)
+    data = Minibatches.build(train, train_transform, settings)
+    x_val, x_test = augment.prepare(val[0], settings.input_size), augment.prepare(test[0], settings.input_size)
+    init_steps = fill_bank(model, data, device, precision)
+    history, best = fit(model, data, (x_val, val[1]), eval_transform, settings, device)
     # Test is scored once, with the weights of the epoch validation selected; it never influences selection.
     model.load_state_dict(best["state"])
-    best["test"] = classification_scores(test[1], predict(model, x_test, eval_tf, device, precision, eval_batch_size), N_CLASSES)
-
-    def scores(s):
-        return {k: s[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")}
-
+    test_scores = evaluate(model, (x_test, test[1]), eval_transform, device, settings)
+    steps = data.steps_per_epoch * settings.epochs
+    hyperparameters = ("lambda1", "lambda2", "V", "tau", "center_weight", "key_momentum", "lr", "momentum", "weight_decay", "schedule", "batch_size", "input_size", "seed")
     return {
-        "dataset": dataset,
-        "augment": augment,
-        "losses": losses,
-        "hyperparameters": {"lambda1": lambda1, "lambda2": lambda2, "V": V, "tau": tau, "center_weight": center_weight, "key_momentum": key_momentum, "bank_groups": bank.groups, "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "schedule": schedule, "batch_size": batch_size, "input_size": input_size, "seed": seed},
-        "weights": spec.provenance(),
+        "dataset": settings.dataset,
+        "augment": settings.augment,
+        "losses": settings.losses,
+        "hyperparameters": {k: getattr(settings, k) for k in hyperparameters} | {"bank_groups": settings.bank_size},
+        "weights": weights.provenance(),
         "best_epoch": best["epoch"],
-        "val": scores(best["val"]),
-        "test": scores(best["test"]),
-        "test_confusion_matrix": best["test"]["confusion_matrix"],
+        "val": _scores(best["val"]),
+        "test": _scores(test_scores),
+        "test_confusion_matrix": test_scores["confusion_matrix"],
         "history": history,
-        "budget": {"epochs": epochs, "steps": step, "init_steps": init_steps, "train_samples": n, "val_samples": int(len(val[1])), "test_samples": int(len(test[1])), "samples_seen": step * batch_size, "views_per_sample": 2 if two_view else 1, "precision": precision, "threads": compute["threads"]},
+        "budget": {
+            "epochs": settings.epochs, "steps": steps, "init_steps": init_steps, "train_samples": len(data.labels), "val_samples": int(len(val[1])),
+            "test_samples": int(len(test[1])), "samples_seen": steps * settings.batch_size, "views_per_sample": settings.loss.views,
+            "precision": precision, "threads": settings.compute["threads"],
+        },
     }
 
 
-def load_splits(dataset: str, location: str, ecan: dict) -> tuple[tuple, tuple, tuple]:
-    """(train, val, test) arrays. RAF-DB: val is a seeded stratified hold-out of train; FER2013: PrivateTest is val, PublicTest is test.
-
-    With ecan.<dataset>.max_train set, training uses a class-stratified subset of that size (a reduced budget).
-    """
-    settings = ecan[dataset]
-    if dataset == "rafdb":
-        from affrepro.data import rafdb
-
-        data = rafdb.load(location)
-        train_idx, val_idx = stratified_split(data["train"]["labels"], settings["val_fraction"], settings["split_seed"])
-        images, labels = data["train"]["images"], data["train"]["labels"]
-        train, val, test = (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx]), (data["test"]["images"], data["test"]["labels"])
-    elif dataset == "fer2013":
-        from affrepro.data import fer2013
-
-        data = fer2013.load(location)
-        split = lambda usage: (data[usage]["images"], data[usage]["labels"])  # noqa: E731
-        train, val, test = split("Training"), split("PrivateTest"), split("PublicTest")
-    else:
-        raise ValueError(f"unknown ECAN dataset {dataset!r} (rafdb | fer2013)")
-    if settings["max_train"] is not None and settings["max_train"] < len(train[1]):
-        _, keep = stratified_split(train[1], settings["max_train"] / len(train[1]), settings["split_seed"])
-        train = (train[0][keep], train[1][keep])
-    return train, val, test
+def run_output(config: dict, run_id: str, location: str) -> dict:
+    """The run's metrics file: its id, spec and data, then what `run` returns."""
+    runs = plan.runs(config)
+    if run_id not in runs:
+        raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(runs))}")
+    spec = runs[run_id]
+    train, val, test = prepare.load_splits(spec["dataset"], location, config["ecan"])
+    result = run(Settings.from_config(config, spec), train, val, test)
+    data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
+    return {"run_id": run_id, "spec": spec, "data": data, **result}
 
 
-def resolve_spec(ecan: dict, spec: dict) -> dict:
-    """The spec with every missing key taken from ecan.defaults; unknown keys are an error."""
-    allowed = {"dataset", "augment", "losses", "lambda1", "lambda2", "V", "seed", "data"}
-    unknown = set(spec) - allowed
-    if unknown:
-        raise ValueError(f"unknown run spec key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    merged = {**ecan["defaults"], "seed": ecan["seeds"][0], **spec}
-    if "dataset" not in merged:
-        raise ValueError("run spec needs a dataset (rafdb | fer2013)")
-    return merged
+def main(argv: list[str] | None = None) -> None:
+    config, args = jobs.parse(__doc__, "ecan", argv, run=jobs.TEXT, data=jobs.PATH, out=jobs.PATH)
+    write_json(args.out, run_output(config, args.run, str(args.data)))
 
 
-def run_from_config(config: dict, spec: dict) -> dict:
-    """Run one experiment: ecan config defaults overridden by spec {dataset, augment, losses, lambda1, lambda2, V, seed[, data]}.
+if __name__ == "__main__":
+    main()
 
-    `data` (optional) is the dataset location (RAF-DB root or fer2013 csv);
-    without it datasets.rafdb.root / datasets.fer2013.path is used.
-    """
-    ecan = config["ecan"]
-    spec = resolve_spec(ecan, spec)
-    dataset = spec["dataset"]
-    location = spec.get("data") or config["datasets"][dataset]["root" if dataset == "rafdb" else "path"]
-    if location is None:
-        raise ValueError(f"no data for {dataset}: set datasets.{dataset} or pass the demo location as spec['data']")
-    train, val, test = load_splits(dataset, location, ecan)
-    settings, train_cfg, model_cfg, loss_cfg = ecan[dataset], ecan["train"], ecan["model"], ecan["loss"]
-    result = run(
-        train, val, test,
-        dataset=dataset, augment=spec["augment"], aug_config=ecan["augment"], losses=spec["losses"],
-        lambda1=spec["lambda1"], lambda2=spec["lambda2"], V=spec["V"], tau=loss_cfg["tau"], center_weight=loss_cfg["center_weight"],
-        key_momentum=model_cfg["key_momentum"], bank_groups=model_cfg["bank_groups"],
-        epochs=settings["epochs"], batch_size=train_cfg["batch_size"], lr=train_cfg["lr"], momentum=train_cfg["momentum"],
-        weight_decay=train_cfg["weight_decay"], schedule=train_cfg["schedule"], input_size=settings["input_size"],
-        weights=settings["weights"], seed=spec["seed"], compute=config["compute"], eval_batch_size=train_cfg["eval_batch_size"],
-    )
-    result["spec"] = {k: v for k, v in spec.items() if k != "data"}
-    return result

@@ -14,8 +14,11 @@ import torchvision
 from affrepro.compute import autocast
 from affrepro.features.weights import WeightsSpec, load_state_dict, seeded_init
 
-IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+# ImageNet statistics (RGB), which torchvision-layout ResNet-18 checkpoints expect.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+IMAGENET_MEAN = torch.tensor(MEAN).view(1, 3, 1, 1)
+IMAGENET_STD = torch.tensor(STD).view(1, 3, 1, 1)
 DIM = 512
 
 

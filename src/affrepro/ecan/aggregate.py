@@ -1,0 +1,81 @@
+"""Gather the runs of one table or figure into one JSON (the file papers/ecan.yaml and the figures read).
+
+Each run's metrics file names its run id; the plan (affrepro.ecan.plan) says
+which run ids make each experiment of the group. Scores are the test split's
+(the epoch chosen on validation), averaged over the seeds in `ecan.seeds`
+with the sample std (ddof=1; none for one seed). Accuracy and mean class
+accuracy are in percent as the paper prints them, macro-F1 as a fraction
+(Tables 4-5 print it so).
+
+    python -m affrepro.ecan.aggregate --config C --group table3 --metrics work/ecan/runs/*/metrics.json --out work/ecan/experiments/table3.json
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from affrepro import jobs
+from affrepro.ecan import plan
+from affrepro.io import read_json, write_json
+from affrepro.metrics import mean_std
+
+# (metric in a run's scores, scale, name in the summary)
+SUMMARY_METRICS = (("accuracy", 100.0, "accuracy_pct"), ("mean_class_accuracy", 100.0, "mean_class_accuracy_pct"), ("macro_f1", 1.0, "macro_f1"))
+
+
+def summarise(results: list[dict]) -> dict:
+    """One experiment's runs (one per seed) -> mean and std of each score, in the paper's units, and the summed confusion matrix."""
+    out: dict = {"runs": [r["run_id"] for r in results], "best_epochs": [r["best_epoch"] for r in results]}
+    for split, prefix in (("test", ""), ("val", "val_")):
+        for metric, scale, name in SUMMARY_METRICS:
+            stats = mean_std([scale * r[split][metric] for r in results])
+            out[prefix + name] = stats["mean"]
+            out[prefix + name + "_std"] = stats["std"]
+    out["test_confusion_matrix"] = np.sum([r["test_confusion_matrix"] for r in results], axis=0).tolist()
+    return out
+
+
+def nest(flat: dict[str, dict]) -> dict:
+    """{"a/b/c": v} -> {"a": {"b": {"c": v}}} (the dotted paths papers/ecan.yaml reads)."""
+    tree: dict = {}
+    for name, value in flat.items():
+        node = tree
+        parts = name.split("/")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+def by_run_id(metrics_files: list[Path]) -> dict[str, dict]:
+    """Run id (as written inside each file) -> the run's metrics."""
+    runs = {}
+    for path in metrics_files:
+        metrics = read_json(path)
+        if "run_id" not in metrics:
+            raise ValueError(f"{path}: no run_id; it was written by an older affrepro.ecan.train, rerun that run")
+        runs[metrics["run_id"]] = metrics
+    return runs
+
+
+def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
+    """The group's experiments, each summarised over its runs, nested by experiment name."""
+    runs = by_run_id(metrics_files)
+    flat = {}
+    for name, run_ids in plan.group_runs(config, group).items():
+        missing = [r for r in run_ids if r not in runs]
+        if missing:
+            raise ValueError(f"{group}/{name}: no metrics file among the inputs holds run(s) {', '.join(missing)}")
+        flat[name] = summarise([runs[r] for r in run_ids])
+    return nest(flat)
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, args = jobs.parse(__doc__, "ecan", argv, group={"choices": plan.GROUPS, "required": True}, metrics=jobs.PATHS, out=jobs.PATH)
+    write_json(args.out, aggregate(config, args.group, args.metrics))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""ECAN feature processing network (paper §3.1): Siamese encoders and a memory bank.
+
+Enc_q (trained by back-propagation) and Enc_k (a momentum copy, Eq. 1) are
+ResNet-18s whose 512-d global-average-pooled output is the deep feature z; a
+linear classifier sits on z_q only. The memory bank is a FIFO queue of the
+last K (z_k, y_k) groups, one group per minibatch (Eq. 2). As in MoCo's
+reference code the model owns all of this state: both encoders, the momentum
+update and the bank.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+
+import torch
+from torch import nn
+
+from affrepro.features import resnet
+from affrepro.features.weights import WeightsSpec
+
+FEATURE_DIM = resnet.DIM
+
+
+class MemoryBank:
+    """FIFO queue of K feature groups (z_k, y_k), Eq. 2. Group 0 is the newest."""
+
+    def __init__(self, groups: int):
+        if groups < 0:
+            raise ValueError("memory bank size K must be >= 0")
+        self.groups = groups
+        self._queue: deque[tuple[torch.Tensor, torch.Tensor]] = deque()
+
+    def push(self, z: torch.Tensor, y: torch.Tensor) -> None:
+        """Push the current group; pop the oldest when more than K are held."""
+        if self.groups == 0:
+            return
+        self._queue.appendleft((z.detach().float(), y.detach()))
+        while len(self._queue) > self.groups:
+            self._queue.pop()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    @property
+    def full(self) -> bool:
+        return len(self._queue) == self.groups
+
+    def recent(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The n newest groups (for the V-1 historical groups of the MVA loss)."""
+        return list(self._queue)[:n]
+
+    def all(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """All stored features and labels concatenated (the z_m of Eqs. 5-6)."""
+        if not self._queue:
+            return None, None
+        return torch.cat([z for z, _ in self._queue]), torch.cat([y for _, y in self._queue])
+
+
+class ECAN(nn.Module):
+    """Enc_q + classifier + class centres (trained), Enc_k (momentum copy) and a memory bank of K groups."""
+
+    def __init__(self, weights: WeightsSpec, n_classes: int, seed: int, bank_groups: int):
+        super().__init__()
+        self.encoder_q = resnet.build(weights).train()
+        torch.manual_seed(seed)  # the run seed drives the classifier and centres; the encoder init is fixed by its spec
+        self.classifier = nn.Linear(FEATURE_DIM, n_classes)
+        # Learnable class centres for the center / affinity / MVA losses (Eqs. 7-10).
+        self.centers = nn.Parameter(torch.randn(n_classes, FEATURE_DIM))
+        # Enc_k starts as a copy of Enc_q (as in MoCo) and never receives gradients.
+        self.encoder_k = copy.deepcopy(self.encoder_q)
+        for p in self.encoder_k.parameters():
+            p.requires_grad_(False)
+        # A plain attribute, not a buffer: the bank is training state, not part of the weights an epoch is selected by.
+        self.bank = MemoryBank(bank_groups)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z_q, logits) for a batch of query views."""
+        z = self.encoder_q(x)
+        return z, self.classifier(z)
+
+    @torch.no_grad()
+    def encode_key(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder_k(x)
+
+    @torch.no_grad()
+    def momentum_update(self, m: float) -> None:
+        """Eq. 1: θ_k <- m θ_k + (1 - m) θ_q, for parameters; BN buffers of Enc_k keep their own statistics (as MoCo)."""
+        momentum_update(self.encoder_k, self.encoder_q, m)
+
+    def enqueue(self, z_k: torch.Tensor, y: torch.Tensor) -> None:
+        """Eq. 2: the minibatch's key features become the newest bank group."""
+        self.bank.push(z_k, y)
+
+
+@torch.no_grad()
+def momentum_update(key: nn.Module, query: nn.Module, m: float) -> None:
+    """Eq. 1 on every parameter pair (key, query)."""
+    key_params, query_params = list(key.parameters()), [p.detach() for p in query.parameters()]
+    torch._foreach_mul_(key_params, m)
+    torch._foreach_add_(key_params, query_params, alpha=1 - m)
