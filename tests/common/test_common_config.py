@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from affrepro.config import ConfigError, check_consistency, check_weights, effective_config, load_config, validate_config
+from helpers import REPO
 
 
 @pytest.fixture()
@@ -84,3 +85,13 @@ def test_real_data_needs_loadable_weights_at_startup(config, tmp_path):
     for name, value in [("resnet18", str(tmp_path / "r18.pth")), ("dino", "random"), ("wav2vec2", str(tmp_path))]:
         real["extractors"][name]["weights"] = value
     check_weights(effective_config(real, "emi"), "emi")  # paths and `random` are accepted
+
+
+def test_schema_names_exactly_the_emi_extractors():
+    from affrepro.emi.features import VISUAL_ENCODERS
+    from affrepro.features import AUDIO, EXTRACTORS, VISUAL
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    feature_set = schema["properties"]["emi"]["properties"]["feature_sets"]["additionalProperties"]
+    assert feature_set["properties"]["extractors"]["items"]["enum"] == list(EXTRACTORS)
+    assert set(VISUAL_ENCODERS) == set(VISUAL) and set(VISUAL) | set(AUDIO) == set(EXTRACTORS)

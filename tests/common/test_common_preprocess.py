@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 
 from affrepro.media import MediaError
+from helpers import FIXTURES
 from affrepro.preprocess.audio import peak_normalise, prepare_audio
 from affrepro.preprocess.faces import TEMPLATE_112, detect_faces, load_faces, make_detector, similarity_transform
 
@@ -26,8 +27,8 @@ def test_similarity_transform_recovers_a_known_transform():
     assert np.allclose(matrix[:, :2], scale * rotation) and np.allclose(matrix[:, 2], shift)
 
 
-def test_faces_found_and_aligned_in_single_face_video(shared, detector, tmp_path):
-    track = detect_faces(shared / "fixtures/video/single_face.mp4", detector, fps=30, size=112)
+def test_faces_found_and_aligned_in_single_face_video(detector, tmp_path):
+    track = detect_faces(FIXTURES / "video/single_face.mp4", detector, fps=30, size=112)
     assert track.n_frames == 72  # 2.4 s at 30 fps
     assert len(track.frame_index) >= 0.9 * track.n_frames
     assert track.faces.shape == (len(track.frame_index), 112, 112, 3) and track.faces.dtype == np.uint8
@@ -41,24 +42,24 @@ def test_faces_found_and_aligned_in_single_face_video(shared, detector, tmp_path
     assert np.array_equal(again.faces, track.faces) and again.n_frames == 72
 
 
-def test_no_face_video_gives_zero_faces(shared, detector):
-    track = detect_faces(shared / "fixtures/video/no_face.mp4", detector, fps=30)
+def test_no_face_video_gives_zero_faces(detector):
+    track = detect_faces(FIXTURES / "video/no_face.mp4", detector, fps=30)
     assert len(track.frame_index) == 0 and track.faces.shape == (0, 112, 112, 3)
     assert track.n_frames > 0
 
 
-def test_cli_faces_reports_no_face_clearly(shared, tmp_path):
+def test_cli_faces_reports_no_face_clearly(tmp_path):
     out = tmp_path / "nf.npz"
-    proc = subprocess.run([sys.executable, "-m", "affrepro.cli", "faces", str(shared / "fixtures/video/no_face.mp4"), "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "affrepro.cli", "faces", str(FIXTURES / "video/no_face.mp4"), "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "no face found" in proc.stdout
     with np.load(out) as data:
         assert data["faces"].shape[0] == 0 and int(data["n_frames"]) > 0
 
 
-def test_audio_is_16k_mono_at_minus_3_dbfs(shared, tmp_path):
+def test_audio_is_16k_mono_at_minus_3_dbfs(tmp_path):
     out = tmp_path / "a.wav"
-    result = prepare_audio(shared / "fixtures/audio/librivox_0870.wav", out)
+    result = prepare_audio(FIXTURES / "audio/librivox_0870.wav", out)
     info = sf.info(out)
     assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
     assert info.duration == pytest.approx(7.1, abs=0.05)
@@ -67,9 +68,9 @@ def test_audio_is_16k_mono_at_minus_3_dbfs(shared, tmp_path):
     assert not result.silent
 
 
-def test_audio_from_a_video_track(shared, tmp_path):
+def test_audio_from_a_video_track(tmp_path):
     out = tmp_path / "v.wav"
-    prepare_audio(shared / "fixtures/video/single_face.mp4", out)
+    prepare_audio(FIXTURES / "video/single_face.mp4", out)
     info = sf.info(out)
     assert (info.samplerate, info.channels) == (16000, 1)
     assert info.duration == pytest.approx(2.4, abs=0.1)

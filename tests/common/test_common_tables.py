@@ -2,7 +2,8 @@ import json
 
 import yaml
 
-from affrepro.tables import build_rows, input_files, load_paper, parse_paper_value, render_csv
+from affrepro.papers import load_paper
+from affrepro.tables import build_rows, input_files, parse_paper_value, render_csv
 
 PAPER = {
     "tables": {

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from affrepro.data.hume import LABELS
-from affrepro.emi.fuse import fuse_runs, late_fusion, write_submission
+from affrepro.emi.aggregate import fuse_runs, late_fusion, write_submission
 
 
 def _predictions(values, ids=("1", "2")):

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from affrepro.features.au import AUS, DIM, OpenFaceError, crop_au_proxy, read_openface_csv, run_openface
+from helpers import FIXTURES
 
 
 @pytest.fixture()
-def openface_csv(shared):
-    return shared / "fixtures" / "openface" / "OpenFace_Test.csv"
+def openface_csv():
+    return FIXTURES / "openface" / "OpenFace_Test.csv"
 
 
 def test_reads_real_openface_output(openface_csv):

@@ -9,20 +9,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from affrepro.data import fer2013, rafdb
+import helpers
+from affrepro.data import DatasetError, fer2013, rafdb
 from affrepro.demo import expressions
 from affrepro.ecan import augment as aug
+from affrepro.features import resnet
 
-from conftest import REPO, SHARED
+from conftest import SHARED
 
 # Real FER2013 Training counts (Angry .. Neutral), computed once from the real file.
 FER2013_TRAINING_COUNTS = [3995, 436, 4097, 7215, 4830, 3171, 4965]
-
-
-def ecan_config() -> dict:
-    return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
 DEMO_RAF = dict(seed=3, n_train=70, n_test=35, min_per_class=3, jpeg_quality=95, latent_noise=0.4, max_rotation=10.0, max_scale=0.08, max_shift=0.06, brightness=0.2, noise_std=6.0)
@@ -53,14 +50,16 @@ def test_fer2013_small_file_and_errors(tmp_path):
     data = fer2013.load(_fer_csv(tmp_path, [(3, pixels, "Training"), (6, pixels, "PrivateTest")]))
     assert data["Training"]["labels"].tolist() == [3] and data["PublicTest"]["images"].shape == (0, 48, 48)
     assert data["PrivateTest"]["images"][0].ravel()[:300].tolist() == list(range(256)) + list(range(44))
-    with pytest.raises(FileNotFoundError, match="fer2013"):
+    with pytest.raises(DatasetError, match="missing.csv: FER2013 file not found"):
         fer2013.load(tmp_path / "missing.csv")
-    with pytest.raises(ValueError, match="header"):
+    with pytest.raises(DatasetError, match="fer2013.csv: header"):
         fer2013.load(_fer_csv(tmp_path, [(3, pixels, "Training")], header="label,pixels,split"))
-    with pytest.raises(ValueError, match="2304"):
+    with pytest.raises(DatasetError, match="fer2013.csv:2: 2305 pixel values, expected 2304"):
         fer2013.load(_fer_csv(tmp_path, [(3, pixels + " 7", "Training")]))
-    with pytest.raises(ValueError, match="Usage"):
+    with pytest.raises(DatasetError, match="fer2013.csv:2: unknown Usage 'Validation'"):
         fer2013.load(_fer_csv(tmp_path, [(3, pixels, "Validation")]))
+    with pytest.raises(DatasetError, match="fer2013.csv:3: emotion '7' is not in 0-6"):
+        fer2013.load(_fer_csv(tmp_path, [(3, pixels, "Training"), (7, pixels, "Training")]))
 
 
 # ---------------------------------------------------------------- RAF-DB
@@ -85,12 +84,12 @@ def test_rafdb_loader_label_mapping_and_errors(tmp_path):
     assert abs(int(data["train"]["images"][0, 50, 50, 0]) - 200) < 4
     assert rafdb.CLASSES[data["train"]["labels"][0]] == "Sadness"
     (tmp_path / "raf" / "Image" / "aligned" / "train_00002_aligned.jpg").unlink()
-    with pytest.raises(FileNotFoundError, match="train_00002_aligned.jpg"):
+    with pytest.raises(DatasetError, match="train_00002_aligned.jpg: image listed in"):
         rafdb.load(tmp_path / "raf")
     _raf_tree(tmp_path / "bad", [("train_00001.jpg", 8)])
-    with pytest.raises(ValueError, match="outside 1-7"):
+    with pytest.raises(DatasetError, match="list_patition_label.txt:1: label 8 is outside 1-7"):
         rafdb.load(tmp_path / "bad")
-    with pytest.raises(FileNotFoundError, match="list_patition_label.txt"):
+    with pytest.raises(DatasetError, match="nowhere/EmoLabel/list_patition_label.txt: RAF-DB label file not found"):
         rafdb.load(tmp_path / "nowhere")
 
 
@@ -150,7 +149,7 @@ PAPER_TABLE1 = {  # rafdb none/weak/strong, fer2013 none/weak/strong
 
 
 def test_table1_rows_match_the_paper():
-    rows = aug.table1_rows(ecan_config()["ecan"]["augment"])
+    rows = aug.table1_rows(helpers.repo_config()["ecan"]["augment"])
     assert [r["op"] for r in rows] == list(PAPER_TABLE1)
     for row in rows:
         got = [int(row[f"{d}_{lvl}"]) for d in aug.DATASETS for lvl in aug.LEVELS]
@@ -165,8 +164,14 @@ def _normalised(x):
     return (x.float() / 255 - torch.tensor(aug.MEAN).view(3, 1, 1)) / torch.tensor(aug.STD).view(3, 1, 1)
 
 
+def test_augmentations_normalise_with_the_resnet_statistics():
+    assert aug.MEAN is resnet.MEAN and aug.STD is resnet.STD
+    assert resnet.IMAGENET_MEAN.flatten().tolist() == pytest.approx([0.485, 0.456, 0.406])
+    assert resnet.IMAGENET_STD.flatten().tolist() == pytest.approx([0.229, 0.224, 0.225])
+
+
 def test_none_level_is_resize_and_normalise_only():
-    config = ecan_config()["ecan"]["augment"]
+    config = helpers.repo_config()["ecan"]["augment"]
     x = _image()
     for dataset in aug.DATASETS:
         train, evaluate = aug.build(dataset, "none", config, 48)
@@ -175,7 +180,7 @@ def test_none_level_is_resize_and_normalise_only():
 
 
 def test_rafdb_weak_changes_geometry_only_by_flips():
-    config = ecan_config()["ecan"]["augment"]
+    config = helpers.repo_config()["ecan"]["augment"]
     grey = _image()[:1].expand(3, -1, -1).contiguous()  # R = G = B: RandomGrayscale leaves it unchanged
     train, _ = aug.build("rafdb", "weak", config, 48)
     torch.manual_seed(0)
@@ -192,7 +197,7 @@ def test_rafdb_weak_changes_geometry_only_by_flips():
 
 
 def test_fer2013_strong_tests_on_five_crops_and_is_seeded():
-    config = ecan_config()["ecan"]["augment"]
+    config = helpers.repo_config()["ecan"]["augment"]
     train, evaluate = aug.build("fer2013", "strong", config, 48)
     x = _image()
     assert evaluate(x).shape == (5, 3, 48, 48)
@@ -206,7 +211,7 @@ def test_fer2013_strong_tests_on_five_crops_and_is_seeded():
 
 
 def test_unknown_level_or_op_is_named():
-    config = ecan_config()["ecan"]["augment"]
+    config = helpers.repo_config()["ecan"]["augment"]
     with pytest.raises(ValueError, match="medium"):
         aug.build("rafdb", "medium", config, 48)
     bad = {**config, "rafdb": {**config["rafdb"], "levels": {**config["rafdb"]["levels"], "weak": ["cutmix"]}}}

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from affrepro.ecan import losses as L
-from affrepro.ecan.model import MemoryBank, momentum_update
+from affrepro.models.ecan import MemoryBank, momentum_update
 
 
 def _features(n=8, d=5, seed=0):

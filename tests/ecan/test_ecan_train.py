@@ -1,0 +1,186 @@
+"""ECAN training: the loss table, a few deterministic steps, the bank's init pass, clean splits, the run's output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+
+import helpers
+from affrepro.config import effective_config
+from affrepro.demo import expressions
+from affrepro.ecan import losses, plan
+from affrepro.ecan import train as ecan_train
+from affrepro.ecan.prepare import stratified_split
+from affrepro.ecan.train import LOSSES, Settings
+from affrepro.features.weights import parse_weights
+from affrepro.models.ecan import ECAN
+
+CPU = {"device": "cpu", "precision": "fp32", "threads": 1}
+
+
+def _arrays(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 7
+    images = rng.integers(0, 256, (n, 48, 48), dtype=np.uint8)
+    images[:, 20:28, 20:28] = (labels * 36)[:, None, None]  # a planted, learnable cue
+    return images, labels.astype(np.int64)
+
+
+def tiny_settings(**changes) -> Settings:
+    """A few steps on 32-pixel inputs: FER2013, strong augmentation, Eq. 11 with V = 3."""
+    config = effective_config(helpers.repo_config(), "ecan")
+    base = Settings.from_config(config, {"dataset": "fer2013", "losses": "ensc+mva", "V": 3})
+    tiny = dict(key_momentum=0.9, bank_groups=2, epochs=2, batch_size=8, lr=0.01, input_size=32, weights="random", seed=0, compute=CPU, eval_batch_size=16, max_steps=2)
+    return dataclasses.replace(base, **(tiny | changes))
+
+
+# ---------------------------------------------------------------- the loss table
+
+
+def test_loss_table_rows_name_the_papers_losses():
+    assert LOSSES["supcon"].contrastive is losses.supcon and not LOSSES["supcon"].uses_bank
+    assert LOSSES["esc"].contrastive is losses.esc and LOSSES["esc"].uses_bank
+    assert LOSSES["ensc"].contrastive is losses.ensc and LOSSES["ensc"].uses_bank and not LOSSES["ensc"].mva
+    assert LOSSES["ensc+mva"].contrastive is losses.ensc and LOSSES["ensc+mva"].mva
+    assert LOSSES["ce"].contrastive is None and LOSSES["center"].center and LOSSES["center"].views == 1
+    assert {name for name, spec in LOSSES.items() if spec.views == 2} == {"supcon", "esc", "ensc", "ensc+mva"}
+    schema = yaml.safe_load((helpers.REPO / "workflow/schemas/config.schema.yaml").read_text())
+    assert list(LOSSES) == schema["$defs"]["ecan_loss_set"]["enum"]  # every loss set the config accepts has a row
+
+
+def _model_with_full_bank(settings: Settings) -> ECAN:
+    model = ECAN(parse_weights("random", "test"), 7, 0, settings.bank_size)
+    for g in range(settings.bank_size):
+        model.enqueue(torch.rand(4, 512, generator=torch.Generator().manual_seed(g)), torch.tensor([0, 1, 2, 3]))  # non-negative, like pooled ReLU features
+    return model
+
+
+@pytest.mark.parametrize(
+    "row, negatives",
+    [("ce", []), ("center", []), ("supcon", ["none"]), ("esc", ["all"]), ("ensc", ["other_class"]), ("ensc+mva", ["other_class"])],
+)
+def test_each_row_calls_its_contrastive_loss(row, negatives, monkeypatch):
+    """losses.supcon / esc / ensc call losses.contrastive with their negatives; a wrong row in the table calls another."""
+    calls = []
+    real = losses.contrastive
+
+    def spy(z, y, tau, bank_z=None, bank_y=None, negatives="none"):
+        calls.append((negatives, None if bank_z is None else len(bank_z)))
+        return real(z, y, tau, bank_z, bank_y, negatives)
+
+    monkeypatch.setattr(losses, "contrastive", spy)
+    settings = tiny_settings(losses=row)
+    model = _model_with_full_bank(settings)
+    x, y = torch.rand(4, 3, 32, 32), torch.tensor([0, 0, 1, 1])
+    loss, zk = ecan_train.minibatch_loss(model, settings, torch.device("cpu"), x, x.clone() if LOSSES[row].views == 2 else None, y)
+    assert [n for n, _ in calls] == negatives
+    assert all(bank == (4 * settings.bank_size if LOSSES[row].uses_bank else None) for _, bank in calls)
+    assert (zk is None) == (LOSSES[row].views == 1) and loss.ndim == 0
+
+
+def test_ensc_row_is_eq11_without_mva_on_normalised_features():
+    settings = tiny_settings(losses="ensc", lambda1=0.3)
+    model = _model_with_full_bank(settings)
+    x, y = torch.rand(4, 3, 32, 32), torch.tensor([0, 0, 1, 1])
+    loss, _ = ecan_train.minibatch_loss(model, settings, torch.device("cpu"), x, x.clone(), y)
+    with torch.no_grad():  # the same forward passes, combined by hand
+        zq, logits = model(x)
+        z = F.normalize(torch.cat([zq, model.encode_key(x)]), dim=1)
+        bank_z, bank_y = model.bank.all()
+        expected = 0.7 * losses.cross_entropy(logits, y) + 0.3 * losses.ensc(z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y)
+    assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert float(expected) != pytest.approx(0.7 * float(losses.cross_entropy(logits, y)) + 0.3 * float(losses.esc(z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y)), rel=1e-3)
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_settings_come_from_the_config_and_the_spec():
+    config = effective_config(helpers.repo_config(), "ecan")
+    settings = Settings.from_config(config, plan.runs(config)["rafdb-strong-supcon-l1_0.2-l2_0.7-V5-s0"])
+    assert (settings.dataset, settings.augment, settings.losses, settings.lambda1, settings.V, settings.seed) == ("rafdb", "strong", "supcon", 0.2, 5, 0)
+    ecan = config["ecan"]
+    assert (settings.batch_size, settings.lr, settings.key_momentum) == (ecan["train"]["batch_size"], ecan["train"]["lr"], ecan["model"]["key_momentum"])
+    assert (settings.epochs, settings.input_size, settings.weights) == (ecan["rafdb"]["epochs"], ecan["rafdb"]["input_size"], "random")
+    assert settings.bank_size == 0  # SupCon reads no bank
+    assert dataclasses.replace(settings, losses="ensc", bank_groups=2, V=7).bank_size == 6  # K = max(bank_groups, V - 1)
+
+
+def test_settings_name_what_is_wrong():
+    with pytest.raises(ValueError, match="losses must be one of"):
+        tiny_settings(losses="triplet")
+    with pytest.raises(ValueError, match="V .* must be >= 1"):
+        tiny_settings(V=0)
+    with pytest.raises(ValueError, match="ecan.fer2013.weights is not set"):
+        tiny_settings(weights=None)
+    with pytest.raises(ValueError, match="lamda1"):
+        Settings.from_config(effective_config(helpers.repo_config(), "ecan"), {"dataset": "rafdb", "lamda1": 0.3})
+
+
+def test_cosine_schedule():
+    assert ecan_train.lr_at(0, 10, 0.1, "cosine") == pytest.approx(0.1)
+    assert ecan_train.lr_at(5, 10, 0.1, "cosine") == pytest.approx(0.05)
+    assert ecan_train.lr_at(5, 10, 0.1, "constant") == 0.1
+
+
+# ---------------------------------------------------------------- runs
+
+
+def test_tiny_run_is_deterministic_and_json_able():
+    data = (_arrays(24, 0), _arrays(14, 1), _arrays(14, 2))
+    first = ecan_train.run(tiny_settings(), *data)
+    second = ecan_train.run(tiny_settings(), *data)
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert first["budget"]["steps"] == 4 and first["budget"]["init_steps"] == 2
+    assert first["hyperparameters"]["bank_groups"] == 2  # K = max(bank_groups, V - 1)
+    assert len(first["history"]) == 2 and 1 <= first["best_epoch"] <= 2
+    assert np.asarray(first["test_confusion_matrix"]).sum() == 14
+    assert first["weights"].startswith("random-init")
+    baseline = ecan_train.run(tiny_settings(losses="ce"), *data)
+    assert baseline["budget"]["views_per_sample"] == 1 and baseline["budget"]["init_steps"] == 0
+
+
+def test_init_pass_fills_a_bank_larger_than_an_epoch_and_test_labels_never_select():
+    train, val, test = _arrays(24, 0), _arrays(14, 1), _arrays(14, 2)
+    settings = tiny_settings(V=5, bank_groups=0)  # K = V - 1 = 4 groups, epochs of 2 steps
+    result = ecan_train.run(settings, train, val, test)
+    assert result["budget"]["init_steps"] == 4 and result["hyperparameters"]["bank_groups"] == 4
+    shuffled = (test[0], np.random.default_rng(9).permutation(test[1]))
+    other = ecan_train.run(settings, train, val, shuffled)
+    assert other["history"] == result["history"] and other["best_epoch"] == result["best_epoch"] and other["val"] == result["val"]
+
+
+def test_stratified_split_is_seeded_disjoint_and_covers_every_class():
+    labels = np.repeat(np.arange(7), [50, 5, 20, 100, 30, 12, 40])
+    train_idx, val_idx = stratified_split(labels, 0.1, seed=0)
+    again = stratified_split(labels, 0.1, seed=0)
+    assert np.array_equal(val_idx, again[1]) and not set(train_idx) & set(val_idx)
+    assert len(train_idx) + len(val_idx) == len(labels)
+    assert np.bincount(labels[val_idx], minlength=7).tolist() == [5, 1, 2, 10, 3, 1, 4]
+
+
+def test_the_job_writes_its_run_id_and_spec_into_the_run_output(tmp_path):
+    config = helpers.repo_config()
+    config["demo"]["fer2013"].update(n_train=40, n_public_test=14, n_private_test=14, min_per_class=2)
+    overrides = config["demo"]["overrides"]["ecan"]
+    overrides["train"].update(batch_size=16, eval_batch_size=16)
+    overrides["fer2013"] = {"epochs": 1, "input_size": 32}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    expressions.write_fer2013(tmp_path / "fer2013.csv.gz", config["demo"]["fer2013"])
+    run_id = "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"
+    out = tmp_path / "runs" / "metrics.json"
+    ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id, "--data", str(tmp_path / "fer2013.csv.gz"), "--out", str(out)])
+    metrics = json.loads(out.read_text())
+    assert metrics["run_id"] == run_id
+    assert metrics["spec"] == {"dataset": "fer2013", "augment": "strong", "losses": "ce", "lambda1": 0.2, "lambda2": 0.7, "V": 5, "seed": 0}
+    assert metrics["data"] == {"kind": "demo", "location": str(tmp_path / "fer2013.csv.gz")}
+    assert metrics["budget"]["train_samples"] == 40 and metrics["budget"]["epochs"] == 1 and metrics["hyperparameters"]["batch_size"] == 16
+    assert np.asarray(metrics["test_confusion_matrix"]).sum() == 14
+    with pytest.raises(SystemExit, match="unknown ECAN run 'fer2013-strong-ce-l1_0.3"):
+        ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id.replace("l1_0.2", "l1_0.3"), "--data", str(tmp_path / "fer2013.csv.gz"), "--out", str(out)])

@@ -1,0 +1,130 @@
+"""VA paper: the three extractors of Table 1 and the features job."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from affrepro.data import DatasetError
+from affrepro.features import iresnet, load_features, mfcc, vggish
+from affrepro.features.weights import parse_weights
+from affrepro.io import write_json, write_npz
+from affrepro.va import features
+
+from helpers import REPO
+
+
+def test_mfcc_shape_and_value_against_an_independent_computation():
+    t = np.arange(16000) / 16000
+    signal = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * np.sin(2 * np.pi * 1800 * t)).astype(np.float32)
+    frames = mfcc.mfcc_frames(signal)
+    assert frames.shape == (101, 39)  # centred frames every 10 ms over 1 s
+    # Independent: torchaudio's mel power spectrogram, 10 log10 with an 80 dB floor, orthonormal DCT-II (scipy).
+    import torchaudio
+    from scipy.fft import dct
+
+    mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=40)(torch.from_numpy(signal)).double().numpy()
+    db = 10 * np.log10(np.maximum(mel, 1e-10))
+    db = np.maximum(db, db.max() - 80)
+    expected = dct(db, type=2, norm="ortho", axis=0)[:13].T
+    assert np.allclose(frames[:, :13], expected, atol=2e-3)
+    # delta at frame 50 by the regression formula over +-2 frames
+    c = frames[:, :13]
+    delta = sum(n * (c[50 + n] - c[50 - n]) for n in (1, 2)) / (2 * (1 + 4))
+    assert np.allclose(frames[50, 13:26], delta, atol=1e-4)
+    picked = mfcc.extract(signal, np.array([0.0, 0.5, 0.999]))
+    assert np.array_equal(picked, frames[[0, 50, 100]])
+
+
+def test_vggish_log_mel_follows_the_recipe():
+    t = np.arange(16000) / 16000
+    logmel = vggish.log_mel(np.sin(2 * np.pi * 1000 * t))
+    assert logmel.shape == (1 + (16000 - 400) // 160, 64)
+    centres = 700 * (np.exp(np.linspace(vggish.hertz_to_mel(125), vggish.hertz_to_mel(7500), 66)[1:-1] / 1127) - 1)
+    assert abs(centres[logmel[50].argmax()] - 1000) < 60  # the band around 1 kHz is the loudest
+    assert np.all(logmel >= np.log(vggish.LOG_OFFSET) - 1e-12)
+    examples = vggish.frame_examples(np.arange(200)[:, None].repeat(64, 1).astype(float), np.array([0.0, 1.0]))
+    assert examples.shape == (2, 96, 64)
+    assert examples[1, 48, 0] == 100  # example centred on the frame at 1.0 s
+    assert examples[0, 0, 0] == 0 and examples[0, 48, 0] == 0  # edge padding before the start
+
+
+def test_vggish_loads_the_torchvggish_key_layout(tmp_path):
+    reference = vggish.VGGish()
+    keys = sorted(reference.state_dict())
+    assert keys == sorted(
+        [f"features.{i}.{p}" for i in (0, 3, 6, 8, 11, 13) for p in ("weight", "bias")] + [f"embeddings.{i}.{p}" for i in (0, 2, 4) for p in ("weight", "bias")]
+    )
+    torch.manual_seed(3)
+    state = {k: torch.randn_like(v) * 0.01 for k, v in reference.state_dict().items()}
+    state |= {"pca_eigen_vectors": torch.zeros(128, 128), "pca_means": torch.zeros(128, 1)}  # shipped with torchvggish, unused
+    path = tmp_path / "vggish-10086976.pth"
+    torch.save(state, path)
+    model = vggish.build(parse_weights(str(path), "vggish"))
+    assert torch.equal(model.features[3].weight, state["features.3.weight"])
+    assert torch.equal(model.embeddings[4].bias, state["embeddings.4.bias"])
+    x = torch.randn(2, 1, 96, 64)
+    assert model(x).shape == (2, 128)
+    # The embedding layers see the conv map flattened in TensorFlow's (h, w, c) order, as the checkpoint expects.
+    seen = {}
+    model.embeddings[0].register_forward_pre_hook(lambda module, args: seen.setdefault("input", args[0]))
+    with torch.no_grad():
+        model(x)
+        conv = model.features(x)  # (2, 512, 6, 4)
+    assert conv.shape == (2, 512, 6, 4)
+    assert torch.equal(seen["input"][:, :512], conv[:, :, 0, 0]) and torch.equal(seen["input"][:, 512:1024], conv[:, :, 0, 1])
+    torch.save({"features.0.weight": state["features.0.weight"]}, tmp_path / "partial.pth")
+    with pytest.raises(ValueError, match="not a torchvggish state dict"):
+        vggish.build(parse_weights(str(tmp_path / "partial.pth"), "vggish"))
+
+
+def test_iresnet50_loads_insightface_layout_and_checks_input_size(tmp_path):
+    model = iresnet.IResNet(input_size=16)
+    assert sum(p.numel() for n, p in model.named_parameters() if n.startswith("layer3.")) > 10 * sum(p.numel() for n, p in model.named_parameters() if n.startswith("layer1."))
+    assert len(model.layer1) + len(model.layer2) + len(model.layer3) + len(model.layer4) == 24  # [3, 4, 14, 3]
+    torch.manual_seed(1)
+    state = {f"module.{k}": (torch.randn_like(v) * 0.01 if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    state |= {k: torch.rand_like(v) + 0.5 for k, v in state.items() if k.endswith("running_var")}
+    path = tmp_path / "backbone.pth"
+    torch.save(state, path)
+    loaded = iresnet.build(parse_weights(str(path), "iresnet50"), input_size=16)
+    assert torch.equal(loaded.layer3[5].conv2.weight, state["module.layer3.5.conv2.weight"])
+    frames = np.random.default_rng(0).integers(0, 255, (3, 48, 48, 3), dtype=np.uint8)
+    out = iresnet.extract(loaded, frames, torch.device("cpu"), "fp32", 2, 16)
+    assert out.shape == (3, 512) and np.isfinite(out).all()
+    with pytest.raises(ValueError, match="input_size"):
+        iresnet.build(parse_weights(str(path), "iresnet50"), input_size=112)
+
+
+def test_audio_times_and_a_truncated_track_named(tmp_path):
+    trial = {"rows": np.array([0, 1, 5, 60]), "fps": np.float64(10.0)}
+    assert features.audio_times(trial, 16000 * 2, 16000).tolist() == [0.0, 0.1, 0.5]  # 6.0 s is past the 2 s of audio
+    audio = tmp_path / "t.wav"
+    sf.write(audio, np.zeros(800, np.float32), 16000)  # 0.05 s
+    late = {"rows": np.array([30, 31]), "fps": np.float64(10.0), "audio": audio}
+    with pytest.raises(DatasetError, match="audio track is missing or truncated") as error:
+        features.check_audio("t", late)
+    assert str(audio) in str(error.value)
+
+
+def test_features_job_reads_the_prepare_manifest_and_lists_each_trial_file(tmp_path):
+    """MFCC of one prepared trial: one row per trial frame, the frames past the audio's end padded with the last row."""
+    t = np.arange(16000) / 16000
+    signal = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    prepared = tmp_path / "prepare"
+    prepared.mkdir()
+    sf.write(prepared / "a.wav", signal, 16000, subtype="PCM_16")  # as affrepro.va.prepare writes it
+    rows = np.array([0, 10, 20, 40])  # at 25 fps: 0, 0.4, 0.8 and 1.6 s, the last past the 1 s of audio
+    write_npz(prepared / "a.npz", frames=np.zeros((4, 48, 48, 3), np.uint8), rows=rows, labels=np.zeros((4, 2), np.float32), fps=np.float64(25.0))
+    write_json(tmp_path / "prepare.json", {"trials": {"a": {"trial": str(prepared / "a.npz"), "audio": str(prepared / "a.wav")}}, "shard": 0, "shards": 1})
+    out_dir, manifest = tmp_path / "features", tmp_path / "features.json"
+    features.main(["--config", str(REPO / "config.yaml"), "--extractor", "mfcc", "--prepared", str(tmp_path / "prepare.json"), "--out-dir", str(out_dir), "--manifest", str(manifest)])
+    written = json.loads(manifest.read_text())
+    assert written["dim"] == 39 and written["extractor"] == "mfcc"
+    assert written["trials"] == {"a": {"file": str(out_dir / "a.npz"), "rows": 4}}
+    values, frame_index, n_frames = load_features(out_dir / "a.npz")
+    expected = mfcc.extract(sf.read(prepared / "a.wav", dtype="float32")[0], np.array([0.0, 0.4, 0.8]))
+    assert np.array_equal(values, np.concatenate([expected, expected[-1:]]).astype(np.float32))
+    assert frame_index.tolist() == [0, 10, 20, 40] and n_frames == 4
