@@ -84,17 +84,61 @@ def check_consistency(config: dict, source: str = "config.yaml") -> None:
 
 
 def check_weights(config: dict, paper: str) -> None:
-    """On real data, every extractor a paper uses needs real weights that can be loaded offline.
+    """On real data, every model a paper uses must be the paper's, loadable offline, or an allowed substitute.
 
-    Checked at start-up so a run does not stop after hours of preprocessing.
+    Checked at start-up so a run does not stop after hours of preprocessing; one
+    message lists every offending key with its fix.
     """
+    problems = [*missing_weights(config, paper)]
+    if not config["allow_substitutes"]:
+        problems += [f"{text}; {SUBSTITUTE_FIX[component.split(':')[0]]}" for component, text in substitutes(config, paper).items()]
+    if problems:
+        raise ConfigError(
+            "a real-data run cannot use the paper's models:\n  - " + "\n  - ".join(problems)
+            + "\nFix each key, or set allow_substitutes: true for an exploratory run (every affected table row then names its substitute)."
+        )
+
+
+SUBSTITUTE_FIX = {
+    "extractor": "give the paper's checkpoint (a local path or a cached hub id, see README 'Running on the real data')",
+    "openface": "set it to OpenFace 2.0's FeatureExtraction binary",
+    "encoder": "give the MS-Celeb-1M ResNet-18 checkpoint (torchvision key layout)",
+}
+
+
+def substitutes(config: dict, paper: str) -> dict[str, str]:
+    """Stand-ins that would run on real data instead of the paper's models: {component: what runs instead}.
+
+    Components are an extractor name (EMI, VA) or an ECAN dataset whose encoder
+    the paper pretrains; each is prefixed with its kind (`extractor:`,
+    `openface:`, `encoder:`). The demo always uses stand-ins and every demo
+    note says so, so only real datasets count here.
+    """
+    found = {}
+    if config["profile"] == "paper":
+        for extractor in sorted(set(weighted_extractors(config, paper))):
+            if config["extractors"][extractor]["weights"] == "random":
+                found[f"extractor:{extractor}"] = f"extractors.{extractor}.weights is `random`: a random-init {extractor} runs instead of the paper's pretrained model"
+        if paper == "emi" and "au" in used_extractors(config, paper) and config["extractors"]["openface"]["bin"] is None:
+            found["openface:au"] = "extractors.openface.bin is null: the crop-based AU approximation (affrepro.features.au) runs instead of OpenFace 2.0"
+    if paper == "ecan" and dataset_location(config, "rafdb") is not None and config["ecan"]["rafdb"]["weights"] == "random":
+        found["encoder:rafdb"] = "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+    return found
+
+
+def substitutes_used(config: dict, paper: str, components: list[str]) -> list[str]:
+    """The substitutes a job using `components` (extractor or ECAN dataset names) ran with: its metrics file's `substitutes`."""
+    return [text for key, text in substitutes(config, paper).items() if key.split(":", 1)[1] in components]
+
+
+def missing_weights(config: dict, paper: str) -> list[str]:
+    """Real-data weights that are unset or cannot be loaded offline, each with its fix."""
     if config["profile"] != "paper":
-        return
+        return []
     from huggingface_hub import try_to_load_from_cache
 
-    used = sorted(set(weighted_extractors(config, paper)))
     problems = []
-    for extractor in used:
+    for extractor in sorted(set(weighted_extractors(config, paper))):
         value = config["extractors"][extractor]["weights"]
         if value is None:
             problems.append(f"extractors.{extractor}.weights is null: give a checkpoint path, a cached hub id, or `random`")
@@ -104,24 +148,27 @@ def check_weights(config: dict, paper: str) -> None:
                     f"extractors.{extractor}.weights: {value!r} is neither a local path nor in the local Hugging Face cache; "
                     f"fetch it where there is internet (`huggingface-cli download {value}`) or give a local folder"
                 )
-    if paper == "ecan":
-        for dataset in PAPER_DATASETS["ecan"]:
-            value = config["ecan"][dataset]["weights"]
-            if value is None:
-                problems.append(f"ecan.{dataset}.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
-            elif value != "random" and not Path(value).expanduser().exists():
-                problems.append(f"ecan.{dataset}.weights: {value} does not exist; give a local torchvision-layout ResNet-18 checkpoint or `random`")
-    if problems:
-        raise ConfigError("real-data run cannot load its extractors:\n  - " + "\n  - ".join(problems))
+    for dataset in PAPER_DATASETS["ecan"] if paper == "ecan" else []:
+        value = config["ecan"][dataset]["weights"]
+        if value is None:
+            problems.append(f"ecan.{dataset}.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
+        elif value != "random" and not Path(value).expanduser().exists():
+            problems.append(f"ecan.{dataset}.weights: {value} does not exist; give a local torchvision-layout ResNet-18 checkpoint or `random`")
+    return problems
+
+
+def used_extractors(config: dict, paper: str) -> list[str]:
+    """Every extractor a paper's run uses."""
+    if paper == "emi":
+        return sorted({e for spec in config["emi"]["feature_sets"].values() for e in spec["extractors"]})
+    if paper == "va":
+        return list(config["va"]["extractors"])
+    return []
 
 
 def weighted_extractors(config: dict, paper: str) -> list[str]:
     """Extractors with pretrained weights that a paper's run uses (AUs and MFCC have none)."""
-    if paper == "emi":
-        return [e for spec in config["emi"]["feature_sets"].values() for e in spec["extractors"] if e != "au"]
-    if paper == "va":
-        return [e for e in config["va"]["extractors"] if e != "mfcc"]
-    return []
+    return [e for e in used_extractors(config, paper) if e not in ("au", "mfcc")]
 
 
 def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:

@@ -67,35 +67,39 @@ def input_files(paper: dict, table: str) -> list[str]:
     return sorted(files)
 
 
+def cell(source: dict, options: dict, paper_value, data: dict) -> dict:
+    """ours, std and delta of one metric of one row, from the run file's `value` (and `std`) keys."""
+    decimals = options.get("decimals", 4)
+    ours = _round(_dig(data, source["value"], source["file"]), decimals)
+    std = _dig(data, source["std"], source["file"]) if "std" in source else None
+    return {
+        "ours": ours,
+        "std": None if std is None else _round(std, decimals),
+        "delta": None if paper_value is None else _round(ours - paper_value, decimals),
+    }
+
+
 def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[str], list[dict]]:
+    """Rows of a table; a row whose run files record substitutes (real data, allow_substitutes) names them in its note."""
     spec = paper["tables"][table]
     keys, metrics = spec["keys"], spec["metrics"]
-    columns = list(keys)
-    for metric in metrics:
-        columns += [f"{metric}_paper", f"{metric}_ours", f"{metric}_std", f"{metric}_delta"]
-    columns.append("note")
+    columns = list(keys) + [f"{m}_{part}" for m in metrics for part in ("paper", "ours", "std", "delta")] + ["note"]
     cache: dict[str, dict] = {}
     rows = []
     for row_spec in spec["rows"]:
-        row = {k: row_spec[k] for k in keys}
-        ours = row_spec.get("ours") or {}
+        row, ours, substituted = {k: row_spec[k] for k in keys}, row_spec.get("ours") or {}, []
         for metric, options in metrics.items():
             options = options or {}
-            decimals = options.get("decimals", 4)
             paper_value = parse_paper_value((row_spec.get("paper") or {}).get(metric), options.get("paper_format"))
-            ours_value = std = delta = None
+            values = {"ours": None, "std": None, "delta": None}
             if metric in ours:
                 source = ours[metric]
                 if source["file"] not in cache:
                     cache[source["file"]] = _read_metrics(root / source["file"])
-                data = cache[source["file"]]
-                ours_value = _round(_dig(data, source["value"], source["file"]), decimals)
-                if "std" in source and _dig(data, source["std"], source["file"]) is not None:
-                    std = _round(_dig(data, source["std"], source["file"]), decimals)
-                if paper_value is not None:
-                    delta = _round(ours_value - paper_value, decimals)
-            row |= {f"{metric}_paper": paper_value, f"{metric}_ours": ours_value, f"{metric}_std": std, f"{metric}_delta": delta}
-        row["note"] = row_spec.get("note", "")
+                values = cell(source, options, paper_value, cache[source["file"]])
+                substituted += [s for s in cache[source["file"]].get("substitutes", []) if s not in substituted]
+            row |= {f"{metric}_paper": paper_value} | {f"{metric}_{part}": value for part, value in values.items()}
+        row["note"] = "; ".join([n for n in [row_spec.get("note", "")] if n] + [f"substitute: {s}" for s in substituted])
         rows.append(row)
     return columns, rows
 

@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 
-from affrepro.config import ConfigError, check_consistency, check_weights, effective_config, load_config, validate_config
+from affrepro.config import ConfigError, check_consistency, check_weights, effective_config, load_config, substitutes, substitutes_used, validate_config
 from helpers import REPO
 
 
@@ -79,12 +79,39 @@ def test_real_data_needs_loadable_weights_at_startup(config, tmp_path):
     real["datasets"]["hume_vidmimic2"]["root"] = str(tmp_path)
     with pytest.raises(ConfigError) as error:
         check_weights(effective_config(real, "emi"), "emi")
-    assert "extractors.resnet18.weights is null" in str(error.value)
-    assert "'facebook/dino-vits16'" in str(error.value)
+    message = str(error.value)
+    assert "extractors.resnet18.weights is null" in message
+    assert "'facebook/dino-vits16'" in message
+    assert "extractors.openface.bin is null" in message  # the crop-proxy AUs are a substitute, not the paper's OpenFace
+    assert "allow_substitutes" in message
     (tmp_path / "r18.pth").write_bytes(b"x")
     for name, value in [("resnet18", str(tmp_path / "r18.pth")), ("dino", "random"), ("wav2vec2", str(tmp_path))]:
         real["extractors"][name]["weights"] = value
-    check_weights(effective_config(real, "emi"), "emi")  # paths and `random` are accepted
+    with pytest.raises(ConfigError) as error:
+        check_weights(effective_config(real, "emi"), "emi")
+    message = str(error.value)
+    assert "extractors.dino.weights is `random`" in message and "extractors.openface.bin is null" in message
+    assert "resnet18" not in message and "wav2vec2" not in message  # a local path is the paper's model
+    real["allow_substitutes"] = True
+    check_weights(effective_config(real, "emi"), "emi")  # the opt-in accepts both substitutes
+    assert sorted(substitutes(effective_config(real, "emi"), "emi")) == ["extractor:dino", "openface:au"]
+    assert substitutes_used(effective_config(real, "emi"), "emi", ["resnet18", "au"]) == [substitutes(effective_config(real, "emi"), "emi")["openface:au"]]
+
+
+def test_demo_data_has_no_substitutes(config):
+    assert substitutes(effective_config(config, "emi"), "emi") == {}
+    check_weights(effective_config(config, "va"), "va")
+
+
+def test_real_rafdb_with_random_encoder_is_a_substitute(config, tmp_path):
+    real = copy.deepcopy(config)
+    real["datasets"]["rafdb"]["root"] = str(tmp_path)
+    real["datasets"]["fer2013"]["path"] = str(tmp_path / "fer2013.csv")
+    real["ecan"]["rafdb"]["weights"] = "random"
+    with pytest.raises(ConfigError, match="ecan.rafdb.weights is `random`"):
+        check_weights(effective_config(real, "ecan"), "ecan")
+    real["allow_substitutes"] = True
+    assert list(substitutes(effective_config(real, "ecan"), "ecan")) == ["encoder:rafdb"]  # FER2013 from scratch is the paper's protocol
 
 
 def test_schema_names_exactly_the_emi_extractors():

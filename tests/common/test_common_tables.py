@@ -50,3 +50,11 @@ def test_emi_yaml_covers_the_papers_tables(repo):
     config = yaml.safe_load((repo / "config.yaml").read_text())
     fusions = {f"work/emi/fusion/{name}/metrics.json" for name in config["emi"]["fusions"]}
     assert set(input_files(paper, "table3")) == fusions
+
+
+def test_a_row_names_the_substitutes_its_run_files_record(tmp_path):
+    substitute = "extractors.openface.bin is null: the crop-based AU approximation runs instead of OpenFace 2.0"
+    (tmp_path / "m.json").write_text(json.dumps({"score": {"mean": 0.5, "std": 0.1}, "substitutes": [substitute]}))
+    _, rows = build_rows(PAPER, "t", root=tmp_path)
+    assert rows[0]["note"] == "organisers' baseline"  # not computed by us: nothing substituted
+    assert rows[1]["note"] == f"substitute: {substitute}"
