@@ -1,5 +1,9 @@
 """Real-weight loading paths, tested offline on small checkpoints written here in the real formats."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -76,16 +80,102 @@ def test_dino_random_is_vit_small_16():
     assert (model.config.hidden_size, model.config.patch_size, model.config.num_hidden_layers) == (384, 16, 12)
 
 
+def tiny_wav2vec2(path=None, layers=1, seed=3):
+    """A small wav2vec2 (hidden_size 24) in the paper checkpoint's layout (stable layer norm); saved to `path` if given."""
+    torch.manual_seed(seed)
+    config = Wav2Vec2Config(
+        hidden_size=24, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=32, conv_dim=(16,) * 7,
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, do_stable_layer_norm=True, feat_extract_norm="layer",
+    )
+    model = Wav2Vec2Model(config).eval()
+    if path is not None:
+        model.save_pretrained(path)
+    return model
+
+
+def w2v_settings(chunk_seconds=20, layer="last", pooling="frame"):
+    return {"chunk_seconds": chunk_seconds, "layer": layer, "pooling": pooling}
+
+
+SIGNAL = np.sin(np.linspace(0, 400, 32000)).astype(np.float32)  # 2 s at 16 kHz
+
+
 def test_wav2vec2_loads_a_saved_model_and_maps_to_video_frames(tmp_path):
-    torch.manual_seed(3)
-    config = Wav2Vec2Config(hidden_size=24, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
-    Wav2Vec2Model(config).save_pretrained(tmp_path / "w2v")
+    tiny_wav2vec2(tmp_path / "w2v")
     model, _ = wav2vec2.build(parse_weights(str(tmp_path / "w2v"), "wav2vec2"), random_arch={})
-    signal = np.sin(np.linspace(0, 400, 32000)).astype(np.float32)  # 2 s at 16 kHz
-    features = wav2vec2.extract(model, signal, 16000, CPU, "fp32", chunk_seconds=20, fps=30)
+    features = wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings())
     assert features.shape == (60, 24)  # 2 s at 30 fps, dimension from the model
-    chunked = wav2vec2.extract(model, signal, 16000, CPU, "fp32", chunk_seconds=0.5, fps=30)
+    chunked = wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings(chunk_seconds=0.5))
     assert chunked.shape == features.shape
+
+
+def reference_states(model, signal):
+    """output_hidden_states of one forward pass over the normalised signal, computed here independently."""
+    x = (signal - signal.mean()) / np.sqrt(signal.var() + 1e-7)
+    with torch.inference_mode():
+        out = model(torch.from_numpy(x.astype(np.float32))[None], output_hidden_states=True)
+    return [h[0].numpy() for h in out.hidden_states], out.last_hidden_state[0].numpy()
+
+
+def test_wav2vec2_layer_setting_picks_that_hidden_state():
+    model = tiny_wav2vec2(layers=2)
+    states, last = reference_states(model, SIGNAL)
+    grid = wav2vec2.frames_on_video_grid(len(last), 60, 30, 16000)
+    for layer in (0, 1, 2):
+        got = wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings(layer=layer))
+        np.testing.assert_allclose(got, states[layer][grid], atol=1e-5)
+    got_last = wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings())
+    np.testing.assert_allclose(got_last, last[grid], atol=1e-5)
+    # stable layer norm: the model's output is the last layer after the final layer norm, not hidden_states[-1]
+    assert not np.allclose(got_last, states[2][grid], atol=1e-3)
+    with pytest.raises(ValueError, match="layer: 3 is not"):
+        wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings(layer=3))
+
+
+def test_wav2vec2_mean_pooling_hand_case():
+    # window centres at 200 + 320 k samples: 200, 520 | 840 | 1160, 1480 | 1800, 2120 fall in video frames
+    # [0, 533.3), [533.3, 1066.7), [1066.7, 1600), [1600, 2133.3) at 30 fps and 16 kHz
+    hidden = np.array([[1.0, 10], [3, 30], [5, 50], [7, 70], [8, 80], [2, 20], [4, 40], [9, 90]], np.float32)
+    pooled = wav2vec2.pool(hidden, 4, 30, 16000, "mean")
+    assert pooled.tolist() == [[2.0, 20.0], [5.0, 50.0], [7.5, 75.0], [3.0, 30.0]]
+    # frames past the audio's last state take that state; the clip mean is the same on every frame
+    assert wav2vec2.pool(hidden[:2], 3, 30, 16000, "mean").tolist() == [[2.0, 20.0], [3.0, 30.0], [3.0, 30.0]]
+    assert wav2vec2.pool(hidden, 3, 30, 16000, "clip").tolist() == [[4.875, 48.75]] * 3
+    assert wav2vec2.pool(hidden, 4, 30, 16000, "frame").tolist() == hidden[[0, 2, 4, 5]].tolist()  # nearest centre to 266.7, 800, 1333.3, 1866.7
+
+
+def test_wav2vec2_mean_pooling_of_a_model_averages_its_states_per_video_frame():
+    model = tiny_wav2vec2(layers=2)
+    states, last = reference_states(model, SIGNAL)
+    got = wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings(layer=1, pooling="mean"))
+    centres = (np.arange(len(last)) * 320 + 200) / 16000
+    expected = [states[1][(centres >= i / 30) & (centres < (i + 1) / 30)].mean(axis=0) for i in range(60)]
+    np.testing.assert_allclose(got, np.array(expected), atol=1e-5)
+    clip = wav2vec2.extract(model, SIGNAL, 16000, CPU, "fp32", 30, w2v_settings(pooling="clip"))
+    np.testing.assert_allclose(clip, np.repeat(last.mean(axis=0, keepdims=True), 60, axis=0), atol=1e-5)
+
+
+def test_wav2vec2_dimension_comes_from_the_checkpoint_config(tmp_path):
+    tiny_wav2vec2(tmp_path / "w2v", layers=2)
+    settings = {"weights": str(tmp_path / "w2v"), "random_arch": {"hidden_size": 1024}, "layer": "last"}
+    assert wav2vec2.feature_dim(settings) == 24
+    assert wav2vec2.feature_dim({**settings, "weights": "random", "random_arch": {"hidden_size": 40, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8}}) == 40
+    with pytest.raises(ValueError, match="layer: 5 is not"):
+        wav2vec2.feature_dim({**settings, "layer": 5})
+
+
+def test_wav2vec2_dimension_of_a_hub_id_comes_from_the_local_cache(tmp_path):
+    """At parse time a hub id's width is read from config.json in the local HF cache, offline, without the weights."""
+    snapshot = tmp_path / "hub" / "models--org--tiny-w2v" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    Wav2Vec2Config(hidden_size=24, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32).to_json_file(snapshot / "config.json")
+    (tmp_path / "hub" / "models--org--tiny-w2v" / "refs").mkdir()
+    (tmp_path / "hub" / "models--org--tiny-w2v" / "refs" / "main").write_text("a" * 40)
+    code = "from affrepro.features import wav2vec2; print(wav2vec2.feature_dim({'weights': 'org/tiny-w2v', 'random_arch': {}, 'layer': 2}))"
+    env = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "24"
 
 
 def test_wav2vec2_frame_grid_hand_case():

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from affrepro import jobs
+from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.io import atomic_path, write_json
@@ -47,6 +48,15 @@ def fuse_runs(members: list[pd.DataFrame], names: list[str] | None = None) -> pd
     return pd.DataFrame(fused, index=aligned[0].index, columns=LABELS).reset_index()
 
 
+def fusion_substitutes(config: dict, members: list[str]) -> list[str]:
+    """The union of the members' substitutes (each member's as its training job records them), in member order, once each."""
+    found = []
+    for member in members:
+        extractors = config["emi"]["feature_sets"][member]["extractors"]
+        found += [s for s in substitutes_used(config, "emi", extractors) if s not in found]
+    return found
+
+
 def fuse(config: dict, fusion: str, member_files: list[Path], valid: tuple[list[str], np.ndarray], outputs: dict[str, Path]) -> dict:
     """Fuse the members' predictions; score the validation split per seed; write outputs["predictions"] and outputs["metrics"]."""
     members = config["emi"]["fusions"][fusion]
@@ -60,7 +70,12 @@ def fuse(config: dict, fusion: str, member_files: list[Path], valid: tuple[list[
         per_seed[str(seed)] = {"valid_mean_pearson": score, "valid_pearson": dict(zip(LABELS, per_label))}
     with atomic_path(outputs["predictions"]) as tmp:
         fused.to_csv(tmp, index=False, float_format="%.6f")
-    metrics = {"members": members, "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]), "seeds": per_seed}
+    metrics = {
+        "members": members,
+        "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
+        "seeds": per_seed,
+        "substitutes": fusion_substitutes(config, members),
+    }
     write_json(outputs["metrics"], metrics)
     return metrics
 

@@ -71,15 +71,18 @@ def dino_encoder(settings: dict, device, precision: str):
 def wav2vec2_encoder(settings: dict, device, precision: str, fps: int):
     from affrepro.features import wav2vec2
 
-    spec = parse_weights(settings["wav2vec2"]["weights"], "wav2vec2")
-    model, commit = wav2vec2.build(spec, settings["wav2vec2"]["random_arch"])
+    options = settings["wav2vec2"]
+    spec = parse_weights(options["weights"], "wav2vec2")
+    model, commit = wav2vec2.build(spec, options["random_arch"])
+    wav2vec2.check_layer(options["layer"], model.config.num_hidden_layers)
 
     def encode(wav_path):
         signal, rate = sf.read(wav_path, dtype="float32")
-        feats = wav2vec2.extract(model, signal, rate, device, precision, settings["wav2vec2"]["chunk_seconds"], fps)
+        feats = wav2vec2.extract(model, signal, rate, device, precision, fps, options)
         return feats, np.arange(len(feats)), len(feats)
 
-    return encode, {"weights": spec.provenance(commit)}
+    info = {"weights": spec.provenance(commit), "dim": int(model.config.hidden_size), "num_hidden_layers": model.config.num_hidden_layers}
+    return encode, info | {k: options[k] for k in ("layer", "pooling")}
 
 
 VISUAL_ENCODERS = {"au": au_encoder, "resnet18": resnet18_encoder, "dino": dino_encoder}  # keys: affrepro.features.VISUAL
@@ -111,7 +114,8 @@ def extract_shard(config: dict, extractor: str, inputs: dict, out_dir) -> dict:
         path = out_dir / f"{key}.npz"
         save_features(path, feats, index, n_frames)
         records[key] = {plan.SAMPLE_FILE: str(path), "n_rows": int(len(feats)), "n_frames": int(n_frames)}
-        info["dim"] = int(feats.shape[1])
+        if info.setdefault("dim", int(feats.shape[1])) != feats.shape[1]:
+            raise ValueError(f"{extractor}: sample {key} has {feats.shape[1]} features, the checkpoint's config says {info['dim']}")
     return info | {"samples": records}
 
 

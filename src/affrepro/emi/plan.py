@@ -15,7 +15,7 @@ import numpy as np
 
 from affrepro.data import hume
 from affrepro.demo.hume import sample_ids
-from affrepro.features import au, dino, resnet
+from affrepro.features import au, dino, resnet, wav2vec2
 
 # The shard a per-sample stage writes lists each sample's file; downstream jobs read paths from there.
 SAMPLE_FILE = "file"
@@ -73,15 +73,10 @@ def labelled_splits(config: dict, root: str | Path) -> dict[str, tuple[list[str]
 
 
 def feature_dim(config: dict, extractor: str) -> int:
-    """Width of an extractor's features, from its module (the configured architecture for random-init wav2vec2)."""
-    wav2vec2 = config["extractors"]["wav2vec2"]
-    dims = {
-        "resnet18": resnet.DIM,
-        "au": au.DIM,
-        "dino": dino.VIT_S16["hidden_size"],
-        "wav2vec2": wav2vec2["random_arch"]["hidden_size"] if wav2vec2["weights"] == "random" else 1024,
-    }
-    return dims[extractor]
+    """Width of an extractor's features, from its module; wav2vec2's from the checkpoint's config (read, not loaded)."""
+    if extractor == "wav2vec2":
+        return wav2vec2.feature_dim(config["extractors"]["wav2vec2"])
+    return {"resnet18": resnet.DIM, "au": au.DIM, "dino": dino.VIT_S16["hidden_size"]}[extractor]
 
 
 def used_extractors(config: dict) -> list[str]:

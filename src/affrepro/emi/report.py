@@ -19,7 +19,7 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
     extractors = {}
     for extractor in plan.used_extractors(config):
         info = read_json(inputs[extractor])
-        extractors[extractor] = {k: info[k] for k in ("weights", "precision", "dim", "image_size") if k in info}
+        extractors[extractor] = {k: info[k] for k in ("weights", "precision", "dim", "image_size", "layer", "num_hidden_layers", "pooling") if k in info}
     return common_provenance.common(config) | {
         "dataset": {
             "name": "Hume-Vidmimic2",

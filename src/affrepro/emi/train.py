@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from affrepro import compute, jobs
+from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.io import atomic_path, read_json, write_json
@@ -132,6 +133,7 @@ def run(config: dict, feature_set: str, splits: dict, files: dict, outputs: dict
         "modality": spec["modality"],
         "extractors": spec["extractors"],
         "input_dim": int(inputs["train"][0].shape[-1]),
+        "substitutes": substitutes_used(config, "emi", spec["extractors"]),
         "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
         "seeds": per_seed,
         "samples_without_frames": standardiser["samples_without_frames"],
