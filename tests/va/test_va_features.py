@@ -80,17 +80,56 @@ def test_vggish_loads_the_torchvggish_key_layout(tmp_path):
         vggish.build(parse_weights(str(tmp_path / "partial.pth"), "vggish"))
 
 
-def test_iresnet50_loads_insightface_layout_and_checks_input_size(tmp_path):
-    model = iresnet.IResNet(input_size=16)
-    assert sum(p.numel() for n, p in model.named_parameters() if n.startswith("layer3.")) > 10 * sum(p.numel() for n, p in model.named_parameters() if n.startswith("layer1."))
-    assert len(model.layer1) + len(model.layer2) + len(model.layer3) + len(model.layer4) == 24  # [3, 4, 14, 3]
+def batchnorm_keys(prefix: str, width: int) -> dict[str, tuple]:
+    return {f"{prefix}.{p}": (width,) for p in ("weight", "bias", "running_mean", "running_var")} | {f"{prefix}.num_batches_tracked": ()}
+
+
+def insightface_iresnet50_keys(fc_side: int = 7) -> dict[str, tuple]:
+    """Key -> shape of insightface's iresnet50 state dict, written from its architecture, not from our module.
+
+    recognition/arcface_torch/backbones/iresnet.py: conv1 3x3 (3 -> 64), bn1, prelu; four stages of
+    IBasicBlocks [3, 4, 14, 3] with widths 64/128/256/512, each block bn1 - conv1 3x3 - bn2 - prelu -
+    conv2 3x3 - bn3, the first block of every stage strided 2 with a downsample (1x1 conv, BN);
+    then bn2 (512), fc (512 x 512*7*7 at 112x112 input, `fc_scale`) and features (BatchNorm1d 512).
+    """
+    keys = {"conv1.weight": (64, 3, 3, 3)} | batchnorm_keys("bn1", 64) | {"prelu.weight": (64,)}
+    inplanes = 64
+    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), (3, 4, 14, 3)), start=1):
+        for block in range(blocks):
+            name, width_in = f"layer{stage}.{block}", inplanes if block == 0 else planes
+            keys |= batchnorm_keys(f"{name}.bn1", width_in) | {f"{name}.conv1.weight": (planes, width_in, 3, 3)}
+            keys |= batchnorm_keys(f"{name}.bn2", planes) | {f"{name}.prelu.weight": (planes,), f"{name}.conv2.weight": (planes, planes, 3, 3)}
+            keys |= batchnorm_keys(f"{name}.bn3", planes)
+            if block == 0:
+                keys |= {f"{name}.downsample.0.weight": (planes, width_in, 1, 1)} | batchnorm_keys(f"{name}.downsample.1", planes)
+        inplanes = planes
+    return keys | batchnorm_keys("bn2", 512) | {"fc.weight": (512, 512 * fc_side * fc_side), "fc.bias": (512,)} | batchnorm_keys("features", 512)
+
+
+def test_iresnet50_has_insightface_keys_and_shapes():
+    expected = insightface_iresnet50_keys()
+    assert len(expected) == 5 + 1 + 1 + 24 * (3 * 5 + 3) + 4 * 6 + 5 + 2 + 5  # 24 blocks [3, 4, 14, 3], 4 downsamples
+    ours = {k: tuple(v.shape) for k, v in iresnet.IResNet(input_size=112).state_dict().items()}
+    assert ours == expected
+
+
+def test_iresnet50_loads_an_insightface_checkpoint_and_checks_input_size(tmp_path):
     torch.manual_seed(1)
-    state = {f"module.{k}": (torch.randn_like(v) * 0.01 if v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    state |= {k: torch.rand_like(v) + 0.5 for k, v in state.items() if k.endswith("running_var")}
+    state = {}
+    for key, shape in insightface_iresnet50_keys(fc_side=1).items():  # fc for a 16x16 input (1x1 map)
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.tensor(1000)
+        elif key.endswith("running_var"):
+            state[key] = torch.rand(shape) + 0.5
+        else:
+            state[key] = torch.randn(shape) * 0.01
     path = tmp_path / "backbone.pth"
-    torch.save(state, path)
+    torch.save(state, path)  # as arcface_torch saves it: the bare backbone state dict
     loaded = iresnet.build(parse_weights(str(path), "iresnet50"), input_size=16)
-    assert torch.equal(loaded.layer3[5].conv2.weight, state["module.layer3.5.conv2.weight"])
+    for key in ("conv1.weight", "layer3.5.conv2.weight", "layer2.0.downsample.1.running_var", "layer4.2.prelu.weight", "features.running_mean", "fc.bias"):
+        assert torch.equal(loaded.state_dict()[key], state[key]), key
+    torch.save({f"module.{k}": v for k, v in state.items()}, tmp_path / "ddp.pth")  # a DistributedDataParallel save
+    assert torch.equal(iresnet.build(parse_weights(str(tmp_path / "ddp.pth"), "iresnet50"), input_size=16).layer1[0].bn1.weight, state["layer1.0.bn1.weight"])
     frames = np.random.default_rng(0).integers(0, 255, (3, 48, 48, 3), dtype=np.uint8)
     out = iresnet.extract(loaded, frames, torch.device("cpu"), "fp32", 2, 16)
     assert out.shape == (3, 512) and np.isfinite(out).all()

@@ -9,7 +9,8 @@ import pytest
 from affrepro.config import deep_merge
 from helpers import repo_config, run_in
 
-VA_TARGETS = [f"results/va/table{n}.{ext}" for n in (1, 2) for ext in ("csv", "json")]
+VA_TARGETS = [f"results/va/{table}.{ext}" for table in ("table1", "table2", "table2_nested") for ext in ("csv", "json")]
+PROTOCOL_TABLES = {"paper": "table2", "nested": "table2_nested"}  # how each table's epochs were selected
 
 
 def tiny_va_config() -> dict:
@@ -19,23 +20,42 @@ def tiny_va_config() -> dict:
     return deep_merge(repo_config(), {"demo": {"affwild2": demo, "overrides": {"va": {"train": train}}}})
 
 
-def assert_tables(workdir: Path) -> None:
-    table2 = pd.read_csv(workdir / "results/va/table2.csv")
-    assert table2["Val Set"].tolist() == [f"fold-{k}" for k in range(6)] + ["mean"]
-    assert table2[["Valence_ours", "Arousal_ours", "P_ours"]].notna().all().all()
-    assert table2["Valence_paper"].iloc[:6].tolist() == [0.5121, 0.5789, 0.5547, 0.5743, 0.5971, 0.6123]
-    assert table2["P_ours"].iloc[6] > 0.2  # the planted signal is recovered even on this tiny budget
-    # Each fold row is its fold job's own output; the mean row is the aggregate of them.
+def assert_fold_table(workdir: Path, protocol: str) -> None:
+    """A Table 2 (paper protocol) or table2_nested: each fold row is its fold job's output, the mean row their aggregate."""
+    table = pd.read_csv(workdir / f"results/va/{PROTOCOL_TABLES[protocol]}.csv")
+    assert table["Val Set"].tolist() == [f"fold-{k}" for k in range(6)] + ["mean"]
+    assert table[["Valence_ours", "Arousal_ours", "P_ours"]].notna().all().all()
+    assert table["Valence_paper"].iloc[:6].tolist() == [0.5121, 0.5789, 0.5547, 0.5743, 0.5971, 0.6123]
+    assert table["P_ours"].iloc[6] > 0.2  # the planted signal is recovered even on this tiny budget
     for k in range(6):
-        fold = json.loads((workdir / f"work/va/folds/fold{k}/metrics.json").read_text())
-        assert table2.loc[k, "P_ours"] == round(fold["p"], 4)
-    cv = json.loads((workdir / "work/va/cv.json").read_text())
-    assert table2.loc[6, "P_ours"] == round(cv["mean"]["p"], 4) and table2.loc[6, "P_std"] == round(cv["mean"]["p_std"], 4)
+        fold = json.loads((workdir / f"work/va/folds/{protocol}/fold{k}/metrics.json").read_text())
+        assert fold["protocol"] == protocol and fold["substitutes"] == []  # the demo's stand-ins are named by the demo note
+        assert table.loc[k, "P_ours"] == round(fold["p"], 4)
+        chooser = {"paper": k, "nested": (k + 1) % 6}[protocol]
+        assert fold["selection_fold"] == chooser and f"epoch selected on fold-{chooser}" in table.loc[k, "note"]
+        if protocol == "paper":  # selection on the reported fold: the score is that fold's best epoch
+            assert fold["p"] == fold["selection_p"] and fold["trials"]["selection"] == fold["trials"]["held_out"]
+        else:
+            assert not set(fold["trials"]["selection"]) & set(fold["trials"]["held_out"])
+        assert not set(fold["trials"]["training"]) & set(fold["trials"]["held_out"] + fold["trials"]["selection"])
+    cv = json.loads((workdir / f"work/va/folds/{protocol}/cv.json").read_text())
+    assert cv["protocol"] == protocol and cv["substitutes"] == []
+    assert table.loc[6, "P_ours"] == round(cv["mean"]["p"], 4) and table.loc[6, "P_std"] == round(cv["mean"]["p_std"], 4)
+
+
+def assert_tables(workdir: Path) -> None:
+    for protocol in PROTOCOL_TABLES:
+        assert_fold_table(workdir, protocol)
+    paper_folds, nested_folds = ([json.loads((workdir / f"work/va/folds/{p}/fold{k}/metrics.json").read_text()) for k in range(6)] for p in PROTOCOL_TABLES)
+    for paper, nested in zip(paper_folds, nested_folds):  # the same scored trials; the paper's protocol trains on one fold more
+        assert paper["trials"]["held_out"] == nested["trials"]["held_out"]
+        assert len(paper["trials"]["training"]) > len(nested["trials"]["training"])
     table1 = pd.read_csv(workdir / "results/va/table1.csv")
     assert table1["Dimension_ours"].tolist() == [128, 39, 512]
-    provenance = json.loads((workdir / "results/va/table2.json").read_text())["provenance"]
+    provenance = json.loads((workdir / "results/va/table2_nested.json").read_text())["provenance"]
     assert provenance["dataset"]["kind"] == "demo" and provenance["dataset"]["root"] == "work/data/affwild2"
     assert provenance["folds"]["n"] == 6
+    assert provenance["selection"]["table2"].startswith("paper: ") and provenance["selection"]["table2_nested"].startswith("nested: ")
 
 
 def assert_planted_faults_reached_the_pipeline(workdir: Path) -> None:
@@ -56,7 +76,7 @@ def assert_planted_faults_reached_the_pipeline(workdir: Path) -> None:
 
 @pytest.mark.slow
 def test_tiny_va_demo_six_folds_deterministic(tmp_path):
-    """Tables 1-2 from the demo; a second run in a fresh folder writes them byte for byte again."""
+    """Tables 1-2 and table2_nested from the demo; a second run in a fresh folder writes them byte for byte again."""
     runs = [tmp_path / "first", tmp_path / "second"]
     for workdir in runs:
         run_in(workdir, tiny_va_config(), *VA_TARGETS)

@@ -1,7 +1,9 @@
 # The VA paper: Aff-Wild2 -> 48x48 frames + audio -> IResNet-50 / VGGish / MFCC -> six-fold CV -> Tables 1-2.
+# Table 2 selects each fold's epoch on that fold (the paper's protocol); table2_nested on the next fold.
 # Needs only common.smk before it. Every path of the paper's jobs is written here.
 from affrepro.config import uses_demo
 from affrepro.va import plan as va_plan
+from affrepro.va.folds import PROTOCOLS as VA_PROTOCOLS
 
 VA = paper_config("va")
 VA_ROOT = data_location("affwild2")
@@ -14,7 +16,7 @@ PROVENANCE["va"] = {
     "prepare": "work/va/prepare/shard0.json",
     **{extractor: f"work/va/features/{extractor}/shard0.json" for extractor in VA["va"]["extractors"]},
 }
-PAPER_TARGETS["va"] = expand("results/va/{table}.{ext}", table=["table1", "table2"], ext=["csv", "json"])
+PAPER_TARGETS["va"] = expand("results/va/{table}.{ext}", table=["table1", "table2", "table2_nested"], ext=["csv", "json"])
 
 
 if uses_demo(VA, "va"):
@@ -98,10 +100,11 @@ rule va_train_fold:
         prepared=expand("work/va/prepare/shard{shard}.json", shard=VA_SHARDS),
         features=VA_FEATURE_MANIFESTS,
     output:
-        metrics="work/va/folds/fold{fold}/metrics.json",
-        predictions="work/va/folds/fold{fold}/predictions.npz",
+        metrics="work/va/folds/{protocol}/fold{fold}/metrics.json",
+        predictions="work/va/folds/{protocol}/fold{fold}/predictions.npz",
     wildcard_constraints:
         fold=r"\d+",
+        protocol="|".join(VA_PROTOCOLS),
     params:
         model=VA["va"]["model"],
         train=VA["va"]["train"],
@@ -109,7 +112,7 @@ rule va_train_fold:
     conda:
         "../../envs/affrepro.yaml"
     log:
-        "logs/va/train/fold{fold}.log",
+        "logs/va/train/{protocol}/fold{fold}.log",
     threads: 1
     resources:
         mem_mb=4000,
@@ -117,19 +120,21 @@ rule va_train_fold:
     shell:
         job(
             "va.train",
-            "--fold {wildcards.fold} --folds {input.folds:q} --prepared {input.prepared:q} --features {input.features:q} "
+            "--protocol {wildcards.protocol} --fold {wildcards.fold} --folds {input.folds:q} --prepared {input.prepared:q} --features {input.features:q} "
             "--metrics {output.metrics:q} --predictions {output.predictions:q}",
         )
 
 
 rule va_aggregate:
     input:
-        expand("work/va/folds/fold{fold}/metrics.json", fold=VA_FOLDS),
+        expand("work/va/folds/{{protocol}}/fold{fold}/metrics.json", fold=VA_FOLDS),
     output:
-        "work/va/cv.json",
+        "work/va/folds/{protocol}/cv.json",
+    wildcard_constraints:
+        protocol="|".join(VA_PROTOCOLS),
     conda:
         "../../envs/affrepro.yaml"
     log:
-        "logs/va/aggregate.log",
+        "logs/va/aggregate/{protocol}.log",
     shell:
         job("va.aggregate", "--metrics {input:q} --out {output:q}")

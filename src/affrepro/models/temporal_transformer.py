@@ -1,8 +1,20 @@
 """Temporal Transformer encoder over a (B, T, D) sequence with a padding mask.
 
-No positional encoding is added: the EMI paper mentions none, and the causal
-TCN in front of it already makes each step's features depend on its position
-relative to the sequence start (zero left padding).
+No positional encoding is added (neither the EMI nor the VA paper mentions
+one). Self-attention without it is permutation-equivariant: permuting the
+steps permutes the outputs the same way, so this encoder adds no notion of
+order or position of its own.
+
+Order reaches it only through the causal TCN in front of it (affrepro.models.tcn),
+and only locally. A TCN output summarises the receptive field's steps up to
+and including its own, 1 + (kernel_size - 1)(2^layers - 1) steps: 63 frames
+with the configured kernel 3 and 5 layers (`TCN.receptive_field`). The TCN's
+zero left padding tells apart the first 62 steps of a sequence by their
+distance from its start; past them a TCN output depends only on its 63-step
+context, not on where that context sits. So of two steps more than 62 apart
+the encoder sees the order only through what their TCN windows contain, and
+a masked mean over the encoder's output (the EMI model's pooling) ignores
+order altogether.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ The TCN and the Transformer encoder are the ones shared with the EMI paper.
 Between BatchNorm and the second FC a ReLU is applied: the paper lists no
 activation, and without one the two FCs collapse into a single linear map at
 inference. BatchNorm statistics use the real frames only (padding excluded).
+No positional encoding is added: frame order reaches the encoder only within
+the TCN's receptive field (63 frames with the configured TCN; see
+affrepro.models.temporal_transformer).
 """
 
 from __future__ import annotations

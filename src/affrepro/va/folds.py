@@ -5,7 +5,14 @@ is in exactly one fold, and the two people of a `_left`/`_right` video share
 a fold (their faces differ but the audio is the same track, so splitting
 them would leak). Folds are "randomly segmented" (§4.2): videos are shuffled
 with a fixed seed, then each in turn goes to the fold with the fewest frames
-so far, which keeps the folds' sizes close.
+so far, which keeps the folds' sizes close. Folds balance frames, not trial
+counts, and the official train/validation split plays no part in them.
+
+Each fold k is scored under two selection protocols (PROTOCOLS): the paper's
+(fold k is the validation set: it picks the epoch and is scored, the other
+n-1 folds train; Table 2) and a nested one (fold (k+1) mod n picks the epoch,
+fold k is scored, the other n-2 train; table2_nested), which shows how
+optimistic selecting the epoch on the reported fold is.
 
     python -m affrepro.va.folds --config C --manifests work/va/prepare/shard0.json ... --out work/va/folds.json
 """
@@ -39,9 +46,19 @@ def assign_folds(lengths: dict[str, int], n_folds: int, seed: int) -> dict[str, 
     return dict(sorted(folds.items()))
 
 
-def selection_fold(fold: int, n_folds: int) -> int:
-    """The fold that picks the epoch when `fold` is held out: the next one (never the held-out fold itself)."""
-    return (fold + 1) % n_folds
+PROTOCOLS = {
+    "paper": "the paper's six-fold protocol: fold k is the validation set, it picks the epoch (best P) and is scored; "
+    "the other folds train (5 of 6). The score is optimistic: the fold it is reported on chose the epoch",
+    "nested": "fold k is held out and scored; fold (k+1) mod n picks the epoch (best P), so the scored fold never "
+    "influences training or selection; the other folds train (4 of 6)",
+}
+
+
+def selection_fold(fold: int, n_folds: int, protocol: str) -> int:
+    """The fold that picks the epoch when `fold` is scored: `fold` itself (paper) or the next one (nested)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown selection protocol {protocol!r}; one of {', '.join(PROTOCOLS)}")
+    return fold if protocol == "paper" else (fold + 1) % n_folds
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from affrepro import provenance as common_provenance
 from affrepro.config import uses_demo
 from affrepro.io import read_json, sha256_json
+from affrepro.va.folds import PROTOCOLS
 
 
 def provenance(config: dict, inputs: dict[str, Path]) -> dict:
@@ -35,7 +36,8 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
         "train": config["va"]["train"],
         "model": config["va"]["model"],
         "preprocess": config["va"]["preprocess"],
-        "selection": "fold k is held out and scored; fold (k+1) mod n picks the best epoch; the rest train",
+        # Table 2 and table2_nested differ only in the protocol that picks each fold's epoch.
+        "selection": {"table2": f"paper: {PROTOCOLS['paper']}", "table2_nested": f"nested: {PROTOCOLS['nested']}"},
         "metric": "CCC with population (1/n) variances and covariance, over all frames of the held-out fold; P = (CCC_v + CCC_a) / 2",
         "std": "sample standard deviation (ddof=1) over folds",
     }

@@ -1,8 +1,11 @@
 """Train and evaluate one cross-validation fold of the VA paper (§3.3).
 
-Fold k is held out and evaluated; fold (k + 1) mod 6 picks the best epoch
-(the held-out fold never influences training or selection); the other four
-folds train. Features are standardised with the training folds' statistics.
+Fold k is scored under one of two selection protocols (affrepro.va.folds.PROTOCOLS):
+`paper` (the paper's six-fold cross-validation: fold k is the validation set,
+it picks the best epoch and is scored, the other five folds train; Table 2) or
+`nested` (fold (k + 1) mod 6 picks the epoch, so the scored fold never
+influences training or selection, and the other four folds train;
+table2_nested). Features are standardised with the training folds' statistics.
 
 Training uses the paper's large-window resampling: every trial is cut into
 windows of `window` frames every `hop` frames (the last window ends at the
@@ -16,9 +19,9 @@ concatenated, as the ABAW evaluation does.
 Each trial's files are read from the prepare manifests (frames and labels) and
 the features manifests (one per extractor and shard) the rule passes.
 
-    python -m affrepro.va.train --config C --fold 0 --folds work/va/folds.json \
+    python -m affrepro.va.train --config C --protocol paper --fold 0 --folds work/va/folds.json \
         --prepared work/va/prepare/shard0.json ... --features work/va/features/iresnet50/shard0.json ... \
-        --metrics work/va/folds/fold0/metrics.json --predictions work/va/folds/fold0/predictions.npz
+        --metrics work/va/folds/paper/fold0/metrics.json --predictions work/va/folds/paper/fold0/predictions.npz
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ import numpy as np
 import torch
 
 from affrepro import compute, jobs
+from affrepro.config import substitutes_used
 from affrepro.features import load_features
 from affrepro.io import read_json, write_json, write_npz
 from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser
-from affrepro.va.folds import selection_fold
+from affrepro.va.folds import PROTOCOLS, selection_fold
 
 log = logging.getLogger("affrepro.va.train")
 
@@ -47,8 +51,9 @@ class FoldData:
     """One fold's trials by role, and every trial's labels and model inputs (standardised with the training trials' statistics)."""
 
     fold: int
+    protocol: str  # paper | nested (affrepro.va.folds.PROTOCOLS)
     selection_fold: int
-    trials: dict[str, list[str]]  # held_out, selection, training
+    trials: dict[str, list[str]]  # held_out, selection (the held-out trials under the paper's protocol), training
     extractors: list[str]
     labels: dict[str, np.ndarray]  # (N, 2) float64 valence, arousal
     inputs: dict[str, dict[str, torch.Tensor]]  # trial -> extractor -> (N, D) float32
@@ -77,10 +82,10 @@ def load_trials(files: dict[str, dict], extractors: list[str]) -> dict[str, dict
     return data
 
 
-def load_fold(files: dict[str, dict], assignment: dict[str, int], fold: int, va: dict) -> FoldData:
-    """The trials of held-out `fold` by role, every trial standardised with the training trials' statistics (`va`: the config's `va` section)."""
+def load_fold(files: dict[str, dict], assignment: dict[str, int], fold: int, va: dict, protocol: str) -> FoldData:
+    """The trials of scored `fold` by role under `protocol`, every trial standardised with the training trials' statistics (`va`: the config's `va` section)."""
     extractors = list(va["extractors"])
-    chooser = selection_fold(fold, va["cv"]["folds"])
+    chooser = selection_fold(fold, va["cv"]["folds"], protocol)
     trials = {
         "held_out": sorted(t for t, f in assignment.items() if f == fold),
         "selection": sorted(t for t, f in assignment.items() if f == chooser),
@@ -90,6 +95,7 @@ def load_fold(files: dict[str, dict], assignment: dict[str, int], fold: int, va:
     stats = {e: fit_standardiser([data[n]["features"][e] for n in trials["training"]]) for e in extractors}
     return FoldData(
         fold=fold,
+        protocol=protocol,
         selection_fold=chooser,
         trials=trials,
         extractors=extractors,
@@ -208,14 +214,18 @@ def select_epoch(model: VAModel, data: FoldData, windows: list[tuple[str, int]],
     return {"p": best["p"], "epoch": best["epoch"]}, history
 
 
-def train_fold(config: dict, fold: int, assignment: dict[str, int], files: dict[str, dict], device: torch.device = torch.device("cpu")) -> tuple[dict, dict[str, np.ndarray]]:
-    """Fold `fold`'s held-out metrics (valence, arousal, p: Table 2's fold row) and its predictions per held-out trial.
+def train_fold(
+    config: dict, fold: int, assignment: dict[str, int], files: dict[str, dict], protocol: str = "paper", device: torch.device = torch.device("cpu")
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Fold `fold`'s scores (valence, arousal, p: a fold row of Table 2 or table2_nested) and its predictions per scored trial.
 
-    `assignment` maps trial -> fold (affrepro.va.folds); `files` maps trial -> its files (`trial_files`).
+    `assignment` maps trial -> fold (affrepro.va.folds); `files` maps trial -> its files (`trial_files`);
+    `protocol` chooses the fold that picks the epoch (affrepro.va.folds.PROTOCOLS). Both protocols
+    train fold k with the same seed, so they differ only in which trials train and select.
     """
     va = config["va"]
     settings = va["train"]
-    data = load_fold(files, assignment, fold, va)
+    data = load_fold(files, assignment, fold, va, protocol)
     torch.manual_seed(va["seed"] + fold)
     dims = {e: data.inputs[data.trials["training"][0]][e].shape[1] for e in data.extractors}
     model = VAModel(dims, VAModelSettings(**va["model"])).to(device)
@@ -225,6 +235,7 @@ def train_fold(config: dict, fold: int, assignment: dict[str, int], files: dict[
     held_out_score, predictions = evaluate(model, data, held_out, settings)
     metrics = held_out_score | {
         "fold": fold,
+        "protocol": data.protocol,
         "selection_fold": data.selection_fold,
         "best_epoch": best["epoch"],
         "selection_p": best["p"],
@@ -237,16 +248,17 @@ def train_fold(config: dict, fold: int, assignment: dict[str, int], files: dict[
 
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
-        __doc__, "va", argv, fold=jobs.INT, folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
+        __doc__, "va", argv, protocol={"choices": list(PROTOCOLS), "required": True}, fold=jobs.INT, folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
         prepared=jobs.PATHS, features=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH,
     )
     device = compute.setup(config["compute"])
     assignment = read_json(args.folds)["assignment"]
     files = trial_files([read_json(p) for p in args.prepared], [read_json(p) for p in args.features])
-    metrics, predictions = train_fold(config, args.fold, assignment, files, device)
+    metrics, predictions = train_fold(config, args.fold, assignment, files, args.protocol, device)
+    metrics["substitutes"] = substitutes_used(config, "va", list(config["va"]["extractors"]))
     write_npz(args.predictions, **{name: p.astype(np.float32) for name, p in predictions.items()})
     write_json(args.metrics, metrics)
-    log.info("fold %d: valence %.4f arousal %.4f P %.4f (epoch %d)", args.fold, metrics["valence"], metrics["arousal"], metrics["p"], metrics["best_epoch"])
+    log.info("%s fold %d: valence %.4f arousal %.4f P %.4f (epoch %d)", args.protocol, args.fold, metrics["valence"], metrics["arousal"], metrics["p"], metrics["best_epoch"])
 
 
 if __name__ == "__main__":
