@@ -1,6 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn import metrics as skm
 
 from affrepro.metrics import ccc, classification_scores, confusion_matrix, mean_pearson, mean_std, pearson, va_score
 
@@ -97,19 +100,28 @@ def test_classification_scores_hand_computed():
     assert scores["macro_f1"] == pytest.approx((0.75 + 0.5 + 0.75) / 3)
 
 
-def test_classification_scores_match_sklearn_definitions():
+def test_classification_scores_match_sklearn():
+    """Seven classes, one (5) absent from truth and prediction, one (6) only predicted, as a small demo test split can be."""
     rng = np.random.default_rng(4)
-    y_true = rng.integers(0, 7, 300)
-    y_pred = np.where(rng.uniform(size=300) < 0.6, y_true, rng.integers(0, 7, 300))
+    y_true = rng.choice([0, 1, 2, 3, 4], 300, p=[0.1, 0.05, 0.15, 0.5, 0.2])
+    y_pred = np.where(rng.uniform(size=300) < 0.6, y_true, rng.choice([0, 1, 2, 3, 4, 6], 300))
+    assert 5 not in y_true and 5 not in y_pred and 6 in y_pred and 6 not in y_true
     scores = classification_scores(y_true, y_pred, 7)
-    recalls = [np.mean(y_pred[y_true == k] == k) for k in range(7)]
-    f1s = []
-    for k in range(7):
-        tp = np.sum((y_pred == k) & (y_true == k))
-        precision, recall = tp / np.sum(y_pred == k), tp / np.sum(y_true == k)
-        f1s.append(2 * precision * recall / (precision + recall))
-    assert scores["mean_class_accuracy"] == pytest.approx(np.mean(recalls), abs=1e-12)
-    assert scores["macro_f1"] == pytest.approx(np.mean(f1s), abs=1e-12)
+    assert scores["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred), abs=1e-12)
+    assert scores["confusion_matrix"] == skm.confusion_matrix(y_true, y_pred, labels=range(7)).tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn warns that class 6 is predicted but absent from the truth
+        balanced = skm.balanced_accuracy_score(y_true, y_pred)  # mean recall over the classes with support
+    assert scores["mean_class_accuracy"] == pytest.approx(balanced, abs=1e-12)
+    # Macro-F1 over the classes whose F1 is defined: class 5 (2TP + FP + FN = 0) is left out, as sklearn does with zero_division=nan.
+    assert scores["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, labels=range(7), average="macro", zero_division=np.nan), abs=1e-12)
+    per_class = skm.f1_score(y_true, y_pred, labels=range(7), average=None, zero_division=0.0)
+    assert scores["macro_f1"] == pytest.approx(np.delete(per_class, 5).mean(), abs=1e-12)
+    # sklearn's default (zero_division=0: "warn") would count class 5 as F1 = 0 and average over 7: a lower number
+    assert skm.f1_score(y_true, y_pred, labels=range(7), average="macro", zero_division=0.0) == pytest.approx(scores["macro_f1"] * 6 / 7, abs=1e-12)
+    # When every class occurs (the real test splits), the readings agree: no class is left out.
+    full_true, full_pred = np.arange(70) % 7, (np.arange(70) % 7 + (np.arange(70) % 5 == 0)) % 7
+    assert classification_scores(full_true, full_pred, 7)["macro_f1"] == pytest.approx(skm.f1_score(full_true, full_pred, labels=range(7), average="macro", zero_division=0.0), abs=1e-12)
 
 
 def test_classification_scores_refuse_an_empty_split():

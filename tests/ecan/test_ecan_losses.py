@@ -48,11 +48,19 @@ def test_esc_and_ensc_match_loops_of_eq5_eq6():
     assert float(L.ensc(z, Y, 0.2, bank, bank_y)) == pytest.approx(_loop_contrastive(z, Y, 0.2, bank, bank_y, "other_class"), rel=1e-6)
 
 
-def test_ensc_equals_supcon_with_empty_bank():
+def test_ensc_with_an_empty_bank_is_eq4():
+    """No bank (None) or an empty one: ENSC and ESC reduce to SupCon, checked against the loop of Eq. 4 (not another path through L.contrastive)."""
     z = _features()
-    empty = torch.zeros(0, z.shape[1], dtype=z.dtype)
-    assert float(L.ensc(z, Y, 0.1, empty, torch.zeros(0, dtype=torch.long))) == pytest.approx(float(L.supcon(z, Y, 0.1)), abs=0)
-    assert float(L.ensc(z, Y, 0.1, None, None)) == float(L.supcon(z, Y, 0.1))
+    eq4 = _loop_contrastive(z, Y, 0.1)
+    empty = (torch.zeros(0, z.shape[1], dtype=z.dtype), torch.zeros(0, dtype=torch.long))
+    assert float(L.ensc(z, Y, 0.1, *empty)) == pytest.approx(eq4, rel=1e-6)  # float32 inside
+    assert float(L.ensc(z, Y, 0.1, None, None)) == pytest.approx(eq4, rel=1e-6)  # float32 inside
+    assert float(L.esc(z, Y, 0.1, *empty)) == pytest.approx(eq4, rel=1e-6)  # float32 inside
+    # Eq. 4 by hand, τ = 1, y = [0, 0, 1]: anchor 0 sees its positive z_1 at dot 0 and z_2 at dot 1, anchor 1 sees both at dot 0;
+    # anchor 2 has no positive and is left out of the mean.
+    z3 = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    by_hand = (math.log(1 + math.e) + math.log(2)) / 2
+    assert float(L.ensc(z3, torch.tensor([0, 0, 1]), 1.0, None, None)) == pytest.approx(by_hand, rel=1e-6)
 
 
 def test_ensc_ignores_same_class_bank_features_and_rises_with_other_class_ones():
@@ -86,6 +94,28 @@ def test_mva_alpha_is_one_for_equal_group_losses_and_eq9_otherwise():
     assert float(L.mva_alpha(torch.tensor([0.7, 0.7, 0.7, 0.7, 0.7]))) == pytest.approx(1.0)
     # mean 2, squared deviations 1 + 0 + 1 + 4 + 4 = 10 over V = 5 -> α = 1 + 2
     assert float(L.mva_alpha(torch.tensor([1.0, 2.0, 3.0, 0.0, 4.0]))) == pytest.approx(3.0)
+
+
+def test_mva_alpha_carries_no_gradient():
+    """α_v (Eq. 9) is a constant of the step: built from losses with a gradient, it has none itself."""
+    group_losses = torch.tensor([1.0, 2.0, 3.0, 0.0, 4.0], requires_grad=True)
+    alpha = L.mva_alpha(group_losses)
+    assert not alpha.requires_grad and alpha.grad_fn is None
+    assert float(alpha) == pytest.approx(3.0)
+
+
+def test_mva_gradient_is_alpha_times_the_affinity_gradient():
+    """d L^mva = α d L^af_1 with α held fixed (Eq. 10): no gradient flows through α or the historical groups."""
+    x = torch.tensor([[1.0, 2.0], [3.0, 0.0], [0.0, 0.0]], requires_grad=True)
+    y = torch.tensor([0, 1, 0])
+    centers = torch.tensor([[1.0, 0.0], [2.0, 2.0], [0.0, 4.0]], requires_grad=True)
+    history = [(torch.tensor([[1.0, 0.0], [2.0, 2.0]]), torch.tensor([0, 1]))]  # affinity 0
+    current = 10 / 3 / 5.0
+    alpha = 1 + ((current / 2) ** 2 + (current / 2) ** 2) / 2  # α of the two groups (current, 0), Eq. 9
+    grad_x, grad_c = torch.autograd.grad(L.mva(x, y, centers, history), (x, centers))
+    expected_x, expected_c = torch.autograd.grad(L.affinity(x, y, centers), (x, centers))
+    assert alpha > 1.1  # α differs from 1, so a gradient through it would show
+    assert torch.allclose(grad_x, alpha * expected_x, atol=1e-6) and torch.allclose(grad_c, alpha * expected_c, atol=1e-6)
 
 
 def test_mva_eq10_weights_current_affinity_by_alpha():

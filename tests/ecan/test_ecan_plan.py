@@ -1,9 +1,13 @@
 """ECAN workflow plumbing: which runs the tables need, how runs are summarised, reduced budgets."""
 
 import json
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import yaml
 
 import helpers
 from affrepro.config import effective_config, validate_config
@@ -12,6 +16,8 @@ from affrepro.ecan import aggregate, plan, report
 from affrepro.ecan.aggregate import nest, summarise
 from affrepro.ecan.prepare import load_splits
 from affrepro.ecan.stats import augmentation_flags
+from affrepro.papers import load_paper
+from affrepro.tables import build_rows
 
 
 @pytest.fixture
@@ -46,9 +52,29 @@ def test_spec_fills_the_defaults_and_names_unknown_keys(config):
         plan.spec(config, losses="ce")
 
 
-def _metrics(run_id, accuracy):
+def test_the_bank_must_hold_v_minus_1_groups_for_every_planned_v():
+    """K (ecan.model.bank_groups) is checked at start-up against the largest V planned, Figure 4's sweep included, paper and demo settings alike."""
+    raw = helpers.repo_config()
+    # K = 7 serves the paper's V = 1..8 and the demo's V = 1, 3, 5, 7
+    assert plan.largest_V(raw) == (8, "figure4/V/8") and plan.bank_problems(raw) == []
+    raw["ecan"]["model"]["bank_groups"] = 6  # enough for the demo sweep (V <= 7), not for the paper's (V = 8)
+    [problem] = plan.bank_problems(raw)
+    assert re.search(r"ecan.model.bank_groups = 6 .* less than V - 1 = 7 .*V = 8: figure4/V/8, from ecan.experiments.figure4.V", problem)
+    assert "on demo data" not in problem
+    raw["ecan"]["model"]["bank_groups"] = 7
+    raw["demo"]["overrides"]["ecan"]["experiments"]["figure4"]["V"] = [1, 9]
+    assert plan.bank_problems(raw) == [
+        "on demo data (demo.overrides.ecan applied): ecan.model.bank_groups = 7 (K, the memory bank's groups, Eq. 2) is less than V - 1 = 8 for the largest V "
+        "the config plans (V = 9: figure4/V/9, from ecan.experiments.figure4.V); the MVA loss reads the V - 1 newest bank groups: set ecan.model.bank_groups >= 8"
+    ]
+    raw["demo"]["overrides"]["ecan"]["experiments"]["figure4"]["V"] = [1, 3]
+    raw["ecan"]["defaults"]["V"] = 9  # every run's V, not only Figure 4's
+    assert [p.split(" (V = ")[1].split(")")[0] for p in plan.bank_problems(raw)] == ["9: table2/rafdb/none/ce, from ecan.defaults.V"]
+
+
+def _metrics(run_id, accuracy, substitutes=()):
     scores = {"accuracy": accuracy, "mean_class_accuracy": accuracy / 2, "macro_f1": accuracy / 4}
-    return {"run_id": run_id, "best_epoch": 1, "test": scores, "val": scores, "test_confusion_matrix": [[1, 0], [0, 1]]}
+    return {"run_id": run_id, "substitutes": list(substitutes), "best_epoch": 1, "test": scores, "val": scores, "test_confusion_matrix": [[1, 0], [0, 1]]}
 
 
 def test_aggregate_matches_metrics_files_to_experiments_by_the_run_id_inside(config, tmp_path):
@@ -59,21 +85,54 @@ def test_aggregate_matches_metrics_files_to_experiments_by_the_run_id_inside(con
         files.append(tmp_path / f"m{i}.json")
         files[-1].write_text(json.dumps(_metrics(runs[name][0], accuracy[name])))
     table3 = aggregate.aggregate(config, "table3", files)
+    assert table3.pop("substitutes") == []
     assert {name: row["accuracy_pct"] for name, row in table3.items()} == pytest.approx({name: 100 * a for name, a in accuracy.items()})
     assert table3["ensc"]["runs"] == ["rafdb-strong-ensc-l1_0.2-l2_0.7-V5-s0"]
     with pytest.raises(ValueError, match="center: no metrics file among the inputs holds run"):
         aggregate.aggregate(config, "table3", files[:3] + files[4:])  # files[3] holds the center run
 
 
+RANDOM_ENCODER = "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+
+
+def _group_files(config, group, tmp_path, substitutes):
+    """One metrics file per run of the group; `substitutes(run_id)` says what each ran with."""
+    files = []
+    for i, run_id in enumerate(plan.group_run_ids(config, group)):
+        files.append(tmp_path / f"{group}-{i}.json")
+        files[-1].write_text(json.dumps(_metrics(run_id, 0.5, substitutes(run_id))))
+    return files
+
+
+def test_aggregate_carries_the_runs_substitutes_to_the_rows_that_read_them(config, tmp_path):
+    """Each experiment lists its runs' substitutes, the group file their union at the top level, where affrepro.tables reads a row's."""
+
+    def rafdb_only(run_id):  # the random encoder is a substitute on RAF-DB only; "x" stands for one every run shares
+        return [RANDOM_ENCODER, "x"] if run_id.startswith("rafdb-") else ["x"]
+
+    table2 = aggregate.aggregate(config, "table2", _group_files(config, "table2", tmp_path, rafdb_only))
+    assert table2["rafdb"]["strong"]["ce"]["substitutes"] == [RANDOM_ENCODER, "x"] and table2["fer2013"]["strong"]["ce"]["substitutes"] == ["x"]
+    assert table2["substitutes"] == [RANDOM_ENCODER, "x"]  # deduplicated, in first-seen order: every Table 2 row has RAF-DB cells
+    out = tmp_path / "work/ecan/experiments/table3.json"
+    out.parent.mkdir(parents=True)
+    out.write_text(json.dumps(aggregate.aggregate(config, "table3", _group_files(config, "table3", tmp_path, lambda run_id: [RANDOM_ENCODER]))))
+    _, rows = build_rows(load_paper("ecan"), "table3", root=tmp_path)
+    assert [row["note"] for row in rows] == [f"substitute: {RANDOM_ENCODER}"] * 5
+    (tmp_path / "old.json").write_text(json.dumps({"run_id": "r"}))  # a run file from before runs named their substitutes
+    with pytest.raises(ValueError, match="no substitutes; it was written by an older affrepro.ecan.train"):
+        aggregate.by_run_id([tmp_path / "old.json"])
+
+
 def test_summary_in_paper_units_and_std_over_seeds():
     results = [
-        {"run_id": "a", "best_epoch": 3, "test": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "val": {"accuracy": 0.7, "mean_class_accuracy": 0.5, "macro_f1": 0.4}, "test_confusion_matrix": [[2, 1], [0, 3]]},
-        {"run_id": "b", "best_epoch": 4, "test": {"accuracy": 0.9, "mean_class_accuracy": 0.7, "macro_f1": 0.6}, "val": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "test_confusion_matrix": [[1, 0], [1, 4]]},
+        {"run_id": "a", "substitutes": ["s1"], "best_epoch": 3, "test": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "val": {"accuracy": 0.7, "mean_class_accuracy": 0.5, "macro_f1": 0.4}, "test_confusion_matrix": [[2, 1], [0, 3]]},
+        {"run_id": "b", "substitutes": ["s2", "s1"], "best_epoch": 4, "test": {"accuracy": 0.9, "mean_class_accuracy": 0.7, "macro_f1": 0.6}, "val": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "test_confusion_matrix": [[1, 0], [1, 4]]},
     ]
     summary = summarise(results)
     assert summary["accuracy_pct"] == pytest.approx(85.0) and summary["accuracy_pct_std"] == pytest.approx(np.std([80, 90], ddof=1))
     assert summary["macro_f1"] == pytest.approx(0.55) and summary["val_mean_class_accuracy_pct"] == pytest.approx(55.0)
     assert summary["test_confusion_matrix"] == [[3, 1], [1, 7]]
+    assert summary["substitutes"] == ["s1", "s2"]  # the union over the seeds' runs
     assert summarise(results[:1])["accuracy_pct_std"] is None
     assert nest({"rafdb/strong/ce": 1, "rafdb/none/ce": 2}) == {"rafdb": {"strong": {"ce": 1}, "none": {"ce": 2}}}
 
@@ -117,3 +176,14 @@ def test_rows_say_which_data_are_real(config):
 def test_the_papers_budget_comes_from_papers_yaml(config):
     assert report.paper_budget() == {"rafdb": {"epochs": 40, "input_size": 224}, "fer2013": {"epochs": 200, "input_size": 48}, "batch_size": 256, "lr": 0.1}
     assert report.budget(config)["paper"] == report.paper_budget() and report.budget(config)["reduced"]
+
+
+def test_snakemake_stops_at_startup_when_the_bank_is_too_small(tmp_path):
+    raw = helpers.repo_config()
+    raw["ecan"]["model"]["bank_groups"] = 6
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "ecan_tables", "-n", "-s", str(helpers.REPO / "Snakefile"), "-d", str(tmp_path), "--configfile", str(tmp_path / "config.yaml")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode != 0 and "ecan.model.bank_groups = 6" in proc.stdout + proc.stderr

@@ -98,6 +98,54 @@ def test_ensc_row_is_eq11_without_mva_on_normalised_features():
     assert float(expected) != pytest.approx(0.7 * float(losses.cross_entropy(logits, y)) + 0.3 * float(losses.esc(z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y)), rel=1e-3)
 
 
+def test_contrastive_loss_sees_normalised_z_and_mva_sees_raw_z(monkeypatch):
+    """Eq. 11's terms read different features: ENSC the L2-normalised z (and bank), MVA the raw z_q and raw bank groups."""
+    seen = {}
+    real_contrastive, real_mva = losses.contrastive, losses.mva
+
+    def contrastive_spy(z, y, tau, bank_z=None, bank_y=None, negatives="none"):
+        seen["contrastive"] = (z.detach().clone(), bank_z.clone())
+        return real_contrastive(z, y, tau, bank_z, bank_y, negatives)
+
+    def mva_spy(x, y, centers, history=()):
+        seen["mva"] = (x.detach().clone(), list(history))
+        return real_mva(x, y, centers, history)
+
+    monkeypatch.setattr(losses, "contrastive", contrastive_spy)
+    monkeypatch.setattr(losses, "mva", mva_spy)
+    settings = tiny_settings()  # ENSC + MVA, V = 3, K = 2
+    model = _model_with_full_bank(settings)
+    x, y = torch.rand(4, 3, 32, 32), torch.tensor([0, 0, 1, 1])
+    ecan_train.minibatch_loss(model, settings, torch.device("cpu"), x, x.clone(), y)
+    with torch.no_grad():  # the same forward passes (train-mode BN on the same batch gives the same features)
+        zq, zk = model(x)[0], model.encode_key(x)
+    z, bank_z = seen["contrastive"]
+    assert torch.allclose(z, torch.cat([zq / zq.norm(dim=1, keepdim=True), zk / zk.norm(dim=1, keepdim=True)]), atol=1e-6)
+    assert torch.allclose(bank_z.norm(dim=1), torch.ones(len(bank_z)), atol=1e-6)
+    mva_x, history = seen["mva"]
+    assert torch.allclose(mva_x, zq, atol=1e-6) and (mva_x.norm(dim=1) - 1).abs().min() > 0.1  # raw, visibly not unit length
+    newest = model.bank.recent(2)  # the V - 1 newest groups, as stored (raw)
+    assert len(history) == 2 and all(torch.equal(h, b) for (h, _), (b, _) in zip(history, newest))
+    assert all((h.norm(dim=1) - 1).abs().min() > 0.1 for h, _ in history)
+
+
+def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
+    """On a real RAF-DB root with a random encoder (allowed by allow_substitutes) the RAF-DB runs say so; FER2013 from scratch is the paper's."""
+    config = helpers.repo_config()
+    config["datasets"]["rafdb"]["root"] = str(tmp_path / "rafdb")
+    config["ecan"]["rafdb"]["weights"] = "random"
+    config["allow_substitutes"] = True
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setattr(ecan_train.prepare, "load_splits", lambda dataset, location, ecan: (None, None, None))
+    monkeypatch.setattr(ecan_train, "run", lambda settings, train, val, test: {"losses": settings.losses})
+    outputs = {}
+    for run_id in ("rafdb-strong-ce-l1_0.2-l2_0.7-V5-s0", "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"):
+        ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id, "--data", str(tmp_path / run_id), "--out", str(tmp_path / f"{run_id}.json")])
+        outputs[run_id.split("-")[0]] = json.loads((tmp_path / f"{run_id}.json").read_text())
+    assert outputs["rafdb"]["substitutes"] == ["ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"]
+    assert outputs["fer2013"]["substitutes"] == [] and outputs["fer2013"]["losses"] == "ce"
+
+
 # ---------------------------------------------------------------- settings
 
 
@@ -109,7 +157,20 @@ def test_settings_come_from_the_config_and_the_spec():
     assert (settings.batch_size, settings.lr, settings.key_momentum) == (ecan["train"]["batch_size"], ecan["train"]["lr"], ecan["model"]["key_momentum"])
     assert (settings.epochs, settings.input_size, settings.weights) == (ecan["rafdb"]["epochs"], ecan["rafdb"]["input_size"], "random")
     assert settings.bank_size == 0  # SupCon reads no bank
-    assert dataclasses.replace(settings, losses="ensc", bank_groups=2, V=7).bank_size == 6  # K = max(bank_groups, V - 1)
+    assert settings.bank_groups == ecan["model"]["bank_groups"] == 7  # K: the paper gives none; the smallest that serves Figure 4's V = 1..8
+    assert dataclasses.replace(settings, losses="ensc", bank_groups=9, V=2).bank_size == 9  # K is its own setting, not V - 1
+
+
+def test_the_v_sweep_varies_v_alone():
+    """Figure 4's runs differ in V only: the same K, hence the same memory bank (same ENSC negatives), at every V."""
+    config = effective_config(helpers.repo_config(), "ecan")
+    sweep = [Settings.from_config(config, specs[0]) for name, specs in plan.experiments(config).items() if name.startswith("figure4/")]
+    assert [s.V for s in sweep] == config["ecan"]["experiments"]["figure4"]["V"] == [1, 3, 5, 7]
+    assert {s.bank_size for s in sweep} == {config["ecan"]["model"]["bank_groups"]}
+    assert all(dataclasses.replace(s, V=1) == dataclasses.replace(sweep[0], V=1) for s in sweep)  # nothing else differs
+    with pytest.raises(ValueError, match=r"ecan.model.bank_groups \(K = 4\) must be >= V - 1 = 6"):
+        dataclasses.replace(sweep[-1], bank_groups=4)
+    assert dataclasses.replace(sweep[-1], losses="ensc", bank_groups=4).bank_size == 4  # only the MVA loss needs V - 1 groups
 
 
 def test_settings_name_what_is_wrong():
@@ -138,7 +199,7 @@ def test_tiny_run_is_deterministic_and_json_able():
     second = ecan_train.run(tiny_settings(), *data)
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert first["budget"]["steps"] == 4 and first["budget"]["init_steps"] == 2
-    assert first["hyperparameters"]["bank_groups"] == 2  # K = max(bank_groups, V - 1)
+    assert first["hyperparameters"]["bank_groups"] == 2  # K = bank_groups (V = 3 reads both groups)
     assert len(first["history"]) == 2 and 1 <= first["best_epoch"] <= 2
     assert np.asarray(first["test_confusion_matrix"]).sum() == 14
     assert first["weights"].startswith("random-init")
@@ -148,7 +209,7 @@ def test_tiny_run_is_deterministic_and_json_able():
 
 def test_init_pass_fills_a_bank_larger_than_an_epoch_and_test_labels_never_select():
     train, val, test = _arrays(24, 0), _arrays(14, 1), _arrays(14, 2)
-    settings = tiny_settings(V=5, bank_groups=0)  # K = V - 1 = 4 groups, epochs of 2 steps
+    settings = tiny_settings(V=5, bank_groups=4)  # K = 4 groups, epochs of 2 steps
     result = ecan_train.run(settings, train, val, test)
     assert result["budget"]["init_steps"] == 4 and result["hyperparameters"]["bank_groups"] == 4
     shuffled = (test[0], np.random.default_rng(9).permutation(test[1]))
@@ -177,7 +238,7 @@ def test_the_job_writes_its_run_id_and_spec_into_the_run_output(tmp_path):
     out = tmp_path / "runs" / "metrics.json"
     ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id, "--data", str(tmp_path / "fer2013.csv.gz"), "--out", str(out)])
     metrics = json.loads(out.read_text())
-    assert metrics["run_id"] == run_id
+    assert metrics["run_id"] == run_id and metrics["substitutes"] == []  # the demo: stand-ins are the demo's, noted by every row anyway
     assert metrics["spec"] == {"dataset": "fer2013", "augment": "strong", "losses": "ce", "lambda1": 0.2, "lambda2": 0.7, "V": 5, "seed": 0}
     assert metrics["data"] == {"kind": "demo", "location": str(tmp_path / "fer2013.csv.gz")}
     assert metrics["budget"]["train_samples"] == 40 and metrics["budget"]["epochs"] == 1 and metrics["hyperparameters"]["batch_size"] == 16

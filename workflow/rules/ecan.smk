@@ -5,6 +5,8 @@
 from affrepro.ecan import plan as ecan_plan
 
 ECAN = paper_config("ecan")
+if ecan_plan.bank_problems(config):  # K >= V - 1 for every V planned, paper and demo settings alike
+    sys.exit("affrepro: config is inconsistent:\n  - " + "\n  - ".join(ecan_plan.bank_problems(config)))
 ECAN_RUNS = ecan_plan.runs(ECAN)
 ECAN_DATA = {dataset: data_location(dataset) for dataset in ecan_plan.DATASETS}
 # The file each dataset's rules depend on (the demo rule writes it).

@@ -5,7 +5,9 @@ which run ids make each experiment of the group. Scores are the test split's
 (the epoch chosen on validation), averaged over the seeds in `ecan.seeds`
 with the sample std (ddof=1; none for one seed). Accuracy and mean class
 accuracy are in percent as the paper prints them, macro-F1 as a fraction
-(Tables 4-5 print it so).
+(Tables 4-5 print it so). `substitutes` (stand-ins for the paper's models on
+real data, affrepro.config.substitutes) is the union over an experiment's
+runs, and over the whole group at the top level, where the table rows read it.
 
     python -m affrepro.ecan.aggregate --config C --group table3 --metrics work/ecan/runs/*/metrics.json --out work/ecan/experiments/table3.json
 """
@@ -27,7 +29,7 @@ SUMMARY_METRICS = (("accuracy", 100.0, "accuracy_pct"), ("mean_class_accuracy", 
 
 def summarise(results: list[dict]) -> dict:
     """One experiment's runs (one per seed) -> mean and std of each score, in the paper's units, and the summed confusion matrix."""
-    out: dict = {"runs": [r["run_id"] for r in results], "best_epochs": [r["best_epoch"] for r in results]}
+    out: dict = {"runs": [r["run_id"] for r in results], "best_epochs": [r["best_epoch"] for r in results], "substitutes": union(r["substitutes"] for r in results)}
     for split, prefix in (("test", ""), ("val", "val_")):
         for metric, scale, name in SUMMARY_METRICS:
             stats = mean_std([scale * r[split][metric] for r in results])
@@ -35,6 +37,11 @@ def summarise(results: list[dict]) -> dict:
             out[prefix + name + "_std"] = stats["std"]
     out["test_confusion_matrix"] = np.sum([r["test_confusion_matrix"] for r in results], axis=0).tolist()
     return out
+
+
+def union(lists) -> list:
+    """The items of several lists, once each, in first-seen order."""
+    return list(dict.fromkeys(item for items in lists for item in items))
 
 
 def nest(flat: dict[str, dict]) -> dict:
@@ -54,14 +61,20 @@ def by_run_id(metrics_files: list[Path]) -> dict[str, dict]:
     runs = {}
     for path in metrics_files:
         metrics = read_json(path)
-        if "run_id" not in metrics:
-            raise ValueError(f"{path}: no run_id; it was written by an older affrepro.ecan.train, rerun that run")
+        missing = [key for key in ("run_id", "substitutes") if key not in metrics]
+        if missing:
+            raise ValueError(f"{path}: no {' or '.join(missing)}; it was written by an older affrepro.ecan.train, rerun that run")
         runs[metrics["run_id"]] = metrics
     return runs
 
 
 def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
-    """The group's experiments, each summarised over its runs, nested by experiment name."""
+    """The group's experiments, each summarised over its runs, nested by experiment name.
+
+    The top-level `substitutes` is the union over every experiment of the group:
+    affrepro.tables notes a row with the substitutes of the file it reads, and
+    each row of a table reads one group file (Table 2's rows span both datasets).
+    """
     runs = by_run_id(metrics_files)
     flat = {}
     for name, run_ids in plan.group_runs(config, group).items():
@@ -69,7 +82,7 @@ def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
         if missing:
             raise ValueError(f"{group}/{name}: no metrics file among the inputs holds run(s) {', '.join(missing)}")
         flat[name] = summarise([runs[r] for r in run_ids])
-    return nest(flat)
+    return nest(flat) | {"substitutes": union(summary["substitutes"] for summary in flat.values())}
 
 
 def main(argv: list[str] | None = None) -> None:

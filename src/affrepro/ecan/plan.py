@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from affrepro.config import dataset_location
+from affrepro.config import dataset_location, deep_merge
 
 DATASETS = ("rafdb", "fer2013")
 # Aggregates the tables and figures read: work/ecan/experiments/<group>.json.
@@ -98,6 +98,31 @@ def run_inputs(config: dict, run: str) -> dict:
         "augment": ecan["augment"][run_spec["dataset"]],
         "compute": config["compute"],
     }
+
+
+def largest_V(config: dict) -> tuple[int, str]:
+    """The largest V any planned run uses, and the first experiment that plans it."""
+    name, specs = max(experiments(config).items(), key=lambda item: item[1][0]["V"])
+    return specs[0]["V"], name
+
+
+def bank_problems(config: dict) -> list[str]:
+    """K >= V - 1 (the MVA loss reads the V - 1 newest of the bank's K groups), as configured and on the demo.
+
+    Checked at start-up by workflow/rules/ecan.smk on the raw config, so both the
+    paper settings and the demo overrides are checked whichever runs.
+    """
+    found: dict[str, str] = {}  # the problem -> where it holds (once if both settings share it)
+    for where, variant in (("", config), ("on demo data (demo.overrides.ecan applied): ", deep_merge(config, config["demo"]["overrides"]))):
+        k, (v, name) = variant["ecan"]["model"]["bank_groups"], largest_V(variant)
+        source = "ecan.experiments.figure4.V" if name.startswith("figure4/") else "ecan.defaults.V"
+        if k < v - 1:
+            problem = (
+                f"ecan.model.bank_groups = {k} (K, the memory bank's groups, Eq. 2) is less than V - 1 = {v - 1} for the largest V the config plans "
+                f"(V = {v}: {name}, from {source}); the MVA loss reads the V - 1 newest bank groups: set ecan.model.bank_groups >= {v - 1}"
+            )
+            found.setdefault(problem, where)
+    return [where + problem for problem, where in found.items()]
 
 
 def pattern(names) -> str:

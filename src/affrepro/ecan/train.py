@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from affrepro import compute, jobs
+from affrepro.config import substitutes_used
 from affrepro.ecan import augment, losses, plan, prepare
 from affrepro.features.weights import parse_weights
 from affrepro.io import write_json
@@ -100,6 +101,8 @@ class Settings:
             raise ValueError(f"losses must be one of {tuple(LOSSES)}, got {self.losses!r}")
         if self.V < 1:
             raise ValueError("V (feature groups of the MVA loss) must be >= 1")
+        if self.loss.mva and self.bank_groups < self.V - 1:
+            raise ValueError(f"ecan.model.bank_groups (K = {self.bank_groups}) must be >= V - 1 = {self.V - 1}: the MVA loss reads the V - 1 newest bank groups")
         if self.weights is None:
             raise ValueError(f"ecan.{self.dataset}.weights is not set: give the encoder checkpoint path (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
 
@@ -121,8 +124,8 @@ class Settings:
 
     @property
     def bank_size(self) -> int:
-        """K: not given by the paper; it must hold the V-1 groups the MVA loss reads. No bank for loss sets that do not read it."""
-        return max(self.bank_groups, self.V - 1) if self.loss.uses_bank else 0
+        """K of Eq. 2 (ecan.model.bank_groups; not given by the paper), independent of V; no bank for loss sets that do not read it."""
+        return self.bank_groups if self.loss.uses_bank else 0
 
 
 def lr_at(step: int, total_steps: int, base_lr: float, schedule: str) -> float:
@@ -322,7 +325,7 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
 
 
 def run_output(config: dict, run_id: str, location: str) -> dict:
-    """The run's metrics file: its id, spec and data, then what `run` returns."""
+    """The run's metrics file: its id, spec, data and substitutes, then what `run` returns."""
     runs = plan.runs(config)
     if run_id not in runs:
         raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(runs))}")
@@ -330,7 +333,8 @@ def run_output(config: dict, run_id: str, location: str) -> dict:
     train, val, test = prepare.load_splits(spec["dataset"], location, config["ecan"])
     result = run(Settings.from_config(config, spec), train, val, test)
     data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
-    return {"run_id": run_id, "spec": spec, "data": data, **result}
+    # Stand-ins for the paper's models this run trained with (real data, allow_substitutes); the table rows name them.
+    return {"run_id": run_id, "spec": spec, "data": data, "substitutes": substitutes_used(config, "ecan", [spec["dataset"]]), **result}
 
 
 def main(argv: list[str] | None = None) -> None:
