@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 FACENET := facenet-pytorch==2.6.0
 CORES ?= 8
 
-.PHONY: install reproduce tables test clean-work
+.PHONY: install reproduce tables verify test clean-work
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ reproduce: $(STAMP)
 
 tables: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) all
+
+# Rebuild every table from scratch in work/verify/ and compare each cell with the committed one.
+verify: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m affrepro.verify --cores $(CORES)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -ra

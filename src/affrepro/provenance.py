@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from affrepro.config import REPO_ROOT, config_hash
@@ -26,6 +27,7 @@ def common(config: dict) -> dict:
         "profile": config["profile"],
         "config_hash": config_hash(config),
         "git_revision": git_revision(),
+        "table_job_code_version": os.environ.get("AFFREPRO_CODE", "unknown (not run by the workflow)"),  # affrepro.codeversion
         "statement": (
             "DEMO run: synthetic demo data, random-init extractors and the reduced budget of demo.overrides; "
             "numbers show the pipeline works, they are not comparable to the paper's"

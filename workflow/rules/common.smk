@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from affrepro import papers
+from affrepro.codeversion import code_version
 from affrepro.config import ConfigError, check_consistency, check_weights, config_hash, dataset_location, effective_config, validate_config
 from affrepro.io import write_text
 from affrepro.papers import PAPERS_DIR, load_paper
@@ -54,14 +55,19 @@ def gpus(resolved):
     return 1 if resolved["compute"]["device"] == "cuda" else 0
 
 
-def job(module, arguments=""):
-    """A job's shell command: one call into src/affrepro with the resolved config, everything into the rule's log."""
-    return f"python -m affrepro.{module} --config {shlex.quote(RESOLVED_CONFIG)} {arguments} > {{log:q}} 2>&1"
+def job(module, arguments="", reads=()):
+    """A job's shell command: one call into src/affrepro with the resolved config, everything into the rule's log.
+
+    The command carries the hash of the job's code (its module, `reads`, and every affrepro module they
+    import), so Snakemake's `code` rerun trigger reruns a job whenever the code it runs changes.
+    """
+    code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in reads))
+    return f"AFFREPRO_CODE={code} python -m affrepro.{module} --config {shlex.quote(RESOLVED_CONFIG)} {arguments} > {{log:q}} 2>&1"
 
 
 wildcard_constraints:
     shard=r"\d+",
-    table=r"table\d+",
+    table=r"table\d+(_nested)?",
     paper="|".join(papers.PAPERS),
 
 
@@ -89,4 +95,8 @@ rule paper_table:
     log:
         "logs/{paper}/{table}.log",
     shell:
-        job("tables", "--paper {wildcards.paper} --table {wildcards.table} --csv {output.csv:q} --json {output.json:q} --provenance {params.provenance}")
+        job(
+            "tables",
+            "--paper {wildcards.paper} --table {wildcards.table} --csv {output.csv:q} --json {output.json:q} --provenance {params.provenance}",
+            reads=[f"{paper}.report" for paper in papers.PAPERS],
+        )

@@ -1,0 +1,70 @@
+"""The version of the code a workflow job runs: a hash of its module and every affrepro module it imports.
+
+`common.smk`'s `job()` puts this hash into each job's shell command
+(`AFFREPRO_CODE=<hash> python -m affrepro.<module> ...`), so Snakemake's `code`
+rerun trigger reruns exactly the jobs whose code changed, and `dvc repro`
+(whose stages depend on src/affrepro) then brings every affected table up to
+date. Imports are followed statically through the package's own modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def source_path(module: str) -> Path | None:
+    """The file of an affrepro module or package, None for anything outside the package."""
+    parts = module.split(".")
+    if parts[0] != "affrepro":
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _parents(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def direct_imports(module: str) -> set[str]:
+    """affrepro modules named by the import statements of `module` (a `from a import b` counts a.b if it is a module)."""
+    path = source_path(module)
+    if path is None:
+        return set()
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    found = {name for name in found if source_path(name) is not None}
+    return found | {parent for name in found for parent in _parents(name)}
+
+
+@lru_cache(maxsize=None)
+def closure(module: str) -> frozenset[str]:
+    """`module` and every affrepro module it imports, transitively (package __init__ files included)."""
+    seen, todo = set(), [module, *_parents(module)]
+    while todo:
+        name = todo.pop()
+        if name not in seen and source_path(name) is not None:
+            seen.add(name)
+            todo.extend(direct_imports(name) - seen)
+    return frozenset(seen)
+
+
+def code_version(*modules: str) -> str:
+    """A short hash of the sources of `modules` and everything they import."""
+    digest = hashlib.sha256()
+    for name in sorted(set().union(*(closure(m) for m in modules))):
+        digest.update(name.encode() + b"\0" + source_path(name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
