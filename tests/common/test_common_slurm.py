@@ -4,9 +4,10 @@ tools/slurm-cluster.sh brings up a one-node cluster from Debian's packages (mung
 slurmdbd, slurmctld, slurmd; installed with apt-get when missing). The tiny demos of the three
 papers then run twice from scratch, in one Snakemake run each: through
 `snakemake --executor slurm --profile profiles/slurm` (every job an sbatch job, followed with
-sacct), and locally through `--profile profiles/local`. Every file under results/ (tables, figures
-and their CSVs) must be the same bytes, and the JSON sidecars the same apart from the git revision. The cluster is stopped afterwards,
-also when the test fails, unless it was already running before the test.
+sacct), and locally through `--profile profiles/local`, at the same time. Every file under
+results/ (tables, figures and their CSVs) must be the same bytes, and the JSON sidecars the same
+apart from the git revision. The cluster is stopped afterwards, also when the test fails, unless it
+was already running before the test.
 
 Needs root and apt-get (or the packages already installed); skips, saying why, where it has neither,
 and where AFFREPRO_SKIP_SLURM_TEST is set (a developer running `make test` as root who does not want
