@@ -8,12 +8,18 @@ Shared choices (the EMI paper gives only T = 300):
 * A sample with no usable frame (no face found at all) gets one all-mean row,
   and is counted in the training log rather than dropped, so every sample of a
   split is still predicted and scored.
-* Features are standardised with the training split's per-dimension mean and std.
+* Features are standardised with the training split's per-dimension mean and std,
+  computed in two streaming passes over the training samples (float64 sum, then
+  float64 sum of squared deviations), so memory does not grow with the split.
+  Each pass adds the rows one after another, as numpy's axis-0 reduction of the
+  concatenated frames does, so the statistics are bitwise those of
+  `np.concatenate(frames).astype(float64).mean(0) / .std(0)`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -37,9 +43,35 @@ def load_feature_set(paths: list[Path]) -> np.ndarray:
     return concat_on_shared_frames(parts)[0]
 
 
-def fit_standardiser(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    frames = np.concatenate([s for s in sequences if len(s)], axis=0).astype(np.float64)
-    mean, std = frames.mean(0), frames.std(0)
+def running_sum(chunks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Row-by-row float64 sum over every chunk's rows (numpy's axis-0 order), and the row count."""
+    total, count = None, 0
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        rows = chunk if total is None else np.concatenate([total[None], chunk])
+        total = np.add.reduce(rows, axis=0)
+        count += len(chunk)
+    if total is None:
+        raise ValueError("no training frames to standardise with: every training sample is empty")
+    return total, count
+
+
+def fit_standardiser(chunks: Callable[[], Iterable[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension (mean, std) over the rows of `chunks()` (called twice: one streaming pass each), as float32.
+
+    A dimension with std <= 1e-6 keeps std 1, so constant features standardise to 0.
+    """
+    total, count = running_sum(c.astype(np.float64) for c in chunks())
+    mean = total / count
+
+    def squared_deviations():
+        for chunk in chunks():
+            deviation = chunk.astype(np.float64) - mean
+            yield np.multiply(deviation, deviation, out=deviation)
+
+    squares, _ = running_sum(squared_deviations())
+    std = np.sqrt(squares / count)
     return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 
@@ -58,6 +90,7 @@ def to_fixed_length(sequence: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.
     return out, mask
 
 
-def batch_inputs(sequences: list[np.ndarray], mean: np.ndarray, std: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+def batch_inputs(sequences: Iterable[np.ndarray], mean: np.ndarray, std: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised, fixed-length (N, seq_len, D) float32 inputs and their (N, seq_len) masks."""
     xs, masks = zip(*(to_fixed_length((s - mean) / std if len(s) else s, seq_len) for s in sequences))
     return np.stack(xs), np.stack(masks)

@@ -17,7 +17,8 @@ from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.va import train
 from affrepro.va.aggregate import summarise
 from affrepro.va.folds import assign_folds, selection_fold
-from affrepro.va.train import moving_average, train_fold, trial_files, window_starts
+from affrepro.store import open_store, pack
+from affrepro.va.train import moving_average, train_fold, trial_labels, window_starts
 from helpers import repo_config
 
 TINY_MODEL = {
@@ -145,6 +146,17 @@ def write_tiny_trials(root, n_trials: int, length: int, extractors: tuple[str, .
     return prepared, list(by_extractor.values())
 
 
+def pack_tiny_trials(root, features: list[dict]) -> tuple[list, dict]:
+    """Each extractor's trials packed as the va_pack job does (one split, "trials"); the manifests and the open stores."""
+    manifests, stores = [], {}
+    for manifest in features:
+        extractor, trials = manifest["extractor"], manifest["trials"]
+        manifests.append(root / f"packed-{extractor}.json")
+        pack(extractor, {"trials": sorted(trials)}, {t: info["file"] for t, info in trials.items()}, root / f"packed-{extractor}", manifests[-1])
+        stores[extractor] = open_store(manifests[-1])["trials"]
+    return manifests, stores
+
+
 TINY_TRAIN = {"window": 16, "hop": 8, "eval_hop": 8, "smoothing": 3, "epochs": 3, "batch_size": 4, "lr": 1e-2, "weight_decay": 0.0}
 
 
@@ -158,11 +170,13 @@ TINY_ROLES = {
 @pytest.mark.parametrize("protocol", ["paper", "nested"])
 def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, protocol):
     prepared, features = write_tiny_trials(tmp_path, n_trials=6, length=40)
-    files = trial_files([prepared], features)
-    assert files["t3"] == {"trial": tmp_path / "t3.npz", "features": {"v": tmp_path / "v-t3.npz", "a": tmp_path / "a-t3.npz"}}
+    files = trial_labels([prepared])
+    assert files["t3"] == tmp_path / "t3.npz"
+    _, stores = pack_tiny_trials(tmp_path, features)
+    assert np.array_equal(stores["v"].rows("t3", 5, 9), np.load(tmp_path / "v-t3.npz")["features"][5:9])
     config = {"va": {"seed": 0, "extractors": ["v", "a"], "cv": {"folds": 3, "seed": 0}, "model": TINY_MODEL, "train": TINY_TRAIN}}
     assignment = {f"t{i}": i % 3 for i in range(6)}
-    metrics, predictions = train_fold(config, 0, assignment, files, protocol)
+    metrics, predictions = train_fold(config, 0, assignment, files, stores, protocol)
     assert metrics["trials"] == TINY_ROLES[protocol]
     assert metrics["fold"] == 0 and metrics["protocol"] == protocol and metrics["selection_fold"] == {"paper": 0, "nested": 1}[protocol]
     # windows start at 0, 8, 16, 24 in each 40-frame training trial
@@ -175,7 +189,7 @@ def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, prot
     assert metrics["best_epoch"] == int(np.argmax(selection)) and metrics["selection_p"] == max(selection)
     if protocol == "paper":  # the reported score is the best epoch's score on the reported fold itself
         assert metrics["p"] == max(selection)
-    again, _ = train_fold(config, 0, assignment, files, protocol)
+    again, _ = train_fold(config, 0, assignment, files, stores, protocol)
     assert again == metrics
 
 
@@ -196,16 +210,13 @@ def test_fold_job_records_the_substitutes_it_ran_with(tmp_path):
     paths = {"prepared": tmp_path / "prepared.json", "folds": tmp_path / "folds.json", "config": tmp_path / "config.yaml"}
     write_json(paths["prepared"], prepared)
     write_json(paths["folds"], {"assignment": {f"t{i}": i % 3 for i in range(6)}})
-    features = []
-    for manifest in by_extractor:
-        features.append(tmp_path / f"{manifest['extractor']}.json")
-        write_json(features[-1], manifest)
+    features, _ = pack_tiny_trials(tmp_path, by_extractor)
     expected = [substitutes(effective_config(real, "va"), "va")["extractor:iresnet50"]]
     assert "iresnet50" in expected[0] and "random" in expected[0]
     for config, substituted in ((real, expected), (deep_merge(real, {"datasets": {"affwild2": {"root": None}}}), [])):
         paths["config"].write_text(yaml.safe_dump(config))
         args = ["--config", paths["config"], "--protocol", "paper", "--fold", "0", "--folds", paths["folds"], "--prepared", paths["prepared"]]
-        train.main([str(a) for a in args + ["--features", *features, "--metrics", tmp_path / "m.json", "--predictions", tmp_path / "p.npz"]])
+        train.main([str(a) for a in args + ["--packed", *features, "--metrics", tmp_path / "m.json", "--predictions", tmp_path / "p.npz"]])
         assert json.loads((tmp_path / "m.json").read_text())["substitutes"] == substituted
 
 

@@ -27,9 +27,8 @@ def emi_shard_videos(wildcards):
     return emi_plan.shard_videos(EMI, EMI_ROOT, int(wildcards.shard), EMI_SHARDS)
 
 
-def emi_feature_manifests(feature_set):
-    extractors = EMI["emi"]["feature_sets"][feature_set]["extractors"]
-    return [f"work/emi/features/{e}/shard{k}.json" for e in extractors for k in range(EMI_SHARDS)]
+def emi_packed_stores(feature_set):
+    return [f"work/emi/packed/{e}.json" for e in EMI["emi"]["feature_sets"][feature_set]["extractors"]]
 
 
 if emi_plan.is_demo(EMI):
@@ -90,13 +89,33 @@ rule emi_features:
         mem_mb=4000,
         gpu=gpus(EMI),
     shell:
-        job("emi.features", "--extractor {wildcards.extractor} --inputs {input:q} --manifest {output:q}")
+        job("emi.features", "--extractor {wildcards.extractor:q} --inputs {input:q} --manifest {output:q}")
+
+
+# One store per extractor: every sample's features in one array per split (affrepro.store),
+# so training reads batches as it goes instead of holding the dataset.
+rule emi_pack:
+    input:
+        splits=EMI_SPLIT_FILES,
+        features=expand("work/emi/features/{{extractor}}/shard{shard}.json", shard=range(EMI_SHARDS)),
+    output:
+        manifest="work/emi/packed/{extractor}.json",
+        store=directory("work/emi/packed/{extractor}"),
+    params:
+        root=EMI_ROOT,
+    conda:
+        "../../envs/affrepro.yaml"
+    log:
+        "logs/emi/pack/{extractor}.log",
+    threads: 1
+    shell:
+        job("store", "--paper emi --root {params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule emi_train:
     input:
         splits=EMI_SPLIT_FILES,
-        features=lambda w: emi_feature_manifests(w.feature_set),
+        packed=lambda w: emi_packed_stores(w.feature_set),
     output:
         metrics="work/emi/runs/{feature_set}/metrics.json",
         predictions="work/emi/runs/{feature_set}/predictions.csv",
@@ -117,7 +136,7 @@ rule emi_train:
     shell:
         job(
             "emi.train",
-            "--feature-set {wildcards.feature_set} --root {params.root:q} --features {input.features:q} "
+            "--feature-set {wildcards.feature_set:q} --root {params.root:q} --packed {input.packed:q} "
             "--metrics {output.metrics:q} --predictions {output.predictions:q}",
         )
 

@@ -9,7 +9,6 @@ VA = paper_config("va")
 VA_ROOT = data_location("affwild2")
 VA_SHARDS = range(va_plan.n_shards(VA, VA_ROOT))
 VA_FOLDS = range(VA["va"]["cv"]["folds"])
-VA_FEATURE_MANIFESTS = expand("work/va/features/{extractor}/shard{shard}.json", extractor=VA["va"]["extractors"], shard=VA_SHARDS)
 
 PROVENANCE["va"] = {
     "folds": "work/va/folds.json",
@@ -94,11 +93,31 @@ rule va_folds:
         job("va.folds", "--manifests {input:q} --out {output:q}")
 
 
+# One store per extractor holding every trial's features (affrepro.store), read a window at a time by the fold jobs.
+rule va_pack:
+    input:
+        expand("work/va/features/{{va_extractor}}/shard{shard}.json", shard=VA_SHARDS),
+    output:
+        manifest="work/va/packed/{va_extractor}.json",
+        store=directory("work/va/packed/{va_extractor}"),
+    wildcard_constraints:
+        va_extractor="|".join(va_plan.EXTRACTORS),
+    params:
+        root=VA_ROOT,
+    conda:
+        "../../envs/affrepro.yaml"
+    log:
+        "logs/va/pack/{va_extractor}.log",
+    threads: 1
+    shell:
+        job("store", "--paper va --root {params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+
+
 rule va_train_fold:
     input:
         folds="work/va/folds.json",
         prepared=expand("work/va/prepare/shard{shard}.json", shard=VA_SHARDS),
-        features=VA_FEATURE_MANIFESTS,
+        packed=expand("work/va/packed/{extractor}.json", extractor=VA["va"]["extractors"]),
     output:
         metrics="work/va/folds/{protocol}/fold{fold}/metrics.json",
         predictions="work/va/folds/{protocol}/fold{fold}/predictions.npz",
@@ -120,7 +139,7 @@ rule va_train_fold:
     shell:
         job(
             "va.train",
-            "--protocol {wildcards.protocol} --fold {wildcards.fold} --folds {input.folds:q} --prepared {input.prepared:q} --features {input.features:q} "
+            "--protocol {wildcards.protocol:q} --fold {wildcards.fold:q} --folds {input.folds:q} --prepared {input.prepared:q} --packed {input.packed:q} "
             "--metrics {output.metrics:q} --predictions {output.predictions:q}",
         )
 

@@ -7,7 +7,7 @@ test split has no labels). Writes per seed a checkpoint, and for all seeds one
 predictions CSV (valid and test) and one metrics JSON; the checkpoints go
 beside the metrics.
 
-    python -m affrepro.emi.train --feature-set resnet18_aus --root R --features work/emi/features/resnet18/shard0.json ... \
+    python -m affrepro.emi.train --feature-set resnet18_aus --root R --packed work/emi/packed/resnet18.json work/emi/packed/au.json \
         --metrics work/emi/runs/resnet18_aus/metrics.json --predictions work/emi/runs/resnet18_aus/predictions.csv
 """
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import logging
+from functools import reduce
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -29,15 +31,54 @@ from affrepro.emi import plan
 from affrepro.io import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
-from affrepro.sequences import batch_inputs, fit_standardiser, load_feature_set
+from affrepro.sequences import batch_inputs, concat_on_shared_frames, fit_standardiser
+from affrepro.store import PackedSplit, open_store
 
 log = logging.getLogger("affrepro.emi.train")
 
 
-def predict(model: EMIBranch, x: torch.Tensor, mask: torch.Tensor, batch_size: int) -> np.ndarray:
+class FeatureSetSplit:
+    """One split of a feature set, read sample by sample from the extractors' packed stores (affrepro.store).
+
+    A sample's sequence is its extractors' rows on the frames they share (paper Eq. 1);
+    `batch` standardises a few samples to fixed length, so only one batch is ever in memory.
+    """
+
+    def __init__(self, stores: list[PackedSplit], keys: list[str], standardiser: tuple[np.ndarray, np.ndarray] | None = None, seq_len: int = 0):
+        missing = [key for key in keys for store in stores if key not in store]
+        if missing:
+            raise ValueError(f"samples {missing[:5]} are not in the packed features {stores[0].path.parent}; rerun the pack jobs")
+        self.stores, self.keys, self.standardiser, self.seq_len = stores, keys, standardiser, seq_len
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def sequence(self, key: str) -> np.ndarray:
+        return concat_on_shared_frames([(store.rows(key), store.frames(key)) for store in self.stores])[0]
+
+    def sequences(self) -> Iterator[np.ndarray]:
+        for key in self.keys:
+            yield self.sequence(key)
+
+    def n_empty(self) -> int:
+        """Samples without a frame that every extractor has (no face found at all, say)."""
+        return sum(len(reduce(np.intersect1d, [store.frames(key) for store in self.stores])) == 0 for key in self.keys)
+
+    def with_inputs(self, standardiser: tuple[np.ndarray, np.ndarray], seq_len: int) -> "FeatureSetSplit":
+        return FeatureSetSplit(self.stores, self.keys, standardiser, seq_len)
+
+    def batch(self, indices: list[int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Standardised fixed-length (x, mask) of samples `indices`, on `device`."""
+        x, mask = batch_inputs((self.sequence(self.keys[i]) for i in indices), *self.standardiser, self.seq_len)
+        # clone(): torch's own 64-byte-aligned buffers, so BLAS results cannot depend on numpy's alignment
+        return torch.from_numpy(x).clone().to(device), torch.from_numpy(mask).clone().to(device)
+
+
+def predict(model: EMIBranch, split: FeatureSetSplit, batch_size: int, device: torch.device) -> np.ndarray:
     model.eval()
     with torch.no_grad():
-        return torch.cat([model(x[i : i + batch_size], mask[i : i + batch_size]) for i in range(0, len(x), batch_size)]).cpu().numpy()
+        batches = (split.batch(list(range(i, min(i + batch_size, len(split)))), device) for i in range(0, len(split), batch_size))
+        return torch.cat([model(x, mask) for x, mask in batches]).cpu().numpy()
 
 
 def plateau_scheduler(optimiser: torch.optim.Optimizer, train_params: dict):
@@ -50,12 +91,12 @@ def plateau_scheduler(optimiser: torch.optim.Optimizer, train_params: dict):
     )
 
 
-def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, model_params: dict, train_params: dict, device: torch.device = torch.device("cpu")) -> tuple[EMIBranch, dict]:
-    """Inputs are (x, mask) tensors per partition, already on `device`."""
+def train_seed(seed: int, inputs: dict[str, FeatureSetSplit], labels: dict, use_transformer: bool, model_params: dict, train_params: dict, device: torch.device = torch.device("cpu")) -> tuple[EMIBranch, dict]:
+    """Inputs are the partitions' FeatureSetSplits (with their standardiser); batches are read as they are needed."""
     torch.manual_seed(seed)
-    x_train, m_train = inputs["train"]
+    train = inputs["train"]
     y_train = torch.from_numpy(labels["train"]).float().to(device)
-    model = EMIBranch(x_train.shape[-1], use_transformer, model_params).to(device)
+    model = EMIBranch(sum(store.dim for store in train.stores), use_transformer, model_params).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=train_params["lr"])
     scheduler = plateau_scheduler(optimiser, train_params)
     shuffler = torch.Generator().manual_seed(seed)
@@ -65,16 +106,17 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
     history = []
     for epoch in range(train_params["epochs"]):
         model.train()
-        order = torch.randperm(len(x_train), generator=shuffler).to(device)
+        order = torch.randperm(len(train), generator=shuffler)
         losses = []
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            loss = torch.nn.functional.mse_loss(model(x_train[idx], m_train[idx]), y_train[idx])
+            x, mask = train.batch(idx.tolist(), device)
+            loss = torch.nn.functional.mse_loss(model(x, mask), y_train[idx.to(device)])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             losses.append(loss.item())
-        valid_pred = predict(model, *inputs["valid"], batch_size)
+        valid_pred = predict(model, inputs["valid"], batch_size, device)
         score, _ = mean_pearson(labels["valid"], valid_pred)
         scheduler.step(score)
         history.append({"epoch": epoch, "train_mse": float(np.mean(losses)), "valid_mean_pearson": score, "lr": optimiser.param_groups[0]["lr"]})
@@ -87,41 +129,30 @@ def train_seed(seed: int, inputs: dict, labels: dict, use_transformer: bool, mod
     return model, {"best_epoch": best["epoch"], "history": history}
 
 
-def feature_files(manifests: list[Path]) -> dict[str, dict[str, Path]]:
-    """extractor -> sample key -> feature file, from the features jobs' shard manifests."""
-    files: dict[str, dict[str, Path]] = {}
-    for path in manifests:
-        manifest = read_json(path)
-        files.setdefault(manifest["extractor"], {}).update({k: Path(v[plan.SAMPLE_FILE]) for k, v in manifest["samples"].items()})
-    return files
-
-
-def load_inputs(config: dict, spec: dict, splits: dict, files: dict, device: torch.device) -> tuple[dict, dict]:
-    """Standardised fixed-length (x, mask) tensors per partition, and the standardiser (mean, std)."""
-    sequences = {part: [load_feature_set([files[e][k] for e in spec["extractors"]]) for k in keys] for part, (keys, _) in splits.items()}
-    empty = {part: sum(len(s) == 0 for s in seqs) for part, seqs in sequences.items()}
+def load_inputs(config: dict, spec: dict, splits: dict, stores: dict[str, dict[str, PackedSplit]]) -> tuple[dict[str, FeatureSetSplit], dict]:
+    """Each partition's FeatureSetSplit, standardised with the training split's statistics (two streaming passes)."""
+    parts = {part: FeatureSetSplit([stores[e][part] for e in spec["extractors"]], keys) for part, (keys, _) in splits.items()}
+    empty = {part: split.n_empty() for part, split in parts.items()}
     if any(empty.values()):
         log.warning("samples without any usable frame (one mean row used): %s", empty)
-    mean, std = fit_standardiser(sequences["train"])
-    # clone(): torch's own 64-byte-aligned buffers, so BLAS results cannot depend on numpy's alignment
+    mean, std = fit_standardiser(parts["train"].sequences)
     seq_len = config["emi"]["train"]["seq_len"]
-    inputs = {part: tuple(torch.from_numpy(a).clone().to(device) for a in batch_inputs(seqs, mean, std, seq_len)) for part, seqs in sequences.items()}
-    return inputs, {"mean": mean, "std": std, "samples_without_frames": empty}
+    return {part: split.with_inputs((mean, std), seq_len) for part, split in parts.items()}, {"mean": mean, "std": std, "samples_without_frames": empty}
 
 
-def run(config: dict, feature_set: str, splits: dict, files: dict, outputs: dict[str, Path]) -> dict:
+def run(config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str, PackedSplit]], outputs: dict[str, Path]) -> dict:
     """Train every seed; write outputs["predictions"] (CSV), outputs["metrics"] (JSON) and a checkpoint per seed beside them."""
     device = compute.setup(config["compute"])
     spec = config["emi"]["feature_sets"][feature_set]
     train_params, model_params = config["emi"]["train"], config["emi"]["model"]
-    inputs, standardiser = load_inputs(config, spec, splits, files, device)
+    inputs, standardiser = load_inputs(config, spec, splits, stores)
     labels = {part: y for part, (_, y) in splits.items() if y is not None}
     rows, per_seed = [], {}
     for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
         model, info = train_seed(seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device)
         with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp:
             torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "mean": standardiser["mean"], "std": standardiser["std"], "feature_set": spec, "model": model_params}, tmp)
-        preds = {part: predict(model, *inputs[part], train_params["batch_size"]) for part in inputs}
+        preds = {part: predict(model, inputs[part], train_params["batch_size"], device) for part in inputs}
         valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])
         per_seed[str(seed)] = {"valid_mean_pearson": valid_mean, "valid_pearson": dict(zip(LABELS, valid_per_label)), "best_epoch": info["best_epoch"], "history": info["history"]}
         rows += [{"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, values.tolist()))} for part, pred in preds.items() for key, values in zip(splits[part][0], pred)]
@@ -132,7 +163,7 @@ def run(config: dict, feature_set: str, splits: dict, files: dict, outputs: dict
         "feature_set": feature_set,
         "modality": spec["modality"],
         "extractors": spec["extractors"],
-        "input_dim": int(inputs["train"][0].shape[-1]),
+        "input_dim": sum(store.dim for store in inputs["train"].stores),
         "substitutes": substitutes_used(config, "emi", spec["extractors"]),
         "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
         "seeds": per_seed,
@@ -145,11 +176,12 @@ def run(config: dict, feature_set: str, splits: dict, files: dict, outputs: dict
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "emi", argv, feature_set=jobs.TEXT, root=jobs.PATH, features=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH)
+    config, args = jobs.parse(__doc__, "emi", argv, feature_set=jobs.TEXT, root=jobs.PATH, packed=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH)
     if args.feature_set not in config["emi"]["feature_sets"]:
         raise SystemExit(f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})")
     splits = plan.labelled_splits(config, args.root)
-    run(config, args.feature_set, splits, feature_files(args.features), {"metrics": args.metrics, "predictions": args.predictions})
+    stores = {read_json(path)["extractor"]: open_store(path) for path in args.packed}
+    run(config, args.feature_set, splits, stores, {"metrics": args.metrics, "predictions": args.predictions})
 
 
 if __name__ == "__main__":

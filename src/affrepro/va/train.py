@@ -16,11 +16,12 @@ moving average of `smoothing` frames (the paper's "smoothing strategy",
 which it does not specify). CCC is computed over all frames of a fold's trials
 concatenated, as the ABAW evaluation does.
 
-Each trial's files are read from the prepare manifests (frames and labels) and
-the features manifests (one per extractor and shard) the rule passes.
+Each trial's labels are read from the prepare manifests' files, its features
+from the extractors' packed stores (affrepro.store) one window at a time, so the
+job's memory does not grow with the number of frames.
 
     python -m affrepro.va.train --config C --protocol paper --fold 0 --folds work/va/folds.json \
-        --prepared work/va/prepare/shard0.json ... --features work/va/features/iresnet50/shard0.json ... \
+        --prepared work/va/prepare/shard0.json ... --packed work/va/packed/iresnet50.json work/va/packed/vggish.json work/va/packed/mfcc.json \
         --metrics work/va/folds/paper/fold0/metrics.json --predictions work/va/folds/paper/fold0/predictions.npz
 """
 
@@ -36,11 +37,11 @@ import torch
 
 from affrepro import compute, jobs
 from affrepro.config import substitutes_used
-from affrepro.features import load_features
 from affrepro.io import read_json, write_json, write_npz
 from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser
+from affrepro.store import PackedSplit, iter_rows, open_store
 from affrepro.va.folds import PROTOCOLS, selection_fold
 
 log = logging.getLogger("affrepro.va.train")
@@ -48,7 +49,10 @@ log = logging.getLogger("affrepro.va.train")
 
 @dataclass(frozen=True)
 class FoldData:
-    """One fold's trials by role, and every trial's labels and model inputs (standardised with the training trials' statistics)."""
+    """One fold's trials by role, every trial's labels, and its features read from the packed stores as needed.
+
+    Features are standardised with the training trials' statistics (one (mean, std) per extractor).
+    """
 
     fold: int
     protocol: str  # paper | nested (affrepro.va.folds.PROTOCOLS)
@@ -56,52 +60,52 @@ class FoldData:
     trials: dict[str, list[str]]  # held_out, selection (the held-out trials under the paper's protocol), training
     extractors: list[str]
     labels: dict[str, np.ndarray]  # (N, 2) float64 valence, arousal
-    inputs: dict[str, dict[str, torch.Tensor]]  # trial -> extractor -> (N, D) float32
     targets: dict[str, torch.Tensor]  # the labels as (N, 2) float32
+    features: dict[str, PackedSplit]  # extractor -> every trial's (N, D) rows
+    stats: dict[str, tuple[np.ndarray, np.ndarray]]  # extractor -> (mean, std) of the training trials
+
+    def rows(self, trial: str, start: int = 0, stop: int | None = None) -> dict[str, torch.Tensor]:
+        """Standardised rows [start, stop) of `trial`, per extractor."""
+        return {e: torch.from_numpy((self.features[e].rows(trial, start, stop) - self.stats[e][0]) / self.stats[e][1]) for e in self.extractors}
 
 
-def trial_files(prepared: list[dict], features: list[dict]) -> dict[str, dict]:
-    """Trial -> {"trial": frames and labels (.npz), "features": {extractor: .npz}}, from the prepare and features manifests."""
-    files = {name: {"trial": Path(info["trial"]), "features": {}} for manifest in prepared for name, info in manifest["trials"].items()}
-    for manifest in features:
-        for name, info in manifest["trials"].items():
-            files[name]["features"][manifest["extractor"]] = Path(info["file"])
-    return files
+def trial_labels(prepared: list[dict]) -> dict[str, Path]:
+    """Trial -> its frames-and-labels file (.npz), from the prepare manifests."""
+    return {name: Path(info["trial"]) for manifest in prepared for name, info in manifest["trials"].items()}
 
 
-def load_trials(files: dict[str, dict], extractors: list[str]) -> dict[str, dict]:
-    data = {}
-    for name, paths in files.items():
-        missing = [e for e in extractors if e not in paths["features"]]
-        if missing:
-            raise ValueError(f"trial {name}: no {', '.join(missing)} features in the features manifests given (--features)")
-        with np.load(paths["trial"]) as trial:
-            labels = trial["labels"].astype(np.float64)
-        features = {e: load_features(paths["features"][e])[0] for e in extractors}
-        data[name] = {"features": features, "labels": labels}
-    return data
+def load_labels(files: dict[str, Path], names: list[str]) -> dict[str, np.ndarray]:
+    labels = {}
+    for name in names:
+        with np.load(files[name]) as trial:
+            labels[name] = trial["labels"].astype(np.float64)
+    return labels
 
 
-def load_fold(files: dict[str, dict], assignment: dict[str, int], fold: int, va: dict, protocol: str) -> FoldData:
-    """The trials of scored `fold` by role under `protocol`, every trial standardised with the training trials' statistics (`va`: the config's `va` section)."""
+def load_fold(label_files: dict[str, Path], stores: dict[str, PackedSplit], assignment: dict[str, int], fold: int, va: dict, protocol: str) -> FoldData:
+    """The trials of scored `fold` by role under `protocol`, with the training trials' standardiser (`va`: the config's `va` section)."""
     extractors = list(va["extractors"])
+    missing = [e for e in extractors if e not in stores] + [f"{e}: {t}" for e in extractors if e in stores for t in sorted(assignment) if t not in stores[e]]
+    if missing:
+        raise ValueError(f"no packed features for {', '.join(missing[:5])} in the stores given (--packed); rerun the va_pack jobs")
     chooser = selection_fold(fold, va["cv"]["folds"], protocol)
     trials = {
         "held_out": sorted(t for t, f in assignment.items() if f == fold),
         "selection": sorted(t for t, f in assignment.items() if f == chooser),
         "training": sorted(t for t, f in assignment.items() if f not in (fold, chooser)),
     }
-    data = load_trials({name: files[name] for name in sorted(assignment)}, extractors)
-    stats = {e: fit_standardiser([data[n]["features"][e] for n in trials["training"]]) for e in extractors}
+    labels = load_labels(label_files, sorted(assignment))
+    stats = {e: fit_standardiser(lambda e=e: iter_rows(stores[e], trials["training"])) for e in extractors}
     return FoldData(
         fold=fold,
         protocol=protocol,
         selection_fold=chooser,
         trials=trials,
         extractors=extractors,
-        labels={n: data[n]["labels"] for n in data},
-        inputs={n: to_inputs(data[n]["features"], stats, extractors) for n in data},
-        targets={n: torch.from_numpy(data[n]["labels"].astype(np.float32)).clone() for n in data},
+        labels=labels,
+        targets={n: torch.from_numpy(y.astype(np.float32)).clone() for n, y in labels.items()},
+        features={e: stores[e] for e in extractors},
+        stats=stats,
     )
 
 
@@ -115,20 +119,16 @@ def window_starts(length: int, window: int, hop: int) -> list[int]:
     return starts
 
 
-def to_inputs(features: dict[str, np.ndarray], stats: dict, extractors: list[str]) -> dict[str, torch.Tensor]:
-    # torch-owned copies: their alignment, and so the float32 reductions, do not depend on numpy's allocation.
-    return {e: torch.from_numpy(((features[e] - stats[e][0]) / stats[e][1]).astype(np.float32, copy=False)).clone() for e in extractors}
-
-
-def make_batch(items: list[tuple[dict[str, torch.Tensor], torch.Tensor, int]], window: int, extractors: list[str]):
+def make_batch(items: list[tuple[dict[str, torch.Tensor], torch.Tensor]], window: int, extractors: list[str]):
+    """Zero-padded (features, labels, mask) of `window` frames from [(features per extractor, labels)] windows."""
     batch = {e: torch.zeros(len(items), window, items[0][0][e].shape[1]) for e in extractors}
     labels = torch.zeros(len(items), window, 2)
     mask = torch.zeros(len(items), window, dtype=torch.bool)
-    for i, (features, target, start) in enumerate(items):
-        length = min(window, len(target) - start)
+    for i, (features, target) in enumerate(items):
+        length = len(target)
         for e in extractors:
-            batch[e][i, :length] = features[e][start : start + length]
-        labels[i, :length] = target[start : start + length]
+            batch[e][i, :length] = features[e]
+        labels[i, :length] = target
         mask[i, :length] = True
     return batch, labels, mask
 
@@ -155,9 +155,10 @@ def predict_trial(model: VAModel, inputs: dict[str, torch.Tensor], length: int, 
     window, extractors = settings["window"], list(inputs)
     total = np.zeros((length, 2))
     count = np.zeros((length, 1))
-    dummy = torch.zeros(length, 2)
     for start in window_starts(length, window, settings["eval_hop"]):
-        batch, _, mask = to_device(make_batch([(inputs, dummy, start)], window, extractors), next(model.parameters()).device)
+        stop = min(start + window, length)
+        item = ({e: inputs[e][start:stop] for e in extractors}, torch.zeros(stop - start, 2))
+        batch, _, mask = to_device(make_batch([item], window, extractors), next(model.parameters()).device)
         out = model(batch, mask)[0, : int(mask[0].sum())].double().cpu().numpy()
         total[start : start + len(out)] += out
         count[start : start + len(out)] += 1
@@ -165,7 +166,7 @@ def predict_trial(model: VAModel, inputs: dict[str, torch.Tensor], length: int, 
 
 
 def evaluate(model: VAModel, data: FoldData, names: list[str], settings: dict) -> tuple[dict, dict[str, np.ndarray]]:
-    predictions = {n: predict_trial(model, data.inputs[n], len(data.labels[n]), settings) for n in names}
+    predictions = {n: predict_trial(model, data.rows(n), len(data.labels[n]), settings) for n in names}
     truth = np.concatenate([data.labels[n] for n in names])
     predicted = np.concatenate([predictions[n] for n in names])
     return va_score(truth[:, 0], predicted[:, 0], truth[:, 1], predicted[:, 1]), predictions
@@ -176,12 +177,18 @@ def training_windows(data: FoldData, settings: dict) -> list[tuple[str, int]]:
     return [(n, s) for n in data.trials["training"] for s in window_starts(len(data.labels[n]), settings["window"], settings["hop"])]
 
 
+def window_item(data: FoldData, trial: str, start: int, window: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """A training window's standardised features (read from the stores) and labels."""
+    stop = min(start + window, len(data.labels[trial]))
+    return data.rows(trial, start, stop), data.targets[trial][start:stop]
+
+
 def train_epoch(model: VAModel, optimiser, data: FoldData, windows: list[tuple[str, int]], order: list[int], settings: dict, device: torch.device) -> list[float]:
     """One pass over the training windows in `order`, in batches; the batches' losses."""
     model.train()
     losses = []
     for first in range(0, len(order), settings["batch_size"]):
-        items = [(data.inputs[windows[i][0]], data.targets[windows[i][0]], windows[i][1]) for i in order[first : first + settings["batch_size"]]]
+        items = [window_item(data, *windows[i], settings["window"]) for i in order[first : first + settings["batch_size"]]]
         batch, labels, mask = to_device(make_batch(items, settings["window"], data.extractors), device)
         if mask.sum() < 2:
             continue
@@ -215,19 +222,26 @@ def select_epoch(model: VAModel, data: FoldData, windows: list[tuple[str, int]],
 
 
 def train_fold(
-    config: dict, fold: int, assignment: dict[str, int], files: dict[str, dict], protocol: str = "paper", device: torch.device = torch.device("cpu")
+    config: dict,
+    fold: int,
+    assignment: dict[str, int],
+    label_files: dict[str, Path],
+    stores: dict[str, PackedSplit],
+    protocol: str = "paper",
+    device: torch.device = torch.device("cpu"),
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Fold `fold`'s scores (valence, arousal, p: a fold row of Table 2 or table2_nested) and its predictions per scored trial.
 
-    `assignment` maps trial -> fold (affrepro.va.folds); `files` maps trial -> its files (`trial_files`);
+    `assignment` maps trial -> fold (affrepro.va.folds); `label_files` maps trial -> its prepared file
+    (`trial_labels`); `stores` maps extractor -> its packed features (affrepro.store, split "trials");
     `protocol` chooses the fold that picks the epoch (affrepro.va.folds.PROTOCOLS). Both protocols
     train fold k with the same seed, so they differ only in which trials train and select.
     """
     va = config["va"]
     settings = va["train"]
-    data = load_fold(files, assignment, fold, va, protocol)
+    data = load_fold(label_files, stores, assignment, fold, va, protocol)
     torch.manual_seed(va["seed"] + fold)
-    dims = {e: data.inputs[data.trials["training"][0]][e].shape[1] for e in data.extractors}
+    dims = {e: data.features[e].dim for e in data.extractors}
     model = VAModel(dims, VAModelSettings(**va["model"])).to(device)
     windows = training_windows(data, settings)
     best, history = select_epoch(model, data, windows, settings, va["seed"] + fold, device)
@@ -249,12 +263,12 @@ def train_fold(
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "va", argv, protocol={"choices": list(PROTOCOLS), "required": True}, fold=jobs.INT, folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
-        prepared=jobs.PATHS, features=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH,
+        prepared=jobs.PATHS, packed=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH,
     )
     device = compute.setup(config["compute"])
     assignment = read_json(args.folds)["assignment"]
-    files = trial_files([read_json(p) for p in args.prepared], [read_json(p) for p in args.features])
-    metrics, predictions = train_fold(config, args.fold, assignment, files, args.protocol, device)
+    stores = {read_json(path)["extractor"]: open_store(path)["trials"] for path in args.packed}
+    metrics, predictions = train_fold(config, args.fold, assignment, trial_labels([read_json(p) for p in args.prepared]), stores, args.protocol, device)
     metrics["substitutes"] = substitutes_used(config, "va", list(config["va"]["extractors"]))
     write_npz(args.predictions, **{name: p.astype(np.float32) for name, p in predictions.items()})
     write_json(args.metrics, metrics)
