@@ -18,12 +18,9 @@ Shared choices (the EMI paper gives only T = 300):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-
-from affrepro.features import load_features
 
 
 def concat_on_shared_frames(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -36,11 +33,6 @@ def concat_on_shared_frames(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple
         position = {int(f): i for i, f in enumerate(index)}
         columns.append(features[[position[int(f)] for f in shared]] if len(shared) else features[:0])
     return np.concatenate(columns, axis=1), shared
-
-
-def load_feature_set(paths: list[Path]) -> np.ndarray:
-    parts = [load_features(p)[:2] for p in paths]
-    return concat_on_shared_frames(parts)[0]
 
 
 def running_sum(chunks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:

@@ -52,27 +52,42 @@ def npz_shape(path: Path, array: str = "features") -> tuple[int, ...]:
         return read_npy_header(member)[0]
 
 
-def write_split(out_dir: Path, split: str, samples: list[tuple[str, Path]]) -> dict:
-    """Pack [(key, feature file)] into <split>.npy and <split>.index.npz, one sample at a time."""
-    shapes = [npz_shape(path) for _, path in samples]
-    dims = {shape[1] for shape in shapes}
-    if len(dims) != 1:
-        raise ValueError(f"split {split}: feature files of different widths {sorted(dims)} (e.g. {samples[0][1]}); rerun the features jobs")
-    dim = dims.pop()
-    offsets = np.concatenate([[0], np.cumsum([shape[0] for shape in shapes])]).astype(np.int64)
+def write_rows(out_dir: Path, split: str, samples: Iterable[tuple[str, np.ndarray, np.ndarray]], lengths: list[int], dim: int) -> dict:
+    """Write <split>.npy and <split>.index.npz from (key, features (T, dim), frame index (T,)) in order, one sample at a time.
+
+    `lengths` (each sample's T, in order) sizes the file up front, so no sample is held longer than it is written.
+    """
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     frame_index = np.empty(offsets[-1], np.int64)
+    keys = []
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": (int(offsets[-1]), dim)}
     with atomic_path(out_dir / f"{split}.npy") as tmp, open(tmp, "wb") as out:
         np.lib.format.write_array_header_1_0(out, header)
-        for i, (key, path) in enumerate(samples):
-            features, frames, _ = load_features(path)
-            if features.shape != shapes[i]:
-                raise ValueError(f"{path}: changed while it was packed; rerun the pack job")
+        for i, (key, features, frames) in enumerate(samples):
+            if features.shape != (lengths[i], dim) or len(frames) != lengths[i]:
+                raise ValueError(f"split {split}, sample {key}: {features.shape} features and {len(frames)} frame indices, expected ({lengths[i]}, {dim})")
             out.write(np.ascontiguousarray(features, np.float32).tobytes())
             frame_index[offsets[i] : offsets[i + 1]] = frames
-    keys = np.array([key for key, _ in samples], dtype=str)
-    write_npz(out_dir / f"{split}.index.npz", keys=keys, offsets=offsets, frame_index=frame_index)
-    return {"samples": len(samples), "rows": int(offsets[-1]), "dim": dim}
+            keys.append(key)
+        if len(keys) != len(lengths):
+            raise ValueError(f"split {split}: {len(keys)} samples written, {len(lengths)} expected")
+    write_npz(out_dir / f"{split}.index.npz", keys=np.array(keys, dtype=str), offsets=offsets, frame_index=frame_index)
+    return {"samples": len(keys), "rows": int(offsets[-1]), "dim": dim}
+
+
+def write_split(out_dir: Path, split: str, samples: list[tuple[str, Path]]) -> dict:
+    """Pack [(key, feature file)] into <split>.npy and <split>.index.npz."""
+    shapes = [npz_shape(path) for _, path in samples]
+    dims = {shape[1] for shape in shapes}
+    if len(dims) > 1:
+        raise ValueError(f"split {split}: feature files of different widths {sorted(dims)} (e.g. {samples[0][1]}); rerun the features jobs")
+
+    def read():
+        for key, path in samples:
+            features, frames, _ = load_features(path)
+            yield key, features, frames
+
+    return write_rows(out_dir, split, read(), [shape[0] for shape in shapes], dims.pop() if dims else 0)
 
 
 def pack(extractor: str, splits: dict[str, list[str]], files: dict[str, Path], out_dir: Path, manifest: Path, info: dict | None = None) -> dict:
