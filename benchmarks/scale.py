@@ -39,6 +39,7 @@ EMI_DIM = 1024
 VA_FRAMES = 2_000_000
 VA_TRIAL_FRAMES = (1000, 5800)
 VA_DIMS = {"iresnet50": 512, "vggish": 128, "mfcc": 39}
+VA_MIN_TRIALS = 6  # one per cross-validation fold
 
 
 def paper_config(paper: str, dataset: str, root: Path) -> dict:
@@ -92,7 +93,7 @@ def synth_va(workdir: Path, fraction: float) -> dict:
 
     rng = np.random.default_rng(0)
     lengths, target = [], VA_FRAMES * fraction
-    while sum(lengths) < target:
+    while sum(lengths) < target or len(lengths) < VA_MIN_TRIALS:
         lengths.append(int(rng.integers(VA_TRIAL_FRAMES[0], VA_TRIAL_FRAMES[1] + 1)))
     names = [f"trial{i:04d}" for i in range(len(lengths))]
     for name, length in zip(names, lengths):
