@@ -17,11 +17,19 @@ def repo_config() -> dict:
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
+def snakemake_env() -> dict:
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="1")
+
+
+def snakemake_run(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
+    """Snakemake in `workdir` with its config.yaml and further arguments (targets, -n, --config ...); success not asserted."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2"]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, env=snakemake_env())
+
+
 def snakemake(workdir: Path, *targets: str, dry_run: bool = False, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
     """Snakemake in a fresh working directory with that directory's config.yaml; asserts success."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2"]
-    proc = subprocess.run(cmd + (["-n"] if dry_run else []) + list(targets), capture_output=True, text=True, env=env)
+    proc = snakemake_run(workdir, *(["-n"] if dry_run else []), *targets, snakefile=snakefile)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -30,3 +38,22 @@ def run_in(workdir: Path, config: dict, *targets: str) -> subprocess.CompletedPr
     workdir.mkdir(parents=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return snakemake(workdir, *targets)
+
+
+def write_rafdb(root: Path, entries: list[tuple[str, int]], size: int = 100) -> Path:
+    """A RAF-DB basic folder in the real layout: the label file and one aligned JPEG per `(name, label 1-7)` entry."""
+    import cv2
+    import numpy as np
+
+    (root / "EmoLabel").mkdir(parents=True)
+    (root / "Image" / "aligned").mkdir(parents=True)
+    (root / "EmoLabel" / "list_patition_label.txt").write_text("".join(f"{name} {label}\n" for name, label in entries))
+    for i, (name, label) in enumerate(entries):
+        image = np.full((size, size, 3), 20 * label + i % 7, np.uint8)
+        cv2.imwrite(str(root / "Image" / "aligned" / f"{Path(name).stem}_aligned.jpg"), image)
+    return root
+
+
+def rafdb_entries(n_train: int = 21, n_test: int = 7) -> list[tuple[str, int]]:
+    """Label-file entries with every class in both splits (labels cycle 1-7)."""
+    return [(f"train_{i + 1:05d}.jpg", i % 7 + 1) for i in range(n_train)] + [(f"test_{i + 1:04d}.jpg", i % 7 + 1) for i in range(n_test)]

@@ -11,21 +11,58 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 from affrepro.config import load_config
 from affrepro.media import MediaError
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def peak_dbfs(text: str) -> float:
+    """An argparse type: a finite level in dBFS at or below 0 (above 0 would clip)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite level at or below 0 dBFS (a peak above 0 dBFS clips)")
+    return value
+
+
+def check_writable(out: Path) -> None:
+    """Fail before the work, not after it, when `out` cannot be written (its folder missing as a file, read-only, full)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".check"):
+            pass
+    except OSError as error:
+        raise MediaError(f"{out}: cannot write there ({error.strerror or error}); choose a writable --out") from error
+
+
 def _faces(args: argparse.Namespace) -> int:
+    check_writable(args.out)
     import torch
 
+    from affrepro.media import coverage
     from affrepro.preprocess.faces import detect_faces, make_detector
 
     torch.set_num_threads(args.threads)
     mtcnn = args.mtcnn | {"min_face_size": args.min_face_size}
     track = detect_faces(args.video, make_detector(mtcnn), fps=args.fps, size=args.size)
+    coverage(args.video, track.n_frames / args.fps, "video frames")  # warns when the file is partial
     track.save(args.out)
     if len(track.frame_index) == 0:
         print(f"{args.video}: no face found in any of its {track.n_frames} frames; wrote {args.out} with 0 faces")
@@ -37,6 +74,7 @@ def _faces(args: argparse.Namespace) -> int:
 def _audio(args: argparse.Namespace) -> int:
     from affrepro.preprocess.audio import prepare_audio
 
+    check_writable(args.out)
     result = prepare_audio(args.media, args.out, args.sample_rate, args.peak_dbfs)
     state = "silent track, left unnormalised" if result.silent else f"peak normalised to {args.peak_dbfs} dBFS"
     print(f"{args.media}: {result.samples / result.sample_rate:.2f} s at {result.sample_rate} Hz, {state}; wrote {args.out}")
@@ -50,16 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     faces = commands.add_parser("faces", help="aligned face crops from a video (paper EMI §3.1)")
     faces.add_argument("video", type=Path)
     faces.add_argument("--out", required=True, type=Path)
-    faces.add_argument("--fps", type=int, default=defaults["fps"])
-    faces.add_argument("--size", type=int, default=defaults["face_size"])
-    faces.add_argument("--min-face-size", type=int, default=defaults["mtcnn"]["min_face_size"])
-    faces.add_argument("--threads", type=int, default=1)
+    faces.add_argument("--fps", type=positive_int, default=defaults["fps"])
+    faces.add_argument("--size", type=positive_int, default=defaults["face_size"], help="side of the aligned crop in pixels")
+    faces.add_argument("--min-face-size", type=positive_int, default=defaults["mtcnn"]["min_face_size"])
+    faces.add_argument("--threads", type=positive_int, default=1)
     faces.set_defaults(run=_faces, mtcnn=defaults["mtcnn"])
     audio = commands.add_parser("audio", help="16 kHz mono 16-bit audio, peak-normalised (paper EMI §3.2.2)")
     audio.add_argument("media", type=Path)
     audio.add_argument("--out", required=True, type=Path)
-    audio.add_argument("--sample-rate", type=int, default=defaults["audio"]["sample_rate"])
-    audio.add_argument("--peak-dbfs", type=float, default=defaults["audio"]["peak_dbfs"])
+    audio.add_argument("--sample-rate", type=positive_int, default=defaults["audio"]["sample_rate"])
+    audio.add_argument("--peak-dbfs", type=peak_dbfs, default=defaults["audio"]["peak_dbfs"])
     audio.set_defaults(run=_audio)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")

@@ -2,8 +2,10 @@
 
 `load_config` validates against workflow/schemas/config.schema.yaml and stops
 with a message naming the offending key. `effective_config` applies the demo
-overrides for a paper whose dataset root is null; everything downstream reads
+overrides for a paper whose dataset root is null (only the demo dataset's own
+settings when a paper mixes real and demo data); everything downstream reads
 only the effective config, and its hash goes into every table's provenance.
+`apply_command_line` types Snakemake's `--config` values by the schema.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import jsonschema
 import yaml
 
 from affrepro.features import AUDIO, VISUAL
-from affrepro.io import sha256_json
+from affrepro.io import sha256_json, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -47,9 +49,102 @@ def validate_config(config: dict, source: str = "config.yaml", schema_path: Path
             known = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
             where = f" under '{path}'" if error.absolute_path else ""
             lines.append(f"unknown key(s) {', '.join(repr(k) for k in unknown)}{where} (allowed: {known})")
+        elif error.validator == "pattern" and "description" in error.schema:
+            lines.append(f"'{path}': {error.instance!r} is not allowed; it must be {error.schema['description']}")
         else:
             lines.append(f"'{path}': {error.message}")
     raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines) + "\nFix these keys (see config.yaml comments and workflow/schemas/config.schema.yaml).")
+
+
+YAML_NULLS = ("null", "Null", "NULL", "~", "")
+YAML_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+
+
+def _branches(node: dict, root: dict) -> list[dict]:
+    """A schema node with its $ref, allOf and anyOf parts: every schema a value there must (or may) satisfy."""
+    found = [node]
+    if "$ref" in node:
+        found += _branches(root["$defs"][node["$ref"].rsplit("/", 1)[1]], root)
+    for part in node.get("allOf", []) + node.get("anyOf", []):
+        found += _branches(part, root)
+    return found
+
+
+def _valid(value, node: dict, root: dict) -> bool:
+    return jsonschema.Draft202012Validator({**node, "$defs": root.get("$defs", {})}).is_valid(value)
+
+
+def _typed_text(text: str, node: dict, root: dict):
+    """`text` read as YAML would read it, choosing the reading the schema accepts: null, the text, a boolean, a number.
+
+    When none is accepted, the most specific reading is kept, so the error names the real problem (3 below a minimum of 7, not "'3' is not an integer").
+    """
+    readings = ([None] if text in YAML_NULLS else []) + [text] + ([YAML_BOOLS[text]] if text in YAML_BOOLS else [])
+    for parse in (int, float):
+        try:
+            readings.append(parse(text))
+        except ValueError:
+            pass
+    typed = [reading for reading in readings if not isinstance(reading, str)]
+    return next((reading for reading in readings if _valid(reading, node, root)), typed[0] if typed else text)
+
+
+def coerce_to_schema(value, node: dict, root: dict):
+    """`value` with its text leaves typed as the schema says (integers, numbers, booleans, null).
+
+    Snakemake reads a nested `--config key='{a: {b: 3}}'` value as YAML with
+    every scalar left as text, so `3` arrives as "3" and `null` as "null"; this
+    gives them the types they would have in config.yaml. Text stays text where
+    the schema accepts text and the value is not `null` (so a path stays a path).
+    """
+    branches = _branches(node, root)
+    if isinstance(value, dict):
+        def child(key):
+            for branch in branches:
+                if key in branch.get("properties", {}):
+                    return branch["properties"][key]
+            return next((b["additionalProperties"] for b in branches if isinstance(b.get("additionalProperties"), dict)), {})
+
+        return {key: coerce_to_schema(item, child(key), root) for key, item in value.items()}
+    if isinstance(value, list):
+        items = next((b["items"] for b in branches if isinstance(b.get("items"), dict)), {})
+        return [coerce_to_schema(item, items, root) for item in value]
+    if isinstance(value, str):
+        return _typed_text(value, node, root)
+    return value
+
+
+def command_line_config(overrides: dict, schema_path: Path = SCHEMA_PATH) -> dict:
+    """Snakemake's `--config` values (nested ones arrive as text) typed against the config schema."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    return coerce_to_schema(dict(overrides), schema, schema)
+
+
+def _drop(tree: dict, dotted: str) -> bool:
+    """Remove the leaf at a dotted path (and folders it leaves empty); whether there was one."""
+    head, _, rest = dotted.partition(".")
+    if head not in tree:
+        return False
+    if not rest:
+        del tree[head]
+        return True
+    dropped = isinstance(tree[head], dict) and _drop(tree[head], rest)
+    if dropped and not tree[head]:
+        del tree[head]
+    return dropped
+
+
+def apply_command_line(config: dict, overrides: dict) -> list[str]:
+    """Merge Snakemake's `--config` values into `config` (in place, typed by the schema); they win over demo.overrides.
+
+    A value given on the command line is meant: on demo data it is not replaced by
+    the demo override of the same key. Returns those keys (`key = value`), for the start-up message.
+    """
+    given = command_line_config(overrides)
+    for key, value in given.items():
+        config[key] = deep_merge(config[key], value) if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+    demo_overrides = config.get("demo", {}).get("overrides", {})
+    return [f"{key} = {value}" for key, value in _leaves(given).items() if _drop(demo_overrides, key)]
 
 
 def check_consistency(config: dict, source: str = "config.yaml") -> None:
@@ -115,7 +210,7 @@ def substitutes(config: dict, paper: str) -> dict[str, str]:
     note says so, so only real datasets count here.
     """
     found = {}
-    if config["profile"] == "paper":
+    if config["profile"] != "demo":
         for extractor in sorted(set(weighted_extractors(config, paper))):
             if config["extractors"][extractor]["weights"] == "random":
                 found[f"extractor:{extractor}"] = f"extractors.{extractor}.weights is `random`: a random-init {extractor} runs instead of the paper's pretrained model"
@@ -133,7 +228,7 @@ def substitutes_used(config: dict, paper: str, components: list[str]) -> list[st
 
 def missing_weights(config: dict, paper: str) -> list[str]:
     """Real-data weights that are unset or cannot be loaded offline, each with its fix."""
-    if config["profile"] != "paper":
+    if config["profile"] == "demo":
         return []
     from huggingface_hub import try_to_load_from_cache
 
@@ -148,7 +243,7 @@ def missing_weights(config: dict, paper: str) -> list[str]:
                     f"extractors.{extractor}.weights: {value!r} is neither a local path nor in the local Hugging Face cache; "
                     f"fetch it where there is internet (`huggingface-cli download {value}`) or give a local folder"
                 )
-    for dataset in PAPER_DATASETS["ecan"] if paper == "ecan" else []:
+    for dataset in [d for d in PAPER_DATASETS["ecan"] if dataset_location(config, d) is not None] if paper == "ecan" else []:
         value = config["ecan"][dataset]["weights"]
         if value is None:
             problems.append(f"ecan.{dataset}.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
@@ -201,20 +296,99 @@ def dataset_location(config: dict, name: str) -> str | None:
 
 
 def uses_demo(config: dict, paper: str) -> bool:
-    return any(dataset_location(config, name) is None for name in PAPER_DATASETS[paper])
+    return bool(demo_datasets(config, paper))
+
+
+def demo_datasets(config: dict, paper: str) -> list[str]:
+    """The datasets of a paper that are the demo (location null)."""
+    return [name for name in PAPER_DATASETS[paper] if dataset_location(config, name) is None]
+
+
+def profile(config: dict, paper: str) -> str:
+    """`demo` (every dataset of the paper is the demo), `paper` (all real) or `mixed` (ECAN: one real, one demo)."""
+    demo = demo_datasets(config, paper)
+    return "paper" if not demo else "demo" if len(demo) == len(PAPER_DATASETS[paper]) else "mixed"
+
+
+def _under_keys(tree: dict, names: list[str]) -> dict:
+    """The parts of a nested dict that sit under a key in `names`, with their paths."""
+    found = {}
+    for key, value in tree.items():
+        if key in names:
+            found[key] = value
+        elif isinstance(value, dict) and (inner := _under_keys(value, names)):
+            found[key] = inner
+    return found
+
+
+def demo_overrides(config: dict, paper: str) -> dict:
+    """The part of `demo.overrides` a paper's runs get.
+
+    All of it when every dataset of the paper is the demo; none on real data.
+    When real and demo datasets are mixed (ECAN), only the settings of the demo
+    datasets (the keys named after them, e.g. demo.overrides.ecan.fer2013): a
+    shared setting (compute, ecan.train, ...) would change the real dataset's
+    runs too, so it keeps the config's value.
+    """
+    overrides, kind = config["demo"]["overrides"], profile(config, paper)
+    if kind != "mixed":
+        return copy.deepcopy(overrides) if kind == "demo" else {}
+    return copy.deepcopy(_under_keys({paper: overrides.get(paper, {})}, demo_datasets(config, paper)))
 
 
 def effective_config(config: dict, paper: str) -> dict:
-    """The config a paper's stages actually run with (demo overrides applied on demo data)."""
-    if uses_demo(config, paper):
-        resolved = deep_merge(config, config["demo"]["overrides"])
-        resolved["profile"] = "demo"
-    else:
-        resolved = copy.deepcopy(config)
-        resolved["profile"] = "paper"
+    """The config a paper's stages actually run with (demo overrides applied to demo data, see `demo_overrides`)."""
+    resolved = deep_merge(config, demo_overrides(config, paper))
+    resolved["profile"] = profile(config, paper)
     return resolved
+
+
+def _leaves(tree: dict, prefix: str = "") -> dict[str, object]:
+    """A nested dict as {dotted key: value}."""
+    flat = {}
+    for key, value in tree.items():
+        flat |= _leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
+    return flat
+
+
+def _lookup(config: dict, dotted: str):
+    for key in dotted.split("."):
+        config = config.get(key) if isinstance(config, dict) else None
+    return config
+
+
+def mixed_data_notice(config: dict, paper: str) -> str | None:
+    """What a run mixing real and demo data does with the demo overrides (printed at start-up); None otherwise."""
+    if profile(config, paper) != "mixed":
+        return None
+    demo = demo_datasets(config, paper)
+    real = [name for name in PAPER_DATASETS[paper] if name not in demo]
+    applied = _leaves(demo_overrides(config, paper))
+    overrides = config["demo"]["overrides"]
+    kept = {key: _lookup(config, key) for key in _leaves({"compute": overrides.get("compute", {}), paper: overrides.get(paper, {})}) if key not in applied}
+    return (
+        f"{paper} runs on real {', '.join(real)} and demo {', '.join(demo)}. Demo overrides applied to the demo data only: "
+        f"{'; '.join(f'{key} {_lookup(config, key)} -> {value}' for key, value in applied.items()) or 'none'}. "
+        f"Not applied (they would change the real data's runs; the demo runs use them too), your values stay: "
+        f"{'; '.join(f'{key} = {value}' for key, value in kept.items()) or 'none'}."
+    )
 
 
 def config_hash(config: dict) -> str:
     return sha256_json(config)[:16]
+
+
+def resolved_config_path(config: dict) -> str:
+    """Where the workflow keeps the validated config its jobs read (content-addressed, relative to the working directory)."""
+    return f"work/config/config-{config_hash(config)}.yaml"
+
+
+def write_resolved_config(config: dict, path: str | Path) -> None:
+    """Write the validated config for the jobs (once per content); a full or read-only disk is named, not a traceback."""
+    if Path(path).exists():
+        return
+    try:
+        write_text(path, yaml.safe_dump(dict(config), sort_keys=True))
+    except OSError as error:
+        raise ConfigError(f"cannot write the resolved config {path} ({error.strerror or error}); free space or make the working directory writable, then rerun") from error
 

@@ -2,7 +2,9 @@
 
 Every artifact is written to a temporary file in the destination folder and
 renamed into place, so an interrupted job never leaves a half-written file that
-a later run would mistake for a finished one.
+a later run would mistake for a finished one. The file gets the mode a plain
+`open(path, "w")` would give it (0666 less the umask), not mkstemp's 0600, so a
+group sharing the repository can read the results.
 """
 
 from __future__ import annotations
@@ -18,12 +20,22 @@ from typing import Any, Iterator
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open(path, "w") creates under this process's umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -5,12 +5,16 @@ Video is streamed frame by frame through a pipe, never held whole in memory.
 
 from __future__ import annotations
 
+import logging
+import re
 import subprocess
 from pathlib import Path
 from typing import Iterator
 
 import imageio_ffmpeg
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 # Flags that keep ffmpeg's output byte-identical from run to run.
 BITEXACT = ["-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"]
@@ -24,8 +28,29 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+STREAMS = {"v": "video", "a": "audio"}
+# A file is partial when the decoded frames or samples fall short of the container's duration by more than this.
+PARTIAL_TOLERANCE_S = 0.1
+PARTIAL_TOLERANCE_FRACTION = 0.01
+
+
+def ffmpeg_reason(stderr: str) -> str:
+    """The line of ffmpeg's error output that says what is wrong, without its `[demuxer @ 0x...]` prefix."""
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", line).strip() for line in stderr.splitlines()]
+    return next((line for line in lines if line), "unknown error")
+
+
+def stream_error(path: str | Path, stream: str) -> MediaError:
+    """Why ffmpeg cannot read `stream` (v or a) of `path`: a missing stream, or ffmpeg's one-line reason (no banner)."""
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-map", f"0:{stream}:0", "-t", "0.1", "-f", "null", "-"]
+    stderr = subprocess.run(cmd, capture_output=True).stderr.decode(errors="replace")
+    if "matches no streams" in stderr:
+        return MediaError(f"{path}: has no {STREAMS[stream]} stream; give a file with {STREAMS[stream]} (or remove the sample)")
+    return MediaError(f"{path}: ffmpeg cannot read it ({ffmpeg_reason(stderr)}); check that it is a complete media file")
+
+
 def probe(path: str | Path) -> dict:
-    """Container metadata: size (w, h), fps, duration (s), audio presence."""
+    """Container metadata of a video: size (w, h), fps, duration (s), audio presence."""
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such media file")
@@ -33,10 +58,45 @@ def probe(path: str | Path) -> dict:
     try:
         meta = next(reader)
     except (RuntimeError, OSError, StopIteration) as exc:
-        raise MediaError(f"{path}: ffmpeg cannot read it ({exc}); check that it is a complete video file") from exc
+        raise stream_error(path, "v") from exc
     finally:
         reader.close()
     return meta
+
+
+def unreadable(path: str | Path, needs_audio: bool = True) -> str | None:
+    """Why a sample's video cannot be used (missing, undecodable, no video or no audio stream), or None when it can."""
+    try:
+        meta = probe(path)
+    except MediaError as error:
+        return str(error)
+    if needs_audio and "audio_codec" not in meta:
+        return f"{path}: has no audio stream; the audio branch needs one (remove the sample or add its audio)"
+    return None
+
+
+def container_duration(path: str | Path) -> float | None:
+    """The duration the file's container states (ffmpeg's `Duration:`), in seconds; None when it states none."""
+    stderr = subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)], capture_output=True).stderr.decode(errors="replace")
+    found = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", stderr)
+    return None if found is None else int(found[1]) * 3600 + int(found[2]) * 60 + float(found[3])
+
+
+def coverage(path: str | Path, decoded_s: float, what: str) -> dict:
+    """How much of `path` was decoded (`what`: video frames or audio) against its container's duration.
+
+    A truncated file whose index survives decodes only its first part and
+    ffmpeg exits 0; this compares the decoded length with the stated one and
+    logs a warning when the shortfall exceeds the tolerance (`partial`).
+    """
+    container_s = container_duration(path)
+    if container_s is None:
+        return {"container_s": None, "decoded_s": round(float(decoded_s), 3), "partial": False}
+    missing = max(container_s - float(decoded_s), 0.0)
+    partial = missing > max(PARTIAL_TOLERANCE_S, PARTIAL_TOLERANCE_FRACTION * container_s)
+    if partial:
+        log.warning("%s: decoded %.2f s of %s out of the %.2f s its container states; the file is truncated or damaged (recorded as partial)", path, decoded_s, what, container_s)
+    return {"container_s": round(container_s, 3), "decoded_s": round(float(decoded_s), 3), "partial": partial}
 
 
 def iter_frames(path: str | Path, fps: int) -> Iterator[np.ndarray]:
@@ -64,11 +124,10 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
-        message = proc.stderr.decode(errors="replace").strip().splitlines()
-        detail = message[-1] if message else "unknown error"
-        if "matches no streams" in proc.stderr.decode(errors="replace"):
+        stderr = proc.stderr.decode(errors="replace")
+        if "matches no streams" in stderr:
             raise MediaError(f"{path}: has no audio stream; the audio branch needs one (remove the sample or add its audio)")
-        raise MediaError(f"{path}: ffmpeg could not decode its audio ({detail})")
+        raise MediaError(f"{path}: ffmpeg could not decode its audio ({ffmpeg_reason(stderr)})")
     return np.frombuffer(proc.stdout, dtype="<f4").copy()
 
 

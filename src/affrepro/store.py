@@ -199,7 +199,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--features: manifests of one extractor expected, got {sorted(extractors)}")
     extractor = extractors.pop()
     info = {k: v for k, v in manifests[0].items() if k not in ("samples", "trials", "shard", "shards")}
-    store = pack(extractor, pack_splits(config, args.paper, args.root), sample_files(manifests), args.out_dir, args.manifest, info)
+    # Samples the prepare stage left out (datasets.<name>.on_unreadable: skip) are not packed; the store lists them.
+    info["skipped"] = {key: why for m in manifests for key, why in m.get("skipped", {}).items()}
+    splits = {split: [key for key in keys if key not in info["skipped"]] for split, keys in pack_splits(config, args.paper, args.root).items()}
+    store = pack(extractor, splits, sample_files(manifests), args.out_dir, args.manifest, info)
     log.info("%s: packed %s", extractor, {split: entry["rows"] for split, entry in store["splits"].items()})
 
 

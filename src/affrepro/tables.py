@@ -21,6 +21,7 @@ from pathlib import Path
 from affrepro import jobs, papers
 from affrepro.io import read_json, write_json, write_text
 from affrepro.papers import load_paper
+from affrepro.provenance import left_out_note
 
 
 
@@ -123,11 +124,11 @@ def write_table(paper_key: str, table: str, config: dict, outputs: dict[str, Pat
     spec = paper["tables"][table]
     columns, rows = build_rows(paper, table)
     report = papers.report(paper_key)
-    profile_note = report.profile_note(config)
-    for row in rows:
-        if profile_note and any(row[c] is not None for c in columns if c.endswith("_ours")):
-            row["note"] = "; ".join(n for n in (row["note"], profile_note) if n)
     provenance = report.provenance(config, provenance_inputs)
+    notes = [n for n in (report.profile_note(config), left_out_note(provenance)) if n]
+    for row in rows:
+        if notes and any(row[c] is not None for c in columns if c.endswith("_ours")):
+            row["note"] = "; ".join(n for n in (row["note"], *notes) if n)
     write_text(outputs["csv"], render_csv(columns, rows))
     write_json(
         outputs["json"],

@@ -165,7 +165,8 @@ def test_rows_say_which_data_are_real(config):
     assert profile_note(config) == "ours: RAF-DB demo, FER2013 demo; demo budget (see provenance)"
     raw = helpers.repo_config()
     raw["datasets"]["fer2013"]["path"] = "fer2013.csv.gz"
-    assert profile_note(effective_config(raw, "ecan")) == "ours: RAF-DB demo, FER2013 real; demo budget (see provenance)"
+    # Mixed: the demo overrides reach the demo RAF-DB only; FER2013 keeps the paper's settings (issue 13).
+    assert profile_note(effective_config(raw, "ecan")) == "ours: RAF-DB demo, FER2013 real; demo budget for RAF-DB, paper budget for the real data (see provenance)"
     raw["datasets"]["rafdb"]["root"] = "rafdb"
     raw["ecan"]["rafdb"]["weights"] = "random"
     assert profile_note(effective_config(raw, "ecan")) == ""  # real data, the paper's budget
@@ -187,3 +188,37 @@ def test_snakemake_stops_at_startup_when_the_bank_is_too_small(tmp_path):
         capture_output=True, text=True,
     )
     assert proc.returncode != 0 and "ecan.model.bank_groups = 6" in proc.stdout + proc.stderr
+
+
+def test_real_rafdb_with_demo_fer2013_keeps_every_setting_the_user_gave(tmp_path):
+    """Issue 13: on real RAF-DB with FER2013 left as the demo, the demo overrides reach FER2013 only.
+
+    The user's RAF-DB epochs, precision and checkpoint stay, the run says so at start-up, and the
+    real-data weights check still runs (a missing checkpoint stops start-up, naming the key).
+    """
+    rafdb = helpers.write_rafdb(tmp_path / "rafdb", helpers.rafdb_entries())
+    (tmp_path / "r18.pth").write_bytes(b"a checkpoint")
+    raw = helpers.repo_config()
+    raw["datasets"]["rafdb"]["root"] = str(rafdb)
+    raw["ecan"]["rafdb"] |= {"epochs": 1, "weights": str(tmp_path / "r18.pth")}
+    raw["compute"]["precision"] = "fp32"
+    resolved = effective_config(raw, "ecan")
+    assert resolved["profile"] == "mixed"
+    assert resolved["ecan"]["rafdb"] == raw["ecan"]["rafdb"]  # epochs 1, input 224, the checkpoint path: as given
+    assert resolved["compute"] == raw["compute"] and resolved["ecan"]["train"] == raw["ecan"]["train"] and resolved["ecan"]["model"] == raw["ecan"]["model"]
+    assert resolved["ecan"]["experiments"] == raw["ecan"]["experiments"]
+    assert resolved["ecan"]["fer2013"]["epochs"] == raw["demo"]["overrides"]["ecan"]["fer2013"]["epochs"] == 5  # the demo dataset's own override
+    rafdb_run = next(run for run, spec in plan.runs(resolved).items() if spec["dataset"] == "rafdb")
+    assert plan.run_inputs(resolved, rafdb_run)["settings"]["rafdb"]["epochs"] == 1 and plan.run_inputs(resolved, rafdb_run)["compute"]["precision"] == "fp32"
+    assert report.profile_note(resolved) == "ours: RAF-DB real, FER2013 demo; demo budget for FER2013, reduced budget for the real data (see provenance)"
+
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(raw))
+    proc = helpers.snakemake(workdir, "results/ecan/table4.csv", dry_run=True)
+    assert "Demo overrides applied to the demo data only: ecan.fer2013.epochs 200 -> 5" in proc.stderr
+    assert "compute.precision = fp32" in proc.stderr and "ecan.rafdb.epochs = 1" in proc.stderr  # said, not replaced
+    raw["ecan"]["rafdb"]["weights"] = str(tmp_path / "missing.pth")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(raw))
+    proc = helpers.snakemake_run(workdir, "-n", "results/ecan/table4.csv")
+    assert proc.returncode != 0 and f"ecan.rafdb.weights: {tmp_path / 'missing.pth'} does not exist" in proc.stdout + proc.stderr

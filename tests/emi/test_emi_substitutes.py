@@ -11,6 +11,7 @@ from affrepro.config import effective_config, substitutes
 from affrepro.data.hume import LABELS
 from affrepro.emi import aggregate, train
 from affrepro.features import save_features
+from affrepro.store import open_store, pack
 from helpers import REPO, repo_config
 
 DEFAULT_HUB_IDS = ["facebook/dino-vits16", "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim"]
@@ -87,9 +88,13 @@ def test_train_and_fusion_metrics_name_the_substitutes_their_extractors_ran_with
     rng = np.random.default_rng(1)
     splits = {part: ([f"{part}{i}" for i in range(4)], rng.uniform(0, 1, (4, 6))) for part in ("train", "valid")}
     keys = [k for part in splits.values() for k in part[0]]
-    files = {"resnet18": write_features(tmp_path, keys, "resnet18", 3, rng), "au": write_features(tmp_path, keys, "au", 2, rng)}
+    stores = {}
+    for extractor, dim in (("resnet18", 3), ("au", 2)):
+        files = write_features(tmp_path, keys, extractor, dim, rng)
+        pack(extractor, {part: keys for part, (keys, _) in splits.items()}, files, tmp_path / f"packed-{extractor}", tmp_path / f"packed-{extractor}.json")
+        stores[extractor] = open_store(tmp_path / f"packed-{extractor}.json")
     runs = tmp_path / "runs"
-    metrics = train.run(config, "resnet18_aus", splits, files, {"metrics": runs / "metrics.json", "predictions": runs / "predictions.csv"})
+    metrics = train.run(config, "resnet18_aus", splits, stores, {"metrics": runs / "metrics.json", "predictions": runs / "predictions.csv"})
     assert metrics["substitutes"] == texts(config, "extractor:resnet18", "openface:au")
 
     # a fusion carries the union of its members' substitutes, in member order, once each

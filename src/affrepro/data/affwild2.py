@@ -54,6 +54,8 @@ def read_annotation(path: str | Path) -> np.ndarray:
     lines = path.read_text().splitlines()
     if not lines or lines[0].replace(" ", "").lower() != "valence,arousal":
         raise DatasetError(f"{path}: the first line must be the header `valence,arousal` (found {lines[0] if lines else 'an empty file'!r})")
+    if len(lines) == 1:
+        raise DatasetError(f"{path}: no annotation rows after the header; restore the file or remove the trial")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split(",")
@@ -88,7 +90,10 @@ def list_trials(root: str | Path) -> list[Trial]:
         directory = base / folder
         if not directory.is_dir():
             raise DatasetError(f"{directory}: missing annotation folder")
-        trials += [Trial(p.stem, split, p) for p in sorted(directory.glob("*.txt"))]
+        found = [Trial(p.stem, split, p) for p in sorted(directory.glob("*.txt"))]
+        if not found:
+            raise DatasetError(f"{directory}: no annotation files (<trial>.txt); the {split} split is empty. Restore them, or point datasets.affwild2.root at the complete dataset")
+        trials += found
     annotated_videos = {video_group(t.name) for t in trials}
     videos_dir = root / "videos"
     if videos_dir.is_dir():

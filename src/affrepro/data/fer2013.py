@@ -10,6 +10,7 @@ naming it (and the line, where there is one).
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,22 @@ def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise DatasetError(f"{path}: FER2013 file not found; set datasets.fer2013.path to fer2013.csv or fer2013.csv.gz (or null for the demo)")
     raw = path.read_bytes()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as exc:  # a truncated or corrupt download
+        raise DatasetError(f"{path}: not a complete gzip file ({exc}); download it again or give the uncompressed fer2013.csv") from exc
+
+
+def usage_counts(path: str | Path) -> dict[str, int]:
+    """Rows per Usage (Training, PublicTest, PrivateTest), without parsing the pixels: the start-up check of the splits."""
+    path = Path(path)
+    text = _read_bytes(path)
+    header = text[: text.find(b"\n")].strip().replace(b" ", b"")
+    if header != HEADER:
+        raise DatasetError(f"{path}: header is {header[:60].decode(errors='replace')!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?")
+    return {usage: text.count(b"," + usage.encode()) for usage in USAGES}
 
 
 def parse_pixels(text: bytes, n_rows: int, path: Path) -> np.ndarray:
@@ -43,33 +59,50 @@ def parse_pixels(text: bytes, n_rows: int, path: Path) -> np.ndarray:
     return values.astype(np.uint8).reshape(n_rows, SIZE, SIZE)
 
 
+def parse_row(line: bytes, path: Path, number: int) -> tuple[int, bytes, str]:
+    """(emotion, pixel text, usage) of one data line; DatasetError naming the file and line when it is malformed."""
+    parts = line.strip().split(b",")
+    if len(parts) != 3:
+        raise DatasetError(f"{path}:{number}: expected 3 comma-separated fields (emotion,pixels,Usage), got {len(parts)}")
+    emotion, pixel_text, usage = parts
+    if not emotion.isdigit() or int(emotion) > 6:
+        raise DatasetError(f"{path}:{number}: emotion {emotion.decode(errors='replace')!r} is not in 0-6")
+    usage = usage.strip().decode(errors="replace")
+    if usage not in USAGES:
+        raise DatasetError(f"{path}:{number}: unknown Usage {usage!r}; expected one of {', '.join(USAGES)}")
+    pixel_text = pixel_text.strip()
+    if pixel_text.count(b" ") != SIZE * SIZE - 1 or b"  " in pixel_text or not pixel_text.replace(b" ", b"").isdigit():
+        raise DatasetError(f"{path}:{number}: {len(pixel_text.split())} pixel values, expected {SIZE * SIZE} (48x48) decimal values separated by single spaces")
+    return int(emotion), pixel_text, usage
+
+
 def load(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
-    """{usage: {"images": uint8 (N, 48, 48), "labels": int64 (N,)}} for Training, PublicTest, PrivateTest."""
+    """{usage: {"images": uint8 (N, 48, 48), "labels": int64 (N,)}} for Training, PublicTest, PrivateTest; any malformed row stops it."""
+    return read(path, "fail")[0]
+
+
+def read(path: str | Path, on_unreadable: str = "fail") -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+    """(`load`'s splits, {"line N": why} of the rows left out); on_unreadable `skip` leaves out malformed rows, `fail` stops."""
     path = Path(path)
     lines = _read_bytes(path).splitlines()
     if not lines or lines[0].strip().replace(b" ", b"") != HEADER:
         found = lines[0][:60].decode(errors="replace") if lines else "<empty file>"
         raise DatasetError(f"{path}: header is {found!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?")
-    labels, usages, pixels = [], [], []
+    labels, usages, pixels, skipped = [], [], [], {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        parts = line.strip().split(b",")
-        if len(parts) != 3:
-            raise DatasetError(f"{path}:{number}: expected 3 comma-separated fields (emotion,pixels,Usage), got {len(parts)}")
-        emotion, pixel_text, usage = parts
-        if not emotion.isdigit() or int(emotion) > 6:
-            raise DatasetError(f"{path}:{number}: emotion {emotion.decode(errors='replace')!r} is not in 0-6")
-        usage = usage.strip().decode(errors="replace")
-        if usage not in USAGES:
-            raise DatasetError(f"{path}:{number}: unknown Usage {usage!r}; expected one of {', '.join(USAGES)}")
-        pixel_text = pixel_text.strip()
-        if pixel_text.count(b" ") != SIZE * SIZE - 1 or b"  " in pixel_text:
-            raise DatasetError(f"{path}:{number}: {len(pixel_text.split())} pixel values, expected {SIZE * SIZE} (48x48) separated by single spaces")
-        labels.append(int(emotion))
+        try:
+            emotion, pixel_text, usage = parse_row(line, path, number)
+        except DatasetError as error:
+            if on_unreadable == "fail":
+                raise
+            skipped[f"line {number}"] = str(error)
+            continue
+        labels.append(emotion)
         usages.append(usage)
         pixels.append(pixel_text)
     images = parse_pixels(b" ".join(pixels), len(pixels), path)
     labels = np.asarray(labels, dtype=np.int64)
     usages = np.asarray(usages)
-    return {u: {"images": images[usages == u], "labels": labels[usages == u]} for u in USAGES}
+    return {u: {"images": images[usages == u], "labels": labels[usages == u]} for u in USAGES}, skipped

@@ -33,6 +33,8 @@ def _read_split(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DatasetError(f"{path}: missing. A Hume-Vidmimic2 root needs train_split.csv and valid_split.csv next to raw/; point datasets.hume_vidmimic2.root at that folder")
     frame = pd.read_csv(path)
+    if frame.empty:
+        raise DatasetError(f"{path}: no sample rows (only a header); every split needs samples. Add its rows, or point datasets.hume_vidmimic2.root at the complete dataset")
     if frame.shape[1] != 1 + len(LABELS):
         raise DatasetError(f"{path}: expected 7 columns (file id, {', '.join(LABELS)}), found {frame.shape[1]}")
     label_columns = list(frame.columns[1:])

@@ -23,7 +23,11 @@ def data_label(config: dict) -> str:
     data = ", ".join(f"{NAMES[d]} {kinds[d]}" for d in plan.DATASETS)
     if config["profile"] == "demo":
         return f"{data}; demo budget"
-    return f"{data}; {'reduced' if budget(config)['reduced'] else 'paper'} budget"
+    kind = "reduced" if budget(config)["reduced"] else "paper"
+    if config["profile"] == "mixed":
+        demo = [NAMES[d] for d in plan.DATASETS if kinds[d] == "demo"]
+        return f"{data}; demo budget for {', '.join(demo)}, {kind} budget for the real data"
+    return f"{data}; {kind} budget"
 
 
 def profile_note(config: dict) -> str:
@@ -36,7 +40,8 @@ def profile_note(config: dict) -> str:
 def budget(config: dict) -> dict:
     ecan, paper = config["ecan"], paper_budget()
     used = {d: {k: ecan[d][k] for k in ("epochs", "input_size", "max_train", "weights")} for d in plan.DATASETS}
-    reduced = any(used[d]["epochs"] < paper[d]["epochs"] or used[d]["max_train"] is not None or used[d]["input_size"] != paper[d]["input_size"] for d in used)
+    real = [d for d in used if not plan.is_demo(config, d)]  # a demo dataset's budget is the demo's (data_label says so)
+    reduced = any(used[d]["epochs"] < paper[d]["epochs"] or used[d]["max_train"] is not None or used[d]["input_size"] != paper[d]["input_size"] for d in real)
     reduced |= ecan["train"]["batch_size"] != paper["batch_size"]
     return {"used": used | {"batch_size": ecan["train"]["batch_size"], "lr": ecan["train"]["lr"]}, "paper": paper, "reduced": reduced}
 
@@ -45,7 +50,7 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
     """inputs["datasets"]: the dataset facts affrepro.ecan.stats wrote."""
     datasets = read_json(inputs["datasets"])
     ecan = config["ecan"]
-    return common_provenance.common(config) | {
+    return common_provenance.common(config, "ecan") | {
         "data": data_label(config),
         "datasets": {d: {k: datasets[d][k] for k in ("kind", "location", "fingerprint_sha256", "train")} for d in plan.DATASETS},
         "encoder_weights": {d: parse_weights(ecan[d]["weights"], f"ecan.{d}").provenance() for d in plan.DATASETS},
@@ -59,4 +64,4 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
         "precision": config["compute"]["precision"],
         "selection": "epoch with the best validation accuracy (RAF-DB: stratified hold-out of train; FER2013: PrivateTest); scores are the test split's (RAF-DB test, FER2013 PublicTest) at that epoch",
         "std": "sample standard deviation (ddof=1) over seeds; empty for one seed",
-    }
+    } | common_provenance.left_out({d: datasets[d].get("skipped", {}) for d in plan.DATASETS})

@@ -25,17 +25,19 @@ def fingerprint(dataset: str, location: Path) -> str:
         return sha256_file(location)
     digest = hashlib.sha256(sha256_file(location / rafdb.LABEL_FILE).encode())
     for name, _ in rafdb.read_labels(location):
-        digest.update(sha256_file(rafdb.image_path(location, name)).encode())
+        path = rafdb.image_path(location, name)
+        digest.update((sha256_file(path) if path.is_file() else "missing").encode())  # a missing image is one of on_unreadable's
     return digest.hexdigest()
 
 
-def class_counts(dataset: str, location: Path) -> dict:
-    """Per-class image counts of the official splits (Figure 6 plots the training split)."""
+def class_counts(dataset: str, location: Path, on_unreadable: str = "fail") -> dict:
+    """Per-class image counts of the official splits (Figure 6 plots the training split), and the samples left out (on_unreadable: skip)."""
     if dataset == "fer2013":
-        data, classes, splits = fer2013.load(location), fer2013.CLASSES, {"train": "Training", "public_test": "PublicTest", "private_test": "PrivateTest"}
+        (data, skipped), classes, splits = fer2013.read(location, on_unreadable), fer2013.CLASSES, {"train": "Training", "public_test": "PublicTest", "private_test": "PrivateTest"}
     else:
-        data, classes, splits = rafdb.load(location), rafdb.CLASSES, {"train": "train", "test": "test"}
-    return {"classes": list(classes), **{name: np.bincount(data[key]["labels"], minlength=len(classes)).tolist() for name, key in splits.items()}}
+        (data, skipped), classes, splits = rafdb.read(location, on_unreadable), rafdb.CLASSES, {"train": "train", "test": "test"}
+    counts = {"classes": list(classes), **{name: np.bincount(data[key]["labels"], minlength=len(classes)).tolist() for name, key in splits.items()}}
+    return counts | ({"skipped": skipped} if skipped else {})
 
 
 def augmentation_flags(config: dict) -> dict:
@@ -50,7 +52,7 @@ def dataset_facts(config: dict, locations: dict[str, Path]) -> dict:
             "kind": "demo" if plan.is_demo(config, dataset) else "real",
             "location": str(location),
             "fingerprint_sha256": fingerprint(dataset, location),
-            **class_counts(dataset, location),
+            **class_counts(dataset, location, config["datasets"][dataset]["on_unreadable"]),
         }
         for dataset, location in locations.items()
     }

@@ -330,7 +330,7 @@ def run_output(config: dict, run_id: str, location: str) -> dict:
     if run_id not in runs:
         raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(runs))}")
     spec = runs[run_id]
-    train, val, test = prepare.load_splits(spec["dataset"], location, config["ecan"])
+    train, val, test = prepare.load_splits(spec["dataset"], location, config["ecan"], config["datasets"][spec["dataset"]]["on_unreadable"])
     result = run(Settings.from_config(config, spec), train, val, test)
     data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
     # Stand-ins for the paper's models this run trained with (real data, allow_substitutes); the table rows name them.

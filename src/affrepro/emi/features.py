@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "emi", argv, extractor={"choices": EXTRACTORS, "required": True}, inputs=jobs.PATH, manifest=jobs.PATH)
     upstream = read_json(args.inputs)
     info = extract_shard(config, args.extractor, upstream, args.manifest.parent)
-    write_json(args.manifest, info | {"shard": upstream["shard"], "shards": upstream["shards"]})
+    # Samples the prepare stage left out (on_unreadable: skip) stay listed, for the store and the tables' provenance.
+    write_json(args.manifest, info | {"shard": upstream["shard"], "shards": upstream["shards"], "skipped": upstream.get("skipped", {})})
     log.info("%s shard %d/%d: %d samples -> %s", args.extractor, upstream["shard"], upstream["shards"], len(upstream["samples"]), args.manifest)
 
 

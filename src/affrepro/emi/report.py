@@ -35,4 +35,4 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
         "preprocess": {k: config["preprocess"][k] for k in ("fps", "face_size", "mtcnn", "audio")},
         "selection": "epoch with the best validation mean Pearson, per seed; scores are validation scores (the paper's protocol)",
         "std": "sample standard deviation (ddof=1) over seeds",
-    }
+    } | ({"partial_media": stats["partial"]} if "partial" in stats else {}) | common_provenance.left_out({"hume_vidmimic2": stats.get("skipped", {})})

@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "emi", argv, feature_set=jobs.TEXT, root=jobs.PATH, packed=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH)
     if args.feature_set not in config["emi"]["feature_sets"]:
         raise SystemExit(f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})")
-    splits = plan.labelled_splits(config, args.root)
+    left_out = {key for path in args.packed for key in read_json(path)["features"].get("skipped", {})}  # on_unreadable: skip
+    splits = plan.labelled_splits(config, args.root, left_out)
     stores = {read_json(path)["extractor"]: open_store(path) for path in args.packed}
     run(config, args.feature_set, splits, stores, {"metrics": args.metrics, "predictions": args.predictions})
 

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from affrepro.io import atomic_path
-from affrepro.media import read_audio
+from affrepro.media import coverage, read_audio
 
 log = logging.getLogger(__name__)
 SILENCE_PEAK = 1e-6  # below this peak a track is treated as silent
@@ -27,6 +27,7 @@ class AudioResult:
     sample_rate: int
     peak_in: float
     silent: bool
+    coverage: dict  # decoded vs stated duration (affrepro.media.coverage)
 
 
 def peak_normalise(signal: np.ndarray, peak_dbfs: float | None) -> tuple[np.ndarray, bool]:
@@ -48,4 +49,4 @@ def prepare_audio(media: str | Path, out: str | Path, sample_rate: int = 16000, 
         log.warning("%s: silent audio track; written as silence without normalisation", media)
     with atomic_path(out, suffix=".wav") as tmp:
         sf.write(tmp, normalised, sample_rate, subtype="PCM_16", format="WAV")
-    return AudioResult(samples=len(normalised), sample_rate=sample_rate, peak_in=peak_in, silent=silent)
+    return AudioResult(samples=len(normalised), sample_rate=sample_rate, peak_in=peak_in, silent=silent, coverage=coverage(media, len(signal) / sample_rate, "audio"))

@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         records[name] = {"file": str(path), "rows": int(len(rows))}
         dim = int(features.shape[1])
     manifest = {"stage": "features", "extractor": args.extractor, "precision": config["compute"]["precision"], "dim": dim, **info}
-    write_json(args.manifest, manifest | {"trials": records, "shard": prepared["shard"], "shards": prepared["shards"]})
+    # Trials the prepare stage left out (on_unreadable: skip) stay listed, for the store and the tables' provenance.
+    write_json(args.manifest, manifest | {"trials": records, "shard": prepared["shard"], "shards": prepared["shards"], "skipped": prepared.get("skipped", {})})
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from affrepro import jobs
 from affrepro.data import affwild2
 from affrepro.data import DatasetError
 from affrepro.io import write_json, write_npz
-from affrepro.media import probe
+from affrepro.media import MediaError, probe
 from affrepro.preprocess.audio import prepare_audio
 from affrepro.va import plan
 
@@ -70,17 +70,24 @@ def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: di
     if n_missing:
         log.info("%s: %d of %d crops missing, filled with the last available one", trial.name, n_missing, len(rows))
     counts = {"length": int(len(rows)), "annotation_rows": int(len(values)), "ignored_rows": int(len(values) - len(rows)), "missing_crops": n_missing}
-    return {name: str(path) for name, path in files.items()} | counts | {"fps": fps, "silent_audio": audio.silent}
+    return {name: str(path) for name, path in files.items()} | counts | {"fps": fps, "silent_audio": audio.silent, "audio_coverage": audio.coverage}
 
 
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "va", argv, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, out_dir=jobs.PATH, manifest=jobs.PATH)
     by_name = {t.name: t for t in affwild2.list_trials(args.root)}
-    settings = config["va"]["preprocess"]
-    records = {}
+    settings, policy = config["va"]["preprocess"], config["datasets"]["affwild2"]["on_unreadable"]
+    records, skipped = {}, {}
     for name in tqdm(plan.shard(config, args.root, args.shard, args.shards), desc="prepare", mininterval=5):
-        records[name] = prepare_trial(args.root, by_name[name], args.out_dir, settings)
-    shard = {"root": str(args.root), "shard": args.shard, "shards": args.shards}
+        try:
+            records[name] = prepare_trial(args.root, by_name[name], args.out_dir, settings)
+        except (DatasetError, MediaError) as error:  # the message names the file
+            if policy == "fail":
+                raise
+            skipped[name] = str(error)
+            log.warning("trial %s left out (datasets.affwild2.on_unreadable: skip): %s", name, error)
+    partial = sorted(name for name, record in records.items() if record["audio_coverage"]["partial"])
+    shard = {"root": str(args.root), "shard": args.shard, "shards": args.shards, "partial": partial, "skipped": skipped}
     write_json(args.manifest, {"stage": "prepare", "frame_size": settings["frame_size"], "sample_rate": settings["sample_rate"], "trials": records} | shard)
 
 

@@ -40,7 +40,7 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
         "selection": {"table2": f"paper: {PROTOCOLS['paper']}", "table2_nested": f"nested: {PROTOCOLS['nested']}"},
         "metric": "CCC with population (1/n) variances and covariance, over all frames of the held-out fold; P = (CCC_v + CCC_a) / 2",
         "std": "sample standard deviation (ddof=1) over folds",
-    }
+    } | common_provenance.left_out({"affwild2": folds.get("skipped", {})})
 
 
 def profile_note(config: dict) -> str:
