@@ -1,9 +1,11 @@
 """The command line every workflow job shares.
 
 A job module's `main` is one call: `config, args = jobs.parse(__doc__, "emi", argv, out=jobs.PATH)`.
-It adds `--config` (the resolved config the workflow wrote), one `--flag` per
-keyword (underscores become dashes), sets up logging, and returns the paper's
-effective config (demo overrides applied on demo data) with the parsed args.
+It adds `--config` (the resolved config the workflow wrote), `--threads` (the
+rule's `{threads}`: the job's torch threads, in place of `compute.threads`, which
+is the count for runs outside Snakemake), one `--flag` per keyword (underscores
+become dashes), sets up logging, and returns the paper's effective config (demo
+overrides applied on demo data) with the parsed args.
 Paths always come from the rule (`{input}`, `{output}`, `{params}`); no job
 builds a workflow path of its own.
 """
@@ -26,11 +28,15 @@ NAMED_PATHS = {"nargs": "*", "default": [], "metavar": "NAME=PATH"}
 def parse(doc: str, paper: str | None, argv: list[str] | None = None, /, **arguments: dict) -> tuple[dict | None, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--config", default="config.yaml", help="the resolved config.yaml of the workflow")
+    parser.add_argument("--threads", type=int, help="torch threads (Snakemake's {threads}); default: the config's compute.threads")
     for name, options in arguments.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, **options)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return (paper_config(args.config, paper) if paper else None), args
+    config = paper_config(args.config, paper) if paper else None
+    if config is not None and args.threads is not None:
+        config["compute"]["threads"] = args.threads
+    return config, args
 
 
 def paper_config(path: str | Path, paper: str) -> dict:

@@ -10,7 +10,7 @@ import torch
 import torchvision
 from transformers import ViTConfig, ViTModel, Wav2Vec2Config, Wav2Vec2Model
 
-from affrepro.features import dino, resnet, wav2vec2
+from affrepro.features import au, dino, resnet, wav2vec2, widths
 from affrepro.features.weights import parse_weights
 from affrepro.io import sha256_file
 
@@ -158,10 +158,23 @@ def test_wav2vec2_mean_pooling_of_a_model_averages_its_states_per_video_frame():
 def test_wav2vec2_dimension_comes_from_the_checkpoint_config(tmp_path):
     tiny_wav2vec2(tmp_path / "w2v", layers=2)
     settings = {"weights": str(tmp_path / "w2v"), "random_arch": {"hidden_size": 1024}, "layer": "last"}
-    assert wav2vec2.feature_dim(settings) == 24
-    assert wav2vec2.feature_dim({**settings, "weights": "random", "random_arch": {"hidden_size": 40, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8}}) == 40
+    assert widths.wav2vec2(settings) == 24
+    assert widths.wav2vec2({**settings, "weights": "random", "random_arch": {"hidden_size": 40, "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 8}}) == 40
     with pytest.raises(ValueError, match="layer: 5 is not"):
-        wav2vec2.feature_dim({**settings, "layer": 5})
+        widths.wav2vec2({**settings, "layer": 5})
+    with pytest.raises(ValueError, match="has no config.json"):
+        widths.wav2vec2({**settings, "weights": str(tmp_path)})
+
+
+def test_the_torch_free_widths_equal_the_extractors_own():
+    """The workflow plans with affrepro.features.widths; the extractors build their outputs from their own constants."""
+    assert widths.FIXED == {"resnet18": resnet.DIM, "au": au.DIM, "dino": dino.VIT_S16["hidden_size"]}
+    assert resnet.build(parse_weights("random", "resnet18"))(torch.zeros(1, 3, 32, 32)).shape == (1, widths.RESNET18)
+    assert len(au.FEATURE_NAMES) == widths.AU
+    for arch in ({}, {"hidden_size": 40, "num_hidden_layers": 3}):  # transformers' defaults fill what random_arch leaves out
+        config = wav2vec2.random_config({"num_attention_heads": 4, "intermediate_size": 8, **arch})
+        found = widths.wav2vec2_architecture({"weights": "random", "random_arch": arch})
+        assert found == {"hidden_size": config.hidden_size, "num_hidden_layers": config.num_hidden_layers}
 
 
 def test_wav2vec2_dimension_of_a_hub_id_comes_from_the_local_cache(tmp_path):
@@ -171,11 +184,11 @@ def test_wav2vec2_dimension_of_a_hub_id_comes_from_the_local_cache(tmp_path):
     Wav2Vec2Config(hidden_size=24, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32).to_json_file(snapshot / "config.json")
     (tmp_path / "hub" / "models--org--tiny-w2v" / "refs").mkdir()
     (tmp_path / "hub" / "models--org--tiny-w2v" / "refs" / "main").write_text("a" * 40)
-    code = "from affrepro.features import wav2vec2; print(wav2vec2.feature_dim({'weights': 'org/tiny-w2v', 'random_arch': {}, 'layer': 2}))"
+    code = "import sys; from affrepro.features import widths; print(widths.wav2vec2({'weights': 'org/tiny-w2v', 'random_arch': {}, 'layer': 2}), 'torch' in sys.modules)"
     env = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_HUB_OFFLINE="1")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "24"
+    assert proc.stdout.strip() == "24 False"
 
 
 def test_wav2vec2_frame_grid_hand_case():

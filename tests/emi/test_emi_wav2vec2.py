@@ -22,7 +22,7 @@ def test_a_hidden_size_24_checkpoint_gives_24_everywhere_the_width_is_reported(t
     config["emi"]["train"]["seq_len"] = 300
 
     assert plan.feature_dim(config, "wav2vec2") == 24
-    assert plan.train_mem_mb(config, "wav2vec2", 100_000) == 2000 + 3 * 100_000 * 300 * 24 * 4 // 2**20
+    assert plan.feature_set_dim(config, "wav2vec2") == 24  # what the training job's memory model is given
 
     sf.write(tmp_path / "a.wav", np.sin(np.linspace(0, 300, 16000)).astype(np.float32), 16000, subtype="PCM_16")
     manifest = features.extract_shard(config, "wav2vec2", {"samples": {"7": {"file": str(tmp_path / "a.wav")}}}, tmp_path)

@@ -5,26 +5,64 @@ import shlex
 import sys
 from pathlib import Path
 
-import yaml
-
 from affrepro import papers
+from affrepro import resources as job_resources  # `resources` is Snakemake's own name in a Snakefile
 from affrepro.codeversion import code_version
-from affrepro.config import ConfigError, check_consistency, check_weights, config_hash, dataset_location, effective_config, validate_config
-from affrepro.io import write_text
+from affrepro.config import (
+    ConfigError,
+    apply_command_line,
+    check_consistency,
+    check_weights,
+    dataset_location,
+    effective_config,
+    mixed_data_notice,
+    resolved_config_path,
+    validate_config,
+    write_resolved_config,
+)
 from affrepro.papers import PAPERS_DIR, load_paper
 from affrepro.tables import input_files
 
 try:
+    # Snakemake reads nested --config values as text ('{shards: 2}' gives "2"): type them as config.yaml would.
+    # A value given there is meant, so it also wins over demo.overrides on demo data (said below).
+    KEPT_OVER_DEMO = apply_command_line(config, workflow.config_settings.config)
     validate_config(config, source="config (config.yaml plus any --config/--configfile overrides)")
     check_consistency(config, source="config")
 except ConfigError as error:
     sys.exit(f"affrepro: {error}")
+if KEPT_OVER_DEMO:
+    print(f"affrepro: --config value(s) kept over demo.overrides on demo data: {'; '.join(KEPT_OVER_DEMO)}", file=sys.stderr)
 
 # Jobs read the validated config from a content-addressed copy, so --config
-# overrides reach them too; a changed config gets a new file.
-RESOLVED_CONFIG = f"work/config/config-{config_hash(config)}.yaml"
-if not Path(RESOLVED_CONFIG).exists():
-    write_text(RESOLVED_CONFIG, yaml.safe_dump(dict(config), sort_keys=True))
+# overrides reach them too; a changed config gets a new file. It is written while
+# the workflow is read: in a fresh clone the new record is newer than the committed
+# tables, so `make reproduce` recomputes them rather than printing them (Snakemake
+# does not rerun a job whose output exists for an input a rule could still make).
+# Where it cannot be written (a full or read-only disk) a dry run still plans,
+# with the rule below standing for the file, and a real run stops at start.
+RESOLVED_CONFIG = resolved_config_path(config)
+try:
+    write_resolved_config(config, RESOLVED_CONFIG)
+    RESOLVED_CONFIG_ERROR = None
+except ConfigError as error:
+    RESOLVED_CONFIG_ERROR = error
+
+
+onstart:
+    if RESOLVED_CONFIG_ERROR is not None:
+        sys.exit(f"affrepro: {RESOLVED_CONFIG_ERROR}")
+
+
+localrules:
+    resolved_config,
+
+
+rule resolved_config:
+    output:
+        RESOLVED_CONFIG,
+    run:
+        write_resolved_config(config, output[0])
 
 # Where each dataset is read from: the configured location, or the demo a rule writes there.
 DEMO_DATA = {
@@ -43,6 +81,8 @@ def data_location(dataset):
 def paper_config(paper):
     """The paper's effective config (demo overrides on demo data); real weights checked at start-up."""
     resolved = effective_config(config, paper)
+    if mixed_data_notice(config, paper):
+        print(f"affrepro: {mixed_data_notice(config, paper)}", file=sys.stderr)
     try:
         check_weights(resolved, paper)
     except ConfigError as error:
@@ -55,14 +95,21 @@ def gpus(resolved):
     return 1 if resolved["compute"]["device"] == "cuda" else 0
 
 
+def cluster_mb(job_mb):
+    """mem_mb of a job that may go to a cluster (call it inside the rule's lambda: the executor is known
+    only once jobs are planned); a SLURM job's memory also holds two Snakemake processes."""
+    return job_resources.with_slurm_wrappers(job_mb, workflow.non_local_exec)
+
+
 def job(module, arguments="", reads=()):
-    """A job's shell command: one call into src/affrepro with the resolved config, everything into the rule's log.
+    """A job's shell command: one call into src/affrepro with the resolved config and the rule's {threads}
+    (the job's torch threads), everything into the rule's log.
 
     The command carries the hash of the job's code (its module, `reads`, and every affrepro module they
     import), so Snakemake's `code` rerun trigger reruns a job whenever the code it runs changes.
     """
     code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in reads))
-    return f"AFFREPRO_CODE={code} python -m affrepro.{module} --config {shlex.quote(RESOLVED_CONFIG)} {arguments} > {{log:q}} 2>&1"
+    return f"AFFREPRO_CODE={code} python -m affrepro.{module} --config {shlex.quote(RESOLVED_CONFIG)} --threads {{threads}} {arguments} > {{log:q}} 2>&1"
 
 
 wildcard_constraints:
@@ -89,14 +136,19 @@ rule paper_table:
         csv="results/{paper}/{table}.csv",
         json="results/{paper}/{table}.json",
     params:
-        provenance=lambda w: " ".join(shlex.quote(f"{name}={path}") for name, path in PROVENANCE[w.paper].items()),
+        provenance=lambda w: [f"{name}={path}" for name, path in PROVENANCE[w.paper].items()],
     conda:
         "../../envs/affrepro.yaml"
     log:
         "logs/{paper}/{table}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("paper_table"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         job(
             "tables",
-            "--paper {wildcards.paper} --table {wildcards.table} --csv {output.csv:q} --json {output.json:q} --provenance {params.provenance}",
+            "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --provenance {params.provenance:q}",
             reads=[f"{paper}.report" for paper in papers.PAPERS],
         )

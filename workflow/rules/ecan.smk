@@ -3,12 +3,16 @@
 # affrepro.ecan.aggregate.aggregate), which summarises the runs' work/ecan/runs/<run>/metrics.json (rule ecan_train,
 # affrepro.ecan.train.run).
 from affrepro.ecan import plan as ecan_plan
+from affrepro.ecan import prepare as ecan_prepare
 
 ECAN = paper_config("ecan")
 if ecan_plan.bank_problems(config):  # K >= V - 1 for every V planned, paper and demo settings alike
     sys.exit("affrepro: config is inconsistent:\n  - " + "\n  - ".join(ecan_plan.bank_problems(config)))
 ECAN_RUNS = ecan_plan.runs(ECAN)
 ECAN_DATA = {dataset: data_location(dataset) for dataset in ecan_plan.DATASETS}
+for _dataset in ecan_plan.DATASETS:  # a real dataset's splits are checked now, not when its first run starts
+    if not ecan_plan.is_demo(ECAN, _dataset):
+        ecan_prepare.check_dataset(_dataset, ECAN_DATA[_dataset], ECAN["ecan"])
 # The file each dataset's rules depend on (the demo rule writes it).
 ECAN_DATA_FILES = {
     "rafdb": f"{ECAN_DATA['rafdb']}/EmoLabel/list_patition_label.txt",
@@ -37,8 +41,13 @@ for _dataset in ecan_plan.DATASETS:
                 "../../envs/affrepro.yaml"
             log:
                 f"logs/demo/{_dataset}.log",
+            localrule: True
+            threads: 1
+            resources:
+                mem_mb=job_resources.small_job_mem_mb("ecan_demo"),
+                runtime=job_resources.MIN_RUNTIME,
             shell:
-                job("demo.expressions", "--dataset {params.dataset} --out {params.out:q}")
+                job("demo.expressions", "--dataset {params.dataset:q} --out {params.out:q}")
 
 
 rule ecan_train:
@@ -57,7 +66,8 @@ rule ecan_train:
         "logs/ecan/runs/{run}.log",
     threads: 1
     resources:
-        mem_mb=6000,
+        mem_mb=lambda w: cluster_mb(job_resources.ecan_train_mem_mb(ECAN, ECAN_RUNS[w.run])),
+        runtime=lambda w: job_resources.ecan_train_runtime(ECAN, ECAN_RUNS[w.run]),
         gpu=gpus(ECAN),
     shell:
         job("ecan.train", "--run {wildcards.run:q} --data {params.data:q} --out {output:q}")
@@ -74,8 +84,13 @@ rule ecan_aggregate:
         "../../envs/affrepro.yaml"
     log:
         "logs/ecan/aggregate/{group}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("ecan_aggregate"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("ecan.aggregate", "--group {wildcards.group} --metrics {input:q} --out {output:q}")
+        job("ecan.aggregate", "--group {wildcards.group:q} --metrics {input:q} --out {output:q}")
 
 
 rule ecan_stats:
@@ -92,6 +107,11 @@ rule ecan_stats:
         "../../envs/affrepro.yaml"
     log:
         "logs/ecan/stats.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("ecan_stats"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         job("ecan.stats", "--rafdb {params.rafdb:q} --fer2013 {params.fer2013:q} --datasets-out {output.datasets:q} --augmentations-out {output.augmentations:q}")
 
@@ -109,5 +129,10 @@ rule ecan_figure:
         "../../envs/affrepro.yaml"
     log:
         "logs/ecan/{figure}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("ecan_figure"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("ecan.figures", "--figure {wildcards.figure} --inputs {input.data:q} --png {output.png:q} --csv {output.csv:q}")
+        job("ecan.figures", "--figure {wildcards.figure:q} --inputs {input.data:q} --png {output.png:q} --csv {output.csv:q}")

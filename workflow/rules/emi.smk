@@ -6,6 +6,8 @@ EMI = paper_config("emi")
 EMI_ROOT = data_location("hume_vidmimic2")
 EMI_SAMPLES = emi_plan.samples(EMI, EMI_ROOT)
 EMI_SHARDS = emi_plan.n_shards(EMI, EMI_ROOT)
+EMI_CLIPS_PER_SHARD = -(-len(EMI_SAMPLES) // EMI_SHARDS)
+EMI_LABELLED_CLIPS = sum(s.partition != "test" for s in EMI_SAMPLES)
 EMI_SPLIT_FILES = [f"{EMI_ROOT}/train_split.csv", f"{EMI_ROOT}/valid_split.csv"]
 EMI_TABLES = ["table1", "table2", "table3", "table4"]
 
@@ -44,6 +46,11 @@ if emi_plan.is_demo(EMI):
             "../../envs/affrepro.yaml"
         log:
             "logs/demo/hume_vidmimic2.log",
+        localrule: True
+        threads: 1
+        resources:
+            mem_mb=job_resources.small_job_mem_mb("emi_demo_data"),
+            runtime=job_resources.MIN_RUNTIME,
         shell:
             job("demo.hume", "--out {params.root:q}")
 
@@ -67,9 +74,11 @@ rule emi_prepare:
         "logs/emi/{stage}/shard{shard}.log",
     threads: 1
     resources:
-        mem_mb=lambda w: 2000 if w.stage == "faces" else 1000,
+        mem_mb=lambda w: cluster_mb(job_resources.per_frame_mem_mb(f"emi.prepare:{w.stage}", EMI)),
+        runtime=lambda w: job_resources.per_frame_runtime(f"emi.prepare:{w.stage}", EMI, EMI_CLIPS_PER_SHARD),
+        gpu=lambda w: gpus(EMI) if w.stage == "faces" else 0,
     shell:
-        job("emi.prepare", "--stage {wildcards.stage} --root {params.root:q} --shard {wildcards.shard} --shards {params.shards} --manifest {output:q}")
+        job("emi.prepare", "--stage {wildcards.stage:q} --root {params.root:q} --shard {wildcards.shard:q} --shards {params.shards:q} --manifest {output:q}")
 
 
 rule emi_features:
@@ -86,7 +95,8 @@ rule emi_features:
         "logs/emi/features/{extractor}/shard{shard}.log",
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda w: cluster_mb(job_resources.per_frame_mem_mb(f"emi.features:{w.extractor}", EMI)),
+        runtime=lambda w: job_resources.per_frame_runtime(f"emi.features:{w.extractor}", EMI, EMI_CLIPS_PER_SHARD),
         gpu=gpus(EMI),
     shell:
         job("emi.features", "--extractor {wildcards.extractor:q} --inputs {input:q} --manifest {output:q}")
@@ -108,6 +118,9 @@ rule emi_pack:
     log:
         "logs/emi/pack/{extractor}.log",
     threads: 1
+    resources:
+        mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(EMI, "emi", len(EMI_SAMPLES))),
+        runtime=job_resources.pack_runtime(EMI, "emi", len(EMI_SAMPLES)),
     shell:
         job("store", "--paper emi --root {params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
@@ -131,7 +144,8 @@ rule emi_train:
         "logs/emi/train/{feature_set}.log",
     threads: 1
     resources:
-        mem_mb=lambda w: emi_plan.train_mem_mb(EMI, w.feature_set, len(EMI_SAMPLES)),
+        mem_mb=lambda w: cluster_mb(job_resources.emi_train_mem_mb(EMI, w.feature_set, len(EMI_SAMPLES), emi_plan.feature_set_dim(EMI, w.feature_set))),
+        runtime=job_resources.emi_train_runtime(EMI, EMI_LABELLED_CLIPS),
         gpu=gpus(EMI),
     shell:
         job(
@@ -155,10 +169,15 @@ rule emi_aggregate:
         "../../envs/affrepro.yaml"
     log:
         "logs/emi/fusion/{fusion}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("emi_aggregate"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         job(
             "emi.aggregate",
-            "--fusion {wildcards.fusion} --root {params.root:q} --members {input.members:q} "
+            "--fusion {wildcards.fusion:q} --root {params.root:q} --members {input.members:q} "
             "--metrics {output.metrics:q} --predictions {output.predictions:q}",
         )
 
@@ -173,6 +192,11 @@ rule emi_submission:
         "../../envs/affrepro.yaml"
     log:
         "logs/emi/submission.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("emi_submission"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         job("emi.aggregate", "--submission-from {input.predictions:q} --submission {output:q}")
 
@@ -181,6 +205,7 @@ rule emi_dataset_stats:
     input:
         EMI_SPLIT_FILES,
         lambda w: [v for k in range(EMI_SHARDS) for v in emi_plan.shard_videos(EMI, EMI_ROOT, k, EMI_SHARDS)],
+        manifests=expand("work/emi/{stage}/shard{shard}.json", stage=["faces", "audio"], shard=range(EMI_SHARDS)),
     output:
         "work/emi/dataset_stats.json",
     params:
@@ -189,8 +214,12 @@ rule emi_dataset_stats:
         "../../envs/affrepro.yaml"
     log:
         "logs/emi/dataset_stats.log",
+    threads: 1
+    resources:
+        mem_mb=lambda w: cluster_mb(job_resources.small_job_mem_mb("emi_dataset_stats")),
+        runtime=job_resources.emi_stats_runtime(len(EMI_SAMPLES)),
     shell:
-        job("emi.stats", "--root {params.root:q} --out {output:q}")
+        job("emi.stats", "--root {params.root:q} --manifests {input.manifests:q} --out {output:q}")
 
 
 # The EMI tables are the repository's headline tables: results/table<N>.csv.
@@ -203,5 +232,10 @@ rule emi_headline_table:
         ext="csv|json",
     log:
         "logs/emi/headline_{table}.{ext}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("emi_headline_table"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         "(cp {input:q} {output:q}.partial && mv {output:q}.partial {output:q}) > {log:q} 2>&1"

@@ -7,7 +7,11 @@ from affrepro.va.folds import PROTOCOLS as VA_PROTOCOLS
 
 VA = paper_config("va")
 VA_ROOT = data_location("affwild2")
+if not uses_demo(VA, "va"):
+    va_plan.check_pool(VA, VA_ROOT)  # every fold gets a video: checked now, not after preprocessing
 VA_SHARDS = range(va_plan.n_shards(VA, VA_ROOT))
+VA_TRIALS = len(va_plan.trials(VA, VA_ROOT))
+VA_TRIALS_PER_SHARD = -(-VA_TRIALS // len(VA_SHARDS))
 VA_FOLDS = range(VA["va"]["cv"]["folds"])
 
 PROVENANCE["va"] = {
@@ -30,6 +34,11 @@ if uses_demo(VA, "va"):
             "../../envs/affrepro.yaml"
         log:
             "logs/demo/affwild2.log",
+        localrule: True
+        threads: 1
+        resources:
+            mem_mb=job_resources.small_job_mem_mb("va_demo_data"),
+            runtime=job_resources.MIN_RUNTIME,
         shell:
             job("demo.affwild2", "--out {params.root:q}")
 
@@ -50,9 +59,10 @@ rule va_prepare:
         "logs/va/prepare/shard{shard}.log",
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda w: cluster_mb(job_resources.per_frame_mem_mb("va.prepare", VA)),
+        runtime=job_resources.per_frame_runtime("va.prepare", VA, VA_TRIALS_PER_SHARD),
     shell:
-        job("va.prepare", "--root {params.root:q} --shard {wildcards.shard} --shards {params.shards} --out-dir {output.trials:q} --manifest {output.manifest:q}")
+        job("va.prepare", "--root {params.root:q} --shard {wildcards.shard:q} --shards {params.shards:q} --out-dir {output.trials:q} --manifest {output.manifest:q}")
 
 
 rule va_features:
@@ -72,10 +82,11 @@ rule va_features:
         "logs/va/features/{va_extractor}/shard{shard}.log",
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda w: cluster_mb(job_resources.per_frame_mem_mb(f"va.features:{w.va_extractor}", VA)),
+        runtime=lambda w: job_resources.per_frame_runtime(f"va.features:{w.va_extractor}", VA, VA_TRIALS_PER_SHARD),
         gpu=gpus(VA),
     shell:
-        job("va.features", "--extractor {wildcards.va_extractor} --prepared {input:q} --out-dir {output.features:q} --manifest {output.manifest:q}")
+        job("va.features", "--extractor {wildcards.va_extractor:q} --prepared {input:q} --out-dir {output.features:q} --manifest {output.manifest:q}")
 
 
 rule va_folds:
@@ -89,6 +100,11 @@ rule va_folds:
         "../../envs/affrepro.yaml"
     log:
         "logs/va/folds.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("va_folds"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         job("va.folds", "--manifests {input:q} --out {output:q}")
 
@@ -109,6 +125,9 @@ rule va_pack:
     log:
         "logs/va/pack/{va_extractor}.log",
     threads: 1
+    resources:
+        mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(VA, "va", VA_TRIALS)),
+        runtime=job_resources.pack_runtime(VA, "va", VA_TRIALS),
     shell:
         job("store", "--paper va --root {params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
@@ -134,7 +153,8 @@ rule va_train_fold:
         "logs/va/train/{protocol}/fold{fold}.log",
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda w: cluster_mb(job_resources.va_fold_mem_mb(VA, VA_TRIALS)),
+        runtime=job_resources.va_fold_runtime(VA, VA_TRIALS),
         gpu=gpus(VA),
     shell:
         job(
@@ -155,5 +175,10 @@ rule va_aggregate:
         "../../envs/affrepro.yaml"
     log:
         "logs/va/aggregate/{protocol}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("va_aggregate"),
+        runtime=job_resources.MIN_RUNTIME,
     shell:
         job("va.aggregate", "--metrics {input:q} --out {output:q}")

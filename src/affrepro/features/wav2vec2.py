@@ -25,52 +25,21 @@ layer norm, so it differs from `last`).
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import torch
-from transformers import AutoConfig, PretrainedConfig, Wav2Vec2Config, Wav2Vec2Model
+from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 from affrepro.compute import autocast
 from affrepro.features.weights import WeightsSpec, seeded_init
+from affrepro.features.widths import LAST, check_layer  # the width itself: widths.wav2vec2 (read while planning, without torch)
 
 STRIDE = 320  # samples between wav2vec2 frames at 16 kHz (20 ms)
 WINDOW = 400  # receptive field of the convolutional encoder (25 ms)
-LAST = "last"
 POOLINGS = ("frame", "mean", "clip")
 
 
 def random_config(random_arch: dict) -> Wav2Vec2Config:
     return Wav2Vec2Config(**random_arch, feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True)
-
-
-@lru_cache(maxsize=8)
-def _pretrained_config(weights: str) -> PretrainedConfig:
-    try:
-        return AutoConfig.from_pretrained(weights, local_files_only=True)
-    except OSError as error:
-        raise ValueError(f"extractors.wav2vec2.weights: no config.json for {weights!r} in that folder or the local Hugging Face cache ({error})") from error
-
-
-def architecture(settings: dict) -> PretrainedConfig:
-    """The checkpoint's config without loading its weights: the random architecture, or config.json (local folder or HF cache)."""
-    if settings["weights"] == "random":
-        return random_config(settings["random_arch"])
-    local = Path(settings["weights"]).expanduser()
-    return _pretrained_config(str(local) if local.exists() else settings["weights"])
-
-
-def check_layer(layer: str | int, num_hidden_layers: int) -> None:
-    if layer != LAST and not 0 <= layer <= num_hidden_layers:
-        raise ValueError(f"extractors.wav2vec2.layer: {layer} is not `last` or a hidden state index 0..{num_hidden_layers} of this checkpoint")
-
-
-def feature_dim(settings: dict) -> int:
-    """Width of the features the settings produce (every layer and pooling keeps the model's hidden_size)."""
-    config = architecture(settings)
-    check_layer(settings["layer"], config.num_hidden_layers)
-    return int(config.hidden_size)
 
 
 def build(spec: WeightsSpec, random_arch: dict) -> tuple[Wav2Vec2Model, str | None]:

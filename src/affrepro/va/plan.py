@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from affrepro.config import uses_demo
-from affrepro.data import affwild2
+from affrepro.data import DatasetError, affwild2
 from affrepro.demo.affwild2 import trial_names
 
 EXTRACTORS = ("iresnet50", "vggish", "mfcc")
@@ -27,6 +27,13 @@ def annotated(config: dict, root: str | Path) -> dict[str, list[str]]:
         return {split: names[split] for split in affwild2.SPLITS}
     listed = affwild2.list_trials(root)
     return {split: [t.name for t in listed if t.split == split] for split in affwild2.SPLITS}
+
+
+def check_pool(config: dict, root: str | Path) -> None:
+    """Start-up check of a real root: its annotated videos can fill every fold (affrepro.va.folds deals videos, pairs together)."""
+    videos, folds = {affwild2.video_group(name) for name in trials(config, root)}, config["va"]["cv"]["folds"]
+    if len(videos) < folds:
+        raise DatasetError(f"{Path(root) / affwild2.ANNOTATIONS}: {len(videos)} annotated video(s) cannot fill va.cv.folds = {folds} folds; lower va.cv.folds or add trials")
 
 
 def trials(config: dict, root: str | Path) -> list[str]:

@@ -1,0 +1,119 @@
+"""What jobs ask the scheduler for: every rule declares threads, mem_mb and runtime, the figures are
+affrepro.resources' models, and a job's torch threads are the rule's {threads}."""
+
+import re
+
+import pytest
+import yaml
+
+from affrepro import jobs, resources
+from affrepro.config import effective_config
+from helpers import REPO, repo_config, snakemake
+
+RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+# Jobs of seconds run where Snakemake runs (the login node under SLURM), not as cluster jobs.
+LOCAL_RULES = {"emi_demo_data", "emi_aggregate", "emi_submission", "emi_headline_table", "paper_table", "va_demo_data", "va_folds", "va_aggregate", "ecan_demo", "ecan_aggregate", "ecan_stats", "ecan_figure"}
+
+
+def rule_blocks() -> dict[str, str]:
+    """rule name -> its text, for every rule with a command in workflow/rules/ (the demo generators' loop: `ecan_demo`)."""
+    blocks = {}
+    for path in RULE_FILES:
+        parts = re.split(r"\n\s*rule(?: (\w+))?:\n", path.read_text())
+        for name, body in zip(parts[1::2], parts[2::2]):
+            body = re.split(r"\n(?=\S)", body, maxsplit=1)[0]  # up to the next top-level statement
+            name = name or re.search(r'f"(\w+?)_\{', body).group(1)
+            if "shell:" in body:
+                blocks[name] = body
+    return blocks
+
+
+def test_every_rule_with_a_command_declares_threads_memory_and_runtime():
+    blocks = rule_blocks()
+    assert {"emi_prepare", "emi_features", "emi_train", "va_train_fold", "ecan_train", "paper_table", "ecan_demo"} <= set(blocks)
+    for name, body in blocks.items():
+        assert "threads: 1" in body, name
+        assert "runtime=" in body, name
+        assert "mem_mb=" in body, name
+        assert ("localrule: True" in body) == (name in LOCAL_RULES), name
+
+
+def test_jobs_take_their_torch_threads_from_the_rule(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(repo_config()))
+    config, _ = jobs.parse("doc", "emi", ["--config", str(tmp_path / "config.yaml"), "--threads", "3"])
+    assert config["compute"]["threads"] == 3
+    config, _ = jobs.parse("doc", "emi", ["--config", str(tmp_path / "config.yaml")])
+    assert config["compute"]["threads"] == repo_config()["compute"]["threads"]  # outside Snakemake: compute.threads
+
+
+def test_memory_and_runtime_models():
+    assert resources.mem_mb(865) == 1100  # x 1.2, rounded up to 100 MB
+    assert resources.runtime(1) == resources.MIN_RUNTIME
+    assert resources.runtime(3600) == 3 * 60
+    assert resources.with_slurm_wrappers(1100, on_cluster=True) == 1500
+    assert resources.with_slurm_wrappers(1100, on_cluster=False) == 1100
+    demo = effective_config(repo_config(), "emi")
+    real = repo_config()
+    real["datasets"]["hume_vidmimic2"]["root"] = "/data/hume"
+    real = effective_config(real, "emi")
+    # per-sample jobs: the demo's models and the paper's are measured apart; time grows with the shard
+    assert resources.per_frame_mem_mb("emi.features:wav2vec2", demo) == resources.mem_mb(995)
+    assert resources.per_frame_mem_mb("emi.features:wav2vec2", real) == resources.mem_mb(1611)
+    assert resources.frames_per_item(demo, "emi") == pytest.approx(1.6 * 30)
+    dino = resources.PER_FRAME["emi.features:dino"]["paper"].cpu_s
+    assert resources.per_frame_runtime("emi.features:dino", real, 2000) == resources.runtime(dino * 2000 * resources.HUME_FRAMES_PER_CLIP)
+
+
+def test_ecan_memory_grows_with_batch_pixels_and_images():
+    demo = effective_config(repo_config(), "ecan")
+    spec = {"dataset": "rafdb"}
+    batch_mb = resources.ECAN_MB_PER_BATCH_PIXEL * 32 * 48**2
+    images_mb = 2 * 3 * 48**2 * (500 + 200) / 2**20
+    assert resources.ecan_train_mem_mb(demo, spec) == resources.mem_mb(resources.ECAN_BASE_MB + batch_mb + images_mb)
+    # the measured points the model was fitted to: 1,126 MB at 48 px / batch 32, 1,877 MB at 112 px / batch 64
+    assert resources.ECAN_BASE_MB + batch_mb == pytest.approx(1126, abs=5)
+    assert resources.ECAN_BASE_MB + resources.ECAN_MB_PER_BATCH_PIXEL * 64 * 112**2 == pytest.approx(1877, abs=5)
+    capped = effective_config(repo_config(), "ecan")
+    capped["ecan"]["rafdb"]["max_train"] = 100
+    assert resources.ecan_train_runtime(capped, spec) <= resources.ecan_train_runtime(demo, spec)
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory) -> list[dict]:
+    """Every job of `all` on the demo as the dry run prints it: rule, wildcards and resources."""
+    workdir = tmp_path_factory.mktemp("resources")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(repo_config()))
+    out = snakemake(workdir, "all", dry_run=True).stdout
+    found = []
+    for block in re.split(r"\n(?=\[)", out):  # each job starts with its [date] line
+        rule = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        res = re.search(r"resources: (.*)", block)
+        if rule and res:
+            wildcards = re.search(r"wildcards: (.*)", block)
+            found.append({
+                "rule": rule.group(1),
+                "wildcards": dict(kv.split("=", 1) for kv in wildcards.group(1).split(", ")) if wildcards else {},
+                "resources": dict(kv.split("=", 1) for kv in res.group(1).split(", ")),
+            })
+    return found
+
+
+def test_the_workflow_asks_for_what_the_models_say(planned):
+    emi, va, ecan = (effective_config(repo_config(), paper) for paper in ("emi", "va", "ecan"))
+    checked = set()
+    for job in planned:
+        rule, w, asked = job["rule"], job["wildcards"], job["resources"]
+        if rule == "emi_features":
+            expected = resources.per_frame_mem_mb(f"emi.features:{w['extractor']}", emi)
+        elif rule == "va_features":
+            expected = resources.per_frame_mem_mb(f"va.features:{w['va_extractor']}", va)
+        elif rule == "ecan_train":
+            expected = resources.ecan_train_mem_mb(ecan, {"dataset": w["run"].split("-")[0]})
+        elif rule in resources.SMALL_JOBS_MB:
+            expected = resources.small_job_mem_mb(rule)
+        else:
+            continue
+        assert int(asked["mem_mb"]) == expected, job
+        assert int(asked["runtime"]) >= resources.MIN_RUNTIME, job
+        checked.add(rule)
+    assert {"emi_features", "va_features", "ecan_train", "paper_table", "emi_aggregate"} <= checked
