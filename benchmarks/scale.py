@@ -8,8 +8,9 @@ Synthesises features in the layout the training jobs read (the packed store of
 `affrepro.store`, written directly, no videos), then runs one epoch of the job
 in a fresh process through the workflow's own code (`affrepro.emi.train.run`,
 `affrepro.va.train.train_fold`) with the repository's config.yaml (epochs 1,
-one seed) and prints its peak resident memory, its wall time and the bytes on
-disk. Real size: Hume-Vidmimic2 17,246 clips (train 8,072 / valid 4,588 /
+one seed) and prints its peak resident memory, its wall time (the epoch with
+the standardiser's passes and the predictions), its CPU time (which a busy
+machine disturbs less) and the bytes on disk. Real size: Hume-Vidmimic2 17,246 clips (train 8,072 / valid 4,588 /
 test 4,586) of 150-270 frames (mean 210); Aff-Wild2 VA about 2 M annotated
 frames in trials of 1,000-5,800 frames. At 1x the EMI store takes about 15 GB
 and the VA stores about 5.4 GB of disk (in --workdir, deleted afterwards
@@ -144,6 +145,7 @@ def measure(paper: str, fraction: float, workdir: Path, threads: int) -> dict:
         "disk_gb": disk_bytes(workdir) / 1e9,
         "synth_s": synth_s,
         "epoch_s": time.perf_counter() - started,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_gb": usage.ru_maxrss / 2**20,
     }
 
@@ -161,7 +163,7 @@ def main() -> None:
         (run_emi if args.what == "run-emi" else run_va)(args.workdir, args.threads)
         return
     papers = ["emi", "va"] if args.what == "all" else [args.what]
-    print(f"{'paper':5} {'fraction':>8} {'samples':>8} {'frames':>10} {'disk GB':>8} {'synth s':>8} {'epoch s':>8} {'peak RSS GB':>11}", flush=True)
+    print(f"{'paper':5} {'fraction':>8} {'samples':>8} {'frames':>10} {'disk GB':>8} {'synth s':>8} {'epoch s':>8} {'CPU s':>8} {'peak RSS GB':>11}", flush=True)
     for fraction in args.fractions or [args.fraction]:
         for paper in papers:
             workdir = Path(tempfile.mkdtemp(prefix=f"scale-{paper}-", dir=args.workdir))
@@ -170,7 +172,7 @@ def main() -> None:
             finally:
                 if not args.keep:
                     shutil.rmtree(workdir, ignore_errors=True)
-            print(f"{r['paper']:5} {r['fraction']:8.2f} {r['samples']:8d} {r['frames']:10d} {r['disk_gb']:8.2f} {r['synth_s']:8.1f} {r['epoch_s']:8.1f} {r['peak_rss_gb']:11.2f}", flush=True)
+            print(f"{r['paper']:5} {r['fraction']:8.2f} {r['samples']:8d} {r['frames']:10d} {r['disk_gb']:8.2f} {r['synth_s']:8.1f} {r['epoch_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_gb']:11.2f}", flush=True)
 
 
 if __name__ == "__main__":
