@@ -8,6 +8,8 @@ import yaml
 
 from affrepro import jobs, resources
 from affrepro.config import effective_config
+from affrepro.emi import plan as emi_plan
+from affrepro.va import plan as va_plan
 from helpers import REPO, repo_config, snakemake
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
@@ -117,3 +119,21 @@ def test_the_workflow_asks_for_what_the_models_say(planned):
         assert int(asked["runtime"]) >= resources.MIN_RUNTIME, job
         checked.add(rule)
     assert {"emi_features", "va_features", "ecan_train", "paper_table", "emi_aggregate"} <= checked
+
+
+def test_the_workflow_asks_the_training_and_pack_models(planned):
+    emi, va = effective_config(repo_config(), "emi"), effective_config(repo_config(), "va")
+    clips = len(emi_plan.samples(emi, "work/data/hume_vidmimic2"))
+    trials = len(va_plan.trials(va, "work/data/affwild2"))
+    expected = {
+        "emi_pack": lambda w: resources.pack_mem_mb(emi, "emi", clips),
+        "va_pack": lambda w: resources.pack_mem_mb(va, "va", trials),
+        "emi_train": lambda w: resources.emi_train_mem_mb(emi, w["feature_set"], clips, emi_plan.feature_set_dim(emi, w["feature_set"])),
+        "va_train_fold": lambda w: resources.va_fold_mem_mb(va, trials),
+    }
+    seen = set()
+    for job in planned:
+        if job["rule"] in expected:
+            assert int(job["resources"]["mem_mb"]) == expected[job["rule"]](job["wildcards"]), job
+            seen.add(job["rule"])
+    assert seen == set(expected)

@@ -1,17 +1,11 @@
 """The training and pack jobs' memory model (affrepro.resources): flat in the dataset size but for a few
-bytes per frame, hand-computed at the real size, and what the workflow asks the scheduler for."""
+bytes per frame, hand-computed at the real size (the rules ask for it: test_common_resources)."""
 
 import math
-import re
-
-import pytest
-import yaml
 
 from affrepro import resources
 from affrepro.config import effective_config
-from affrepro.emi import plan as emi_plan
-from affrepro.va import plan as va_plan
-from helpers import repo_config, snakemake
+from helpers import repo_config
 
 REAL_CLIPS = 17_246
 
@@ -50,35 +44,3 @@ def test_va_fold_and_pack_models():
     config["va"]["train"]["batch_size"] = 8  # half the batch: half the measured activations
     assert resources.va_fold_mem_mb(config, trials) == math.ceil((1_674 - (1_674 - 648) / 2 + frames * 48 / 2**20) * 1.2 / 100) * 100
     assert resources.pack_mem_mb(real_emi_config(), "emi", REAL_CLIPS) == math.ceil((96 + REAL_CLIPS * 210 * 8 / 2**20) * 1.2 / 100) * 100
-
-
-@pytest.fixture(scope="module")
-def dry_run_resources(tmp_path_factory) -> list[tuple[str, dict, dict]]:
-    workdir = tmp_path_factory.mktemp("training-memory")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(repo_config()))
-    out = snakemake(workdir, "all", dry_run=True).stdout
-    jobs = []
-    for block in re.split(r"\n(?=\[)", out):
-        rule, res = re.search(r"^(?:local)?rule (\w+):", block, re.M), re.search(r"resources: (.*)", block)
-        if rule and res:
-            wildcards = re.search(r"wildcards: (.*)", block)
-            jobs.append((rule.group(1), dict(kv.split("=", 1) for kv in wildcards.group(1).split(", ")) if wildcards else {}, dict(kv.split("=", 1) for kv in res.group(1).split(", "))))
-    return jobs
-
-
-def test_the_workflow_asks_the_training_and_pack_models(dry_run_resources):
-    emi, va = effective_config(repo_config(), "emi"), effective_config(repo_config(), "va")
-    clips = len(emi_plan.samples(emi, "work/data/hume_vidmimic2"))
-    trials = len(va_plan.trials(va, "work/data/affwild2"))
-    expected = {
-        "emi_pack": lambda w: resources.pack_mem_mb(emi, "emi", clips),
-        "va_pack": lambda w: resources.pack_mem_mb(va, "va", trials),
-        "emi_train": lambda w: resources.emi_train_mem_mb(emi, w["feature_set"], clips, emi_plan.feature_set_dim(emi, w["feature_set"])),
-        "va_train_fold": lambda w: resources.va_fold_mem_mb(va, trials),
-    }
-    seen = set()
-    for rule, wildcards, asked in dry_run_resources:
-        if rule in expected:
-            assert int(asked["mem_mb"]) == expected[rule](wildcards), (rule, wildcards)
-            seen.add(rule)
-    assert seen == set(expected)
