@@ -54,7 +54,7 @@ How it was measured (2026-11, this repository's 2-core shared machine, torch 2.1
   48 px and batch 32, 1,877 MB / 19.6 s at 112 px and batch 64, so 1.03 KB per
   pixel of each image of a batch, and 5.7 ms per image-epoch at 48 px (time
   grows with the pixels).
-- Pack jobs (affrepro.store) on the demo features under /usr/bin/time: 0.5-0.8
+- Pack jobs (affrepro.pack) on the demo features under /usr/bin/time: 0.5-0.8
   s each, mostly start-up (PACK_CPU_S_PER_FRAME).
 """
 
@@ -115,7 +115,7 @@ SMALL_JOBS_MB = {
 }
 EMI_STATS_CPU_S_PER_CLIP = 0.057  # emi_dataset_stats probes every video: 4.1 s for the 72 demo clips
 
-# pack (affrepro.store): 0.64 CPU s for the 3,475 demo EMI frames (wav2vec2; resnet18 0.54 s), 0.50 s for VA's 5,179
+# pack (affrepro.pack): 0.64 CPU s for the 3,475 demo EMI frames (wav2vec2; resnet18 0.54 s), 0.50 s for VA's 5,179
 PACK_CPU_S_PER_FRAME = {"emi": 0.64 / 3_475, "va": 0.50 / 5_179}
 EMI_TRAIN_CPU_S = 34.0 / (6 * 30 * 64 * 64)  # per clip-frame-epoch (frames = T)
 # per pool frame-epoch: demo (10-epoch fold - 1-epoch fold) / 9 epochs; paper widths (1-epoch fold - 3.2 s start-up)

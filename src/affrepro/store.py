@@ -14,15 +14,11 @@ Rows are read with positioned reads (`os.preadv`) into fresh arrays rather
 than through a memory map: mapped pages would count in the job's resident
 memory and grow to the whole file over an epoch, while read pages stay in the
 kernel's page cache, which the kernel shares and reclaims. Only the indexes
-(about 8 bytes per frame) are held in memory.
-
-    python -m affrepro.store --config C --paper emi --root R --features work/emi/features/au/shard0.json ... \
-        --out-dir work/emi/packed/au --manifest work/emi/packed/au.json
+(about 8 bytes per frame) are held in memory. The pack jobs are affrepro.pack.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import zipfile
 from pathlib import Path
@@ -30,13 +26,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from affrepro import jobs
-from affrepro.emi import plan as emi_plan
 from affrepro.features import load_features
 from affrepro.io import atomic_path, read_json, write_json, write_npz
-from affrepro.va import plan as va_plan
-
-log = logging.getLogger("affrepro.store")
 
 def read_npy_header(handle) -> tuple[tuple[int, ...], np.dtype]:
     """(shape, dtype) of the .npy whose start `handle` is at; leaves it at the first data byte."""
@@ -175,36 +166,6 @@ def sample_files(manifests: Iterable[dict]) -> dict[str, Path]:
     return files
 
 
-def pack_splits(config: dict, paper: str, root: Path) -> dict[str, list[str]]:
-    """The splits a paper's training jobs read, each in the plan's sample order."""
-    if paper == "emi":
-        splits: dict[str, list[str]] = {}
-        for sample in emi_plan.samples(config, root):
-            splits.setdefault(sample.partition, []).append(sample.key)
-        return splits
-    return {"trials": va_plan.trials(config, root)}  # VA: one pool, dealt to folds by affrepro.va.folds
-
-
 def iter_rows(split: PackedSplit, keys: Iterable[str]) -> Iterator[np.ndarray]:
     for key in keys:
         yield split.rows(key)
-
-
-def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, None, argv, paper={"choices": ["emi", "va"], "required": True}, root=jobs.PATH, features=jobs.PATHS, out_dir=jobs.PATH, manifest=jobs.PATH)
-    config = jobs.paper_config(args.config, args.paper)
-    manifests = [read_json(path) for path in args.features]
-    extractors = {m["extractor"] for m in manifests}
-    if len(extractors) != 1:
-        raise SystemExit(f"--features: manifests of one extractor expected, got {sorted(extractors)}")
-    extractor = extractors.pop()
-    info = {k: v for k, v in manifests[0].items() if k not in ("samples", "trials", "shard", "shards")}
-    # Samples the prepare stage left out (datasets.<name>.on_unreadable: skip) are not packed; the store lists them.
-    info["skipped"] = {key: why for m in manifests for key, why in m.get("skipped", {}).items()}
-    splits = {split: [key for key in keys if key not in info["skipped"]] for split, keys in pack_splits(config, args.paper, args.root).items()}
-    store = pack(extractor, splits, sample_files(manifests), args.out_dir, args.manifest, info)
-    log.info("%s: packed %s", extractor, {split: entry["rows"] for split, entry in store["splits"].items()})
-
-
-if __name__ == "__main__":
-    main()

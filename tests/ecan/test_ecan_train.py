@@ -136,7 +136,7 @@ def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
     config["ecan"]["rafdb"]["weights"] = "random"
     config["allow_substitutes"] = True
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setattr(ecan_train.prepare, "load_splits", lambda dataset, location, ecan: (None, None, None))
+    monkeypatch.setattr(ecan_train.prepare, "load_splits", lambda dataset, location, ecan, on_unreadable: (None, None, None))
     monkeypatch.setattr(ecan_train, "run", lambda settings, train, val, test: {"losses": settings.losses})
     outputs = {}
     for run_id in ("rafdb-strong-ce-l1_0.2-l2_0.7-V5-s0", "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"):

@@ -122,7 +122,7 @@ rule emi_pack:
         mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(EMI, "emi", len(EMI_SAMPLES))),
         runtime=job_resources.pack_runtime(EMI, "emi", len(EMI_SAMPLES)),
     shell:
-        job("store", "--paper emi --root {params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+        job("pack", "--paper emi --root {params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule emi_train:

@@ -129,7 +129,7 @@ rule va_pack:
         mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(VA, "va", VA_TRIALS)),
         runtime=job_resources.pack_runtime(VA, "va", VA_TRIALS),
     shell:
-        job("store", "--paper va --root {params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+        job("pack", "--paper va --root {params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule va_train_fold:
