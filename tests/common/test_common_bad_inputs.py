@@ -29,7 +29,7 @@ from affrepro.ecan import prepare as ecan_prepare
 from affrepro.emi import plan as emi_plan
 from affrepro.emi import prepare as emi_prepare
 from affrepro.emi.stats import dataset_stats
-from affrepro import store
+from affrepro import pack, store
 from affrepro.features import save_features
 from affrepro.io import atomic_path, read_json, write_json
 from affrepro.media import ffmpeg_exe, unreadable
@@ -428,7 +428,7 @@ def test_the_store_and_training_leave_out_what_prepare_skipped(tmp_path):
     why = {"3": f"{root / 'raw' / '3.mp4'}: ffmpeg cannot read it (moov atom not found)"}
     manifest = {"stage": "features", "extractor": "au", "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in "124"}, "shard": 0, "shards": 1, "skipped": why}
     write_json(tmp_path / "features.json", manifest)
-    store.main(["--config", str(config_path), "--paper", "emi", "--root", str(root), "--features", str(tmp_path / "features.json"), "--out-dir", str(tmp_path / "packed"), "--manifest", str(tmp_path / "packed.json")])
+    pack.main(["--config", str(config_path), "--paper", "emi", "--root", str(root), "--features", str(tmp_path / "features.json"), "--out-dir", str(tmp_path / "packed"), "--manifest", str(tmp_path / "packed.json")])
     assert read_json(tmp_path / "packed.json")["features"]["skipped"] == why
     opened = store.open_store(tmp_path / "packed.json")
     assert opened["train"].keys == ["1", "2"] and opened["valid"].keys == ["4"]
