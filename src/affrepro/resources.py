@@ -238,7 +238,8 @@ EMI_BYTES_PER_TOKEN = {False: 8_200, True: 53_000}  # {uses the Transformer: byt
 PREDICTION_ROW_BYTES = 2 * 548
 STORE_INDEX_BYTES_PER_FRAME = 8  # the frame index (int64) of every packed row
 VA_FOLD_PEAK_MB = 1_674  # at batch 16 x window 300 (the config's va.train)
-VA_FOLD_BATCH_TOKENS = 16 * 300
+VA_FOLD_BEFORE_BATCH_MB = 648  # the same job before its first batch
+VA_FOLD_BATCH, VA_FOLD_WINDOW = 16, 300
 VA_LABEL_BYTES_PER_FRAME = 2 * 8 + 2 * 4  # labels (float64) and targets (float32)
 PACK_BASE_MB = 96
 
@@ -256,8 +257,8 @@ def emi_train_mem_mb(config: dict, feature_set: str, clips: int, dim: int) -> in
 def va_fold_mem_mb(config: dict, trials: int) -> int:
     """A VA fold job: the measured peak, its batch part scaled to the configured batch (attention grows with window^2), + labels and indexes."""
     train = config["va"]["train"]
-    batch_scale = train["batch_size"] * train["window"] ** 2 / (VA_FOLD_BATCH_TOKENS * 300)
-    base = VA_FOLD_PEAK_MB - (VA_FOLD_PEAK_MB - 648) * (1 - batch_scale)
+    batch_scale = train["batch_size"] * train["window"] ** 2 / (VA_FOLD_BATCH * VA_FOLD_WINDOW**2)
+    base = VA_FOLD_BEFORE_BATCH_MB + (VA_FOLD_PEAK_MB - VA_FOLD_BEFORE_BATCH_MB) * batch_scale
     frames = trials * frames_per_item(config, "va")
     per_frame = VA_LABEL_BYTES_PER_FRAME + STORE_INDEX_BYTES_PER_FRAME * len(config["va"]["extractors"])
     return mem_mb(base + frames * per_frame / 2**20)
