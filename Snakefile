@@ -6,6 +6,11 @@
 # Tracing a table cell: papers/<key>.yaml names the file it reads -> the rule whose output that is
 # (workflow/rules/<key>.smk) -> the one function its job calls (README, "Tracing a cell").
 
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
 configfile: "config.yaml"
 
 
