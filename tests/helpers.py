@@ -17,6 +17,26 @@ def repo_config() -> dict:
     return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
+def tiny_config(paper: str) -> dict:
+    """The repository's config.yaml with .test/config_<paper>.yaml layered over it, as Snakemake merges
+    `--configfile config.yaml .test/config_<paper>.yaml` (the paper's tiny demo)."""
+    from affrepro.config import deep_merge
+
+    return deep_merge(repo_config(), yaml.safe_load((REPO / ".test" / f"config_{paper}.yaml").read_text()))
+
+
+def run_tiny_config(workdir: Path, paper: str, *args: str) -> subprocess.CompletedProcess:
+    """The paper's tiny demo as the Snakemake workflow catalog runs a .test config: an empty working
+    directory and the config files layered on the command line (`-n` among `args` for a dry run); asserts success."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    configs = [str(REPO / "config.yaml"), str(REPO / ".test" / f"config_{paper}.yaml")]
+    # --configfile takes several values, so a single-valued option follows it before the targets.
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", *configs]
+    proc = subprocess.run(cmd + ["--cores", "2", *args], capture_output=True, text=True, env=snakemake_env())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
 def snakemake_env() -> dict:
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="1")
 

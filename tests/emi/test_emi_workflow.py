@@ -7,26 +7,21 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import repo_config, run_in, snakemake
+from helpers import repo_config, run_in, run_tiny_config, tiny_config
 
 TABLES = ["table1", "table2", "table3", "table4"]
 EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json")] + ["results/emi/submission_test.csv"]
 
 
 def tiny_emi_config() -> dict:
-    config = repo_config()
-    config["demo"]["hume_vidmimic2"].update(n_train=6, n_valid=6, n_test=2, duration_s=[1.0, 1.2], faceless_samples=1, silent_samples=1)
-    config["demo"]["overrides"]["preprocess"]["shards"] = 2
-    config["demo"]["overrides"]["emi"]["seeds"] = [0, 1]
-    config["demo"]["overrides"]["emi"]["train"].update(epochs=3)
-    return config
+    """The tiny demo of .test/config_emi.yaml over the repository's config."""
+    return tiny_config("emi")
 
 
 @pytest.mark.slow
 def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_path):
-    config = tiny_emi_config()
     first, second = tmp_path / "first", tmp_path / "second"
-    run_in(first, config, *EMI_TARGETS)
+    run_tiny_config(first, "emi", *EMI_TARGETS)  # as the catalog runs .test/config_emi.yaml
 
     table3 = pd.read_csv(first / "results/table3.csv")
     assert table3["Features"].tolist() == ["ViT+Wav2Vec2.0(baseline)", "ViT+Wav2Vec2.0(ours)", "ResNet18+Wav2Vec2.0", "AUs+Wav2Vec2.0", "ResNet18+AUs+Wav2Vec2.0"]
@@ -42,7 +37,7 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     provenance = yaml.safe_load((first / "results/table3.json").read_text())["provenance"]
     assert provenance["dataset"]["kind"] == "demo" and provenance["seeds"] == [0, 1]
     assert provenance["extractors"]["resnet18"]["weights"].startswith("random-init")
-    assert "Nothing to be done" in snakemake(first, *EMI_TARGETS, dry_run=True).stdout
+    assert "Nothing to be done" in run_tiny_config(first, "emi", "-n", *EMI_TARGETS).stdout
 
     # The planted faults reached the pipeline: frames without a face were dropped, the silent track flagged.
     planted = json.loads((first / "work/data/hume_vidmimic2/planted.json").read_text())["samples"]
@@ -56,7 +51,7 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     assert sorted(k for k, v in audio.items() if v["silent"]) == sorted(silent)
     assert all(v["n_faces"] >= 0.95 * v["n_frames"] for k, v in faces.items() if k not in faceless)
 
-    run_in(second, config, *EMI_TARGETS)
+    run_in(second, tiny_emi_config(), *EMI_TARGETS)  # the same config written as one file: the same bytes
     for table in TABLES:
         for ext in ("csv", "json"):
             assert (first / f"results/{table}.{ext}").read_bytes() == (second / f"results/{table}.{ext}").read_bytes(), f"{table}.{ext} differs"

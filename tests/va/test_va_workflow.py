@@ -6,18 +6,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from affrepro.config import deep_merge
-from helpers import repo_config, run_in
+from helpers import run_in, run_tiny_config, tiny_config
 
 VA_TARGETS = [f"results/va/{table}.{ext}" for table in ("table1", "table2", "table2_nested") for ext in ("csv", "json")]
 PROTOCOL_TABLES = {"paper": "table2", "nested": "table2_nested"}  # how each table's epochs were selected
 
 
 def tiny_va_config() -> dict:
-    """The repository's config with an 8-trial demo and short windows and training."""
-    demo = {"n_train": 6, "n_valid": 2, "n_test": 0, "duration_s": [12.0, 16.0], "trials_with_missing_crops": 2, "trials_with_ignored_rows": 2}
-    train = {"epochs": 8, "window": 32, "hop": 16, "eval_hop": 16}
-    return deep_merge(repo_config(), {"demo": {"affwild2": demo, "overrides": {"va": {"train": train}}}})
+    """The tiny demo of .test/config_va.yaml over the repository's config."""
+    return tiny_config("va")
 
 
 def assert_fold_table(workdir: Path, protocol: str) -> None:
@@ -76,10 +73,11 @@ def assert_planted_faults_reached_the_pipeline(workdir: Path) -> None:
 
 @pytest.mark.slow
 def test_tiny_va_demo_six_folds_deterministic(tmp_path):
-    """Tables 1-2 and table2_nested from the demo; a second run in a fresh folder writes them byte for byte again."""
+    """Tables 1-2 and table2_nested from the demo (.test/config_va.yaml, run as the catalog runs it); a second
+    run in a fresh folder, with the same config written as one file, writes them byte for byte again."""
     runs = [tmp_path / "first", tmp_path / "second"]
-    for workdir in runs:
-        run_in(workdir, tiny_va_config(), *VA_TARGETS)
+    run_tiny_config(runs[0], "va", *VA_TARGETS)
+    run_in(runs[1], tiny_va_config(), *VA_TARGETS)
     assert_tables(runs[0])
     assert_planted_faults_reached_the_pipeline(runs[0])
     for target in VA_TARGETS:
