@@ -24,10 +24,7 @@ log = logging.getLogger("affrepro.pack")
 def pack_splits(config: dict, paper: str, root: Path) -> dict[str, list[str]]:
     """The splits a paper's training jobs read, each in the plan's sample order."""
     if paper == "emi":
-        splits: dict[str, list[str]] = {}
-        for sample in emi_plan.samples(config, root):
-            splits.setdefault(sample.partition, []).append(sample.key)
-        return splits
+        return emi_plan.partition_keys(config, root)
     return {"trials": va_plan.trials(config, root)}  # VA: one pool, dealt to folds by affrepro.va.folds
 
 

@@ -75,13 +75,22 @@ def videos(root: str | Path) -> dict[str, Path]:
     return {str(s.file_id): s.video for s in dataset_samples(root)}
 
 
+def partition_keys(config: dict, root: str | Path) -> dict[str, list[str]]:
+    """partition -> sample keys, in the plan's order (the order every EMI store and prediction file keeps)."""
+    partitions: dict[str, list[str]] = {}
+    for sample in samples(config, root):
+        partitions.setdefault(sample.partition, []).append(sample.key)
+    return partitions
+
+
 def labelled_splits(config: dict, root: str | Path, left_out=()) -> dict[str, tuple[list[str], np.ndarray | None]]:
     """partition -> (sample keys, labels (N, 6) or None for test), in the plan's order, less the samples `left_out` (on_unreadable: skip)."""
     by_key = {str(s.file_id): s for s in dataset_samples(root)}
-    planned = [s for s in samples(config, root) if s.key not in set(left_out)]
+    left_out = set(left_out)
+    planned = partition_keys(config, root)
     out = {}
     for partition in hume.PARTITIONS:
-        keys = [s.key for s in planned if s.partition == partition]
+        keys = [key for key in planned.get(partition, []) if key not in left_out]
         if not keys and partition != "test":
             raise hume.DatasetError(f"{Path(root) / f'{partition}_split.csv'}: every sample of the {partition} split was left out as unreadable (see the prepare logs); fix the videos")
         if keys:
