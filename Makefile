@@ -5,11 +5,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 FACENET := facenet-pytorch==2.6.0
 # Every core of this machine (profiles/local: cores: all); `make tables CORES=4` for fewer.
 CORES ?= $(shell nproc)
 
-.PHONY: install reproduce tables verify test clean-work
+.PHONY: install reproduce tables verify lint test clean-work
 
 install: $(STAMP)
 
@@ -22,6 +23,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The test and lint tools (pyproject.toml's `test` extra), only for `make test`/`make lint`.
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $(TEST_STAMP)
+
 reproduce: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --profile profiles/local --cores $(CORES) results/table3.csv
 	@cat results/table3.csv
@@ -33,7 +39,13 @@ tables: $(STAMP)
 verify: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m affrepro.verify --cores $(CORES)
 
-test: $(STAMP)
+# Style and workflow lint: ruff on the Python, `snakemake --lint` on the rules.
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 snakemake --lint
+
+test: $(TEST_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -ra
 
 clean-work:
