@@ -34,13 +34,21 @@ def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", help="fer2013.csv or fer2013.csv.gz")
-    parser.add_argument("--config", default=None, help="config.yaml to read the ecan block from (default: the repository's)")
+    parser.add_argument(
+        "--config", default=None, help="config.yaml to read the ecan block from (default: the repository's)"
+    )
     parser.add_argument("--train", type=int, default=3500, help="class-stratified subset of Training")
-    parser.add_argument("--val", type=int, default=700, help="class-stratified subset of PrivateTest used for model selection")
+    parser.add_argument(
+        "--val", type=int, default=700, help="class-stratified subset of PrivateTest used for model selection"
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.025)
-    parser.add_argument("--augment", default="weak", help="weak by default: with strong, neither model got past majority-class prediction in this budget")
+    parser.add_argument(
+        "--augment",
+        default="weak",
+        help="weak by default: with strong, neither model got past majority-class prediction in this budget",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--key-momentum", type=float, default=0.99)
@@ -57,26 +65,55 @@ def main() -> None:
     train = (data["Training"]["images"][train_idx], data["Training"]["labels"][train_idx])
     val = (data["PrivateTest"]["images"][val_idx], data["PrivateTest"]["labels"][val_idx])
     test = (data["PublicTest"]["images"], data["PublicTest"]["labels"])
-    print(f"FER2013 {args.path}: loaded in {load_s:.1f}s; Training subset {len(train_idx)} of {len(data['Training']['labels'])} "
-          f"(class-stratified), val = PrivateTest subset {len(val_idx)}, test = full PublicTest {len(test[1])}")
-    print(f"budget: {args.epochs} epochs, batch {args.batch_size}, lr {args.lr} (cosine), augment {args.augment}, input 48, "
-          f"random init, {args.threads} thread(s), {args.precision}, key momentum {args.key_momentum}; paper: 28,709 images, 200 epochs, batch 256, lr 0.1")
+    print(
+        f"FER2013 {args.path}: loaded in {load_s:.1f}s; Training subset {len(train_idx)} of {len(data['Training']['labels'])} "
+        f"(class-stratified), val = PrivateTest subset {len(val_idx)}, test = full PublicTest {len(test[1])}"
+    )
+    print(
+        f"budget: {args.epochs} epochs, batch {args.batch_size}, lr {args.lr} (cosine), augment {args.augment}, input 48, "
+        f"random init, {args.threads} thread(s), {args.precision}, key momentum {args.key_momentum}; paper: 28,709 "
+        "images, 200 epochs, batch 256, lr 0.1"
+    )
     results = {}
     for losses in ("ce", "ensc+mva"):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         settings = dataclasses.replace(
             ecan_train.Settings.from_config(config, {"dataset": "fer2013", "augment": args.augment, "losses": losses}),
-            key_momentum=args.key_momentum, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, input_size=48, weights="random",
-            seed=0, compute={"device": "cpu", "precision": args.precision, "threads": args.threads}, eval_batch_size=256, progress=True,
+            key_momentum=args.key_momentum,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            input_size=48,
+            weights="random",
+            seed=0,
+            compute={"device": "cpu", "precision": args.precision, "threads": args.threads},
+            eval_batch_size=256,
+            progress=True,
         )
         result = ecan_train.run(settings, train, val, test)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        budget = result["budget"]
+        samples = (
+            budget["steps"] + budget["init_steps"]
+        ) * settings.batch_size  # training samples (each seen in views_per_sample views)
         name = "baseline (ResNet-18 + CE)" if losses == "ce" else "ECAN (CE + ENSC + MVA)"
         test_scores = result["test"]
-        print(f"{name}: PublicTest accuracy {100 * test_scores['accuracy']:.2f}%, mean class accuracy "
-              f"{100 * test_scores['mean_class_accuracy']:.2f}%, macro-F1 {100 * test_scores['macro_f1']:.2f}% "
-              f"(best epoch {result['best_epoch']}, val acc {100 * result['val']['accuracy']:.2f}%, {time.perf_counter() - t0:.0f}s)", flush=True)
+        print(
+            f"{name}: PublicTest accuracy {100 * test_scores['accuracy']:.2f}%, mean class accuracy "
+            f"{100 * test_scores['mean_class_accuracy']:.2f}%, macro-F1 {100 * test_scores['macro_f1']:.2f}% "
+            f"(best epoch {result['best_epoch']}, val acc {100 * result['val']['accuracy']:.2f}%, {wall:.0f}s)",
+            flush=True,
+        )
+        print(
+            f"  throughput (whole run incl. evaluation): {samples / wall:.0f} images/s, {samples / cpu:.0f} images per CPU second "
+            f"({samples} training images x {budget['views_per_sample']} view(s), {wall:.0f}s wall, {cpu:.0f}s CPU)",
+            flush=True,
+        )
         results[losses] = result
-    print("confusion matrices (rows true Angry..Neutral):", json.dumps({k: v["test_confusion_matrix"] for k, v in results.items()}))
+    print(
+        "confusion matrices (rows true Angry..Neutral):",
+        json.dumps({k: v["test_confusion_matrix"] for k, v in results.items()}),
+    )
     print(f"total {time.perf_counter() - started:.0f}s")
 
 

@@ -6,34 +6,62 @@ import gzip
 from pathlib import Path
 
 import cv2
+import helpers
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED
 
-import helpers
 from affrepro.data import DatasetError, fer2013, rafdb
 from affrepro.demo import expressions
 from affrepro.ecan import augment as aug
 from affrepro.features import resnet
 
-from conftest import SHARED
-
 # Real FER2013 Training counts (Angry .. Neutral), computed once from the real file.
 FER2013_TRAINING_COUNTS = [3995, 436, 4097, 7215, 4830, 3171, 4965]
 
 
-DEMO_RAF = dict(seed=3, n_train=70, n_test=35, min_per_class=3, jpeg_quality=95, latent_noise=0.4, max_rotation=10.0, max_scale=0.08, max_shift=0.06, brightness=0.2, noise_std=6.0)
-DEMO_FER = dict(seed=4, n_train=70, n_public_test=28, n_private_test=28, min_per_class=2, latent_noise=0.4, max_rotation=10.0, max_scale=0.08, max_shift=0.06, brightness=0.2, noise_std=6.0)
+DEMO_RAF = dict(
+    seed=3,
+    n_train=70,
+    n_test=35,
+    min_per_class=3,
+    jpeg_quality=95,
+    latent_noise=0.4,
+    max_rotation=10.0,
+    max_scale=0.08,
+    max_shift=0.06,
+    brightness=0.2,
+    noise_std=6.0,
+)
+DEMO_FER = dict(
+    seed=4,
+    n_train=70,
+    n_public_test=28,
+    n_private_test=28,
+    min_per_class=2,
+    latent_noise=0.4,
+    max_rotation=10.0,
+    max_scale=0.08,
+    max_shift=0.06,
+    brightness=0.2,
+    noise_std=6.0,
+)
 
 
 # ---------------------------------------------------------------- FER2013
+
 
 def test_fer2013_real_file_rows_and_training_counts():
     path = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
     if not path.is_file():
         pytest.skip(f"real FER2013 not found at {path}")
     data = fer2013.load(path)
-    assert {k: len(v["labels"]) for k, v in data.items()} == {"Training": 28709, "PublicTest": 3589, "PrivateTest": 3589}
+    assert {k: len(v["labels"]) for k, v in data.items()} == {
+        "Training": 28709,
+        "PublicTest": 3589,
+        "PrivateTest": 3589,
+    }
     assert np.bincount(data["Training"]["labels"], minlength=7).tolist() == FER2013_TRAINING_COUNTS
     assert data["Training"]["images"].shape == (28709, 48, 48) and data["Training"]["images"].dtype == np.uint8
     assert data["Training"]["images"][0, 0, :5].tolist() == [255, 255, 119, 77, 60]  # first row of the file
@@ -64,6 +92,7 @@ def test_fer2013_small_file_and_errors(tmp_path):
 
 # ---------------------------------------------------------------- RAF-DB
 
+
 def _raf_tree(root: Path, entries):
     (root / "EmoLabel").mkdir(parents=True)
     (root / "Image" / "aligned").mkdir(parents=True)
@@ -71,7 +100,9 @@ def _raf_tree(root: Path, entries):
     for i, (name, _) in enumerate(entries):
         image = np.full((100, 100, 3), 10 * i, np.uint8)
         image[..., 0] = 200  # red channel, to check BGR -> RGB
-        cv2.imwrite(str(root / "Image" / "aligned" / f"{Path(name).stem}_aligned.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(
+            str(root / "Image" / "aligned" / f"{Path(name).stem}_aligned.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        )
 
 
 def test_rafdb_loader_label_mapping_and_errors(tmp_path):
@@ -95,6 +126,7 @@ def test_rafdb_loader_label_mapping_and_errors(tmp_path):
 
 # ---------------------------------------------------------------- demo generators
 
+
 def test_class_counts_keep_proportions_and_minimum():
     counts = expressions.class_counts(expressions.RAFDB_TRAIN_COUNTS, 600, 8)
     assert sum(counts) == 600 and min(counts) >= 8
@@ -109,8 +141,12 @@ def test_demo_rafdb_deterministic_and_proportions(tmp_path):
     assert len(files) == 70 + 35 + 1
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
     data = rafdb.load(tmp_path / "a")
-    assert np.bincount(data["train"]["labels"], minlength=7).tolist() == expressions.class_counts(expressions.RAFDB_TRAIN_COUNTS, 70, 3)
-    assert np.bincount(data["test"]["labels"], minlength=7).tolist() == expressions.class_counts(expressions.RAFDB_TEST_COUNTS, 35, 3)
+    assert np.bincount(data["train"]["labels"], minlength=7).tolist() == expressions.class_counts(
+        expressions.RAFDB_TRAIN_COUNTS, 70, 3
+    )
+    assert np.bincount(data["test"]["labels"], minlength=7).tolist() == expressions.class_counts(
+        expressions.RAFDB_TEST_COUNTS, 35, 3
+    )
     assert data["train"]["images"].shape[1:] == (100, 100, 3)
 
 
@@ -122,13 +158,26 @@ def test_demo_fer2013_deterministic_gz_and_proportions(tmp_path):
     assert gzip.decompress(raw).startswith(b"emotion,pixels,Usage\n")
     data = fer2013.load(tmp_path / "a" / "fer2013.csv.gz")
     assert {k: len(v["labels"]) for k, v in data.items()} == {"Training": 70, "PublicTest": 28, "PrivateTest": 28}
-    assert np.bincount(data["Training"]["labels"], minlength=7).tolist() == expressions.class_counts(FER2013_TRAINING_COUNTS, 70, 2)
+    assert np.bincount(data["Training"]["labels"], minlength=7).tolist() == expressions.class_counts(
+        FER2013_TRAINING_COUNTS, 70, 2
+    )
 
 
 def test_demo_classes_differ_visibly():
     rng = np.random.default_rng(0)
-    params = {**DEMO_RAF, "latent_noise": 0.0, "max_rotation": 0.0, "max_scale": 0.0, "max_shift": 0.0, "brightness": 0.0, "noise_std": 0.0}
-    faces = {name: expressions.render_face(rng, proto, 100, params).astype(float) for name, proto in expressions.PROTOTYPES.items()}
+    params = {
+        **DEMO_RAF,
+        "latent_noise": 0.0,
+        "max_rotation": 0.0,
+        "max_scale": 0.0,
+        "max_shift": 0.0,
+        "brightness": 0.0,
+        "noise_std": 0.0,
+    }
+    faces = {
+        name: expressions.render_face(rng, proto, 100, params).astype(float)
+        for name, proto in expressions.PROTOTYPES.items()
+    }
     assert np.abs(faces["Surprise"] - faces["Neutral"]).mean() > 2.0
     assert np.abs(faces["Happiness"] - faces["Sadness"]).mean() > 2.0
 
@@ -217,3 +266,56 @@ def test_unknown_level_or_op_is_named():
     bad = {**config, "rafdb": {**config["rafdb"], "levels": {**config["rafdb"]["levels"], "weak": ["cutmix"]}}}
     with pytest.raises(ValueError, match="cutmix"):
         aug.build("rafdb", "weak", bad, 48)
+
+
+# ---------------------------------------------------------------- batched ops = torchvision's per-image ops
+
+
+def test_batched_affine_is_torchvisions_affine():
+    import torchvision.transforms.functional as TF
+    from torchvision.transforms import InterpolationMode
+
+    x = _image().float() / 255
+    params = [(7.0, (3, -2), 1.05, 8.0), (-10.0, (0, 4), 0.9, -6.0), (0.0, (0, 0), 1.0, 0.0)]
+    batch = x[None].expand(len(params), -1, -1, -1)
+    angle, translate, scale, shear = (torch.tensor(v, dtype=torch.float64) for v in zip(*params))
+    ours = aug._affine(batch, angle, translate.reshape(-1, 2), scale, shear)
+    for i, (a, t, s, sh) in enumerate(params):
+        reference = TF.affine(x, a, list(t), s, [sh, 0.0], interpolation=InterpolationMode.NEAREST)
+        assert (
+            ours[i] != reference
+        ).float().mean() < 0.002  # the same sampling grid, up to float rounding at pixel boundaries
+
+
+def test_batched_colour_blur_and_crops_are_torchvisions():
+    import torchvision.transforms.functional as TF
+
+    x = aug.prepare(np.random.default_rng(1).integers(0, 256, (1, 48, 48, 3), dtype=np.uint8), 48).float() / 255
+    f = torch.tensor([1.3])
+    for op, reference in ((0, TF.adjust_brightness), (1, TF.adjust_contrast), (2, TF.adjust_saturation)):
+        assert torch.allclose(aug.RandomColorJitter.adjust(x, op, f)[0], reference(x[0], 1.3), atol=1e-6)
+    blur = aug.RandomGaussianBlur(5, (1.2, 1.2), p=1.0)
+    assert torch.allclose(blur(x)[0], TF.gaussian_blur(x[0], [5, 5], [1.2, 1.2]), atol=1e-5)
+    five = aug.RandomFiveCrop(48, 0.875)
+    crops = [TF.resize(c, [48, 48], antialias=True) for c in TF.five_crop(x[0], [42, 42])]
+    torch.manual_seed(0)
+    for view in five(x.expand(20, -1, -1, -1)):
+        assert any(torch.allclose(view, c, atol=1e-5) for c in crops)
+    assert torch.allclose(aug.FiveCropStack(48, 0.875)(x)[0], torch.stack(crops), atol=1e-5)
+    padded = torch.nn.functional.pad(x, (6, 6, 6, 6), mode="reflect")[0]
+    for view in aug.RandomCrop(48, 6)(x.expand(10, -1, -1, -1)):
+        assert any(torch.equal(view, padded[:, i : i + 48, j : j + 48]) for i in range(13) for j in range(13))
+
+
+def test_batched_ops_draw_per_sample_and_keep_torchvisions_rates():
+    torch.manual_seed(0)
+    x = torch.rand(4000, 3, 16, 16) + 0.1  # no zeros before erasing
+    flipped = aug.RandomHorizontalFlip(0.5)(x)
+    assert 0.46 < (flipped[:, 0, 0, 0] != x[:, 0, 0, 0]).float().mean() < 0.54
+    grey = aug.RandomGrayscale(0.2)(x)
+    assert 0.17 < (grey[:, 0] == grey[:, 1]).all(-1).all(-1).float().mean() < 0.23
+    erased = aug.RandomErasing(0.5, (0.02, 0.25), (0.3, 3.3))(x)
+    fraction = (erased == 0).all(1).float().mean((1, 2))
+    assert 0.46 < (fraction > 0).float().mean() < 0.54 and fraction.max() <= 0.25 + 0.05
+    jittered = aug.RandomColorJitter(0.4, 0.4, 0.4, 0.0, 0.8)(x)
+    assert 0.77 < (jittered != x).flatten(1).any(1).float().mean() < 0.83

@@ -29,7 +29,9 @@ def _loop_contrastive(z, y, tau, bank_z=None, bank_y=None, negatives="none"):
         positives = [p for p in range(len(z)) if p != i and y[p] == y[i]]
         if not positives:
             continue
-        per_anchor.append(-sum(math.log(math.exp(float(z[i] @ z[p]) / tau) / denominator) for p in positives) / len(positives))
+        per_anchor.append(
+            -sum(math.log(math.exp(float(z[i] @ z[p]) / tau) / denominator) for p in positives) / len(positives)
+        )
     return sum(per_anchor) / len(per_anchor)
 
 
@@ -44,8 +46,12 @@ def test_supcon_matches_loop_of_eq4():
 def test_esc_and_ensc_match_loops_of_eq5_eq6():
     z, bank = _features(), _features(6, seed=1)
     bank_y = torch.tensor([0, 1, 2, 3, 0, 1])
-    assert float(L.esc(z, Y, 0.2, bank, bank_y)) == pytest.approx(_loop_contrastive(z, Y, 0.2, bank, bank_y, "all"), rel=1e-6)
-    assert float(L.ensc(z, Y, 0.2, bank, bank_y)) == pytest.approx(_loop_contrastive(z, Y, 0.2, bank, bank_y, "other_class"), rel=1e-6)
+    assert float(L.esc(z, Y, 0.2, bank, bank_y)) == pytest.approx(
+        _loop_contrastive(z, Y, 0.2, bank, bank_y, "all"), rel=1e-6
+    )
+    assert float(L.ensc(z, Y, 0.2, bank, bank_y)) == pytest.approx(
+        _loop_contrastive(z, Y, 0.2, bank, bank_y, "other_class"), rel=1e-6
+    )
 
 
 def test_ensc_with_an_empty_bank_is_eq4():
@@ -115,7 +121,9 @@ def test_mva_gradient_is_alpha_times_the_affinity_gradient():
     grad_x, grad_c = torch.autograd.grad(L.mva(x, y, centers, history), (x, centers))
     expected_x, expected_c = torch.autograd.grad(L.affinity(x, y, centers), (x, centers))
     assert alpha > 1.1  # α differs from 1, so a gradient through it would show
-    assert torch.allclose(grad_x, alpha * expected_x, atol=1e-6) and torch.allclose(grad_c, alpha * expected_c, atol=1e-6)
+    assert torch.allclose(grad_x, alpha * expected_x, atol=1e-6) and torch.allclose(
+        grad_c, alpha * expected_c, atol=1e-6
+    )
 
 
 def test_mva_eq10_weights_current_affinity_by_alpha():

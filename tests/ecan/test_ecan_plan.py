@@ -5,11 +5,11 @@ import re
 import subprocess
 import sys
 
+import helpers
 import numpy as np
 import pytest
 import yaml
 
-import helpers
 from affrepro.config import effective_config, validate_config
 from affrepro.demo.expressions import write_fer2013
 from affrepro.ecan import aggregate, plan, report
@@ -32,20 +32,36 @@ def test_experiments_vary_one_thing_from_the_defaults_and_share_runs(config):
     ecan_rafdb = plan.run_id(experiments["table3/ensc+mva"][0])
     assert ecan_rafdb == "rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5-s0"
     # the same run fills Table 2 (strong), Table 3, Table 4, Figure 3 at the defaults, Figure 4 at V = 5 and Figure 7
-    for name in ("table2/rafdb/strong/ensc+mva", "table4/ecan", "figure3/lambda1/0.2", "figure3/lambda2/0.7", "figure4/V/5", "figure7/rafdb/ecan"):
+    for name in (
+        "table2/rafdb/strong/ensc+mva",
+        "table4/ecan",
+        "figure3/lambda1/0.2",
+        "figure3/lambda2/0.7",
+        "figure4/V/5",
+        "figure7/rafdb/ecan",
+    ):
         assert plan.run_id(experiments[name][0]) == ecan_rafdb
     assert plan.run_id(experiments["figure3/lambda1/0.4"][0]) == "rafdb-strong-ensc+mva-l1_0.4-l2_0.7-V5-s0"
     assert plan.run_id(experiments["table5/baseline"][0]) == "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"
     runs = plan.runs(config)
-    assert len(runs) == len(set(runs)) == 22  # 12 (Table 2) + 3 (Table 3) + 4 (Figure 3) + 3 (Figure 4) with the demo sweeps
+    # 12 (Table 2) + 3 (Table 3) + 4 (Figure 3) + 3 (Figure 4) with the demo sweeps, each for the demo's 3 seeds
+    assert len(runs) == len(set(runs)) == 22 * 3 and {spec["seed"] for spec in runs.values()} == {0, 1, 2}
     assert sorted(plan.group_runs(config, "table3")) == sorted(["ce", "center", "supcon", "ensc", "ensc+mva"])
     # Figure 3's two sweeps meet at the defaults: that run is one input, not two
     figure3 = plan.group_run_ids(config, "figure3")
-    assert len(figure3) == len(set(figure3)) == 5 and figure3.count(ecan_rafdb) == 1
+    assert len(figure3) == len(set(figure3)) == 5 * 3 and figure3.count(ecan_rafdb) == 1
 
 
 def test_spec_fills_the_defaults_and_names_unknown_keys(config):
-    assert plan.spec(config, dataset="rafdb") == {"dataset": "rafdb", "augment": "strong", "losses": "ensc+mva", "lambda1": 0.2, "lambda2": 0.7, "V": 5, "seed": 0}
+    assert plan.spec(config, dataset="rafdb") == {
+        "dataset": "rafdb",
+        "augment": "strong",
+        "losses": "ensc+mva",
+        "lambda1": 0.2,
+        "lambda2": 0.7,
+        "V": 5,
+        "seed": 0,
+    }
     with pytest.raises(ValueError, match="lamda1"):
         plan.spec(config, dataset="rafdb", lamda1=0.3)
     with pytest.raises(ValueError, match="needs a dataset"):
@@ -59,25 +75,39 @@ def test_the_bank_must_hold_v_minus_1_groups_for_every_planned_v():
     assert plan.largest_V(raw) == (8, "figure4/V/8") and plan.bank_problems(raw) == []
     raw["ecan"]["model"]["bank_groups"] = 6  # enough for the demo sweep (V <= 7), not for the paper's (V = 8)
     [problem] = plan.bank_problems(raw)
-    assert re.search(r"ecan.model.bank_groups = 6 .* less than V - 1 = 7 .*V = 8: figure4/V/8, from ecan.experiments.figure4.V", problem)
+    assert re.search(
+        r"ecan.model.bank_groups = 6 .* less than V - 1 = 7 .*V = 8: figure4/V/8, from ecan.experiments.figure4.V",
+        problem,
+    )
     assert "on demo data" not in problem
     raw["ecan"]["model"]["bank_groups"] = 7
     raw["demo"]["overrides"]["ecan"]["experiments"]["figure4"]["V"] = [1, 9]
     assert plan.bank_problems(raw) == [
-        "on demo data (demo.overrides.ecan applied): ecan.model.bank_groups = 7 (K, the memory bank's groups, Eq. 2) is less than V - 1 = 8 for the largest V "
-        "the config plans (V = 9: figure4/V/9, from ecan.experiments.figure4.V); the MVA loss reads the V - 1 newest bank groups: set ecan.model.bank_groups >= 8"
+        "on demo data (demo.overrides.ecan applied): ecan.model.bank_groups = 7 (K, the memory bank's groups, Eq. 2) "
+        "is less than V - 1 = 8 for the largest V the config plans (V = 9: figure4/V/9, from ecan.experiments.figure4.V); "
+        "the MVA loss reads the V - 1 newest bank groups: set ecan.model.bank_groups >= 8"
     ]
     raw["demo"]["overrides"]["ecan"]["experiments"]["figure4"]["V"] = [1, 3]
     raw["ecan"]["defaults"]["V"] = 9  # every run's V, not only Figure 4's
-    assert [p.split(" (V = ")[1].split(")")[0] for p in plan.bank_problems(raw)] == ["9: table2/rafdb/none/ce, from ecan.defaults.V"]
+    assert [p.split(" (V = ")[1].split(")")[0] for p in plan.bank_problems(raw)] == [
+        "9: table2/rafdb/none/ce, from ecan.defaults.V"
+    ]
 
 
 def _metrics(run_id, accuracy, substitutes=()):
     scores = {"accuracy": accuracy, "mean_class_accuracy": accuracy / 2, "macro_f1": accuracy / 4}
-    return {"run_id": run_id, "substitutes": list(substitutes), "best_epoch": 1, "test": scores, "val": scores, "test_confusion_matrix": [[1, 0], [0, 1]]}
+    return {
+        "run_id": run_id,
+        "substitutes": list(substitutes),
+        "best_epoch": 1,
+        "test": scores,
+        "val": scores,
+        "test_confusion_matrix": [[1, 0], [0, 1]],
+    }
 
 
 def test_aggregate_matches_metrics_files_to_experiments_by_the_run_id_inside(config, tmp_path):
+    config["ecan"]["seeds"] = [0]  # one metrics file per row
     runs = plan.group_runs(config, "table3")
     accuracy = {"ce": 0.5, "center": 0.6, "supcon": 0.7, "ensc": 0.8, "ensc+mva": 0.9}
     files = []
@@ -86,13 +116,18 @@ def test_aggregate_matches_metrics_files_to_experiments_by_the_run_id_inside(con
         files[-1].write_text(json.dumps(_metrics(runs[name][0], accuracy[name])))
     table3 = aggregate.aggregate(config, "table3", files)
     assert table3.pop("substitutes") == []
-    assert {name: row["accuracy_pct"] for name, row in table3.items()} == pytest.approx({name: 100 * a for name, a in accuracy.items()})
+    table3.pop("environments", None)  # where the runs trained (none recorded in these files)
+    assert {name: row["accuracy_pct"] for name, row in table3.items()} == pytest.approx(
+        {name: 100 * a for name, a in accuracy.items()}
+    )
     assert table3["ensc"]["runs"] == ["rafdb-strong-ensc-l1_0.2-l2_0.7-V5-s0"]
     with pytest.raises(ValueError, match="center: no metrics file among the inputs holds run"):
         aggregate.aggregate(config, "table3", files[:3] + files[4:])  # files[3] holds the center run
 
 
-RANDOM_ENCODER = "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+RANDOM_ENCODER = (
+    "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+)
 
 
 def _group_files(config, group, tmp_path, substitutes):
@@ -111,25 +146,54 @@ def test_aggregate_carries_the_runs_substitutes_to_the_rows_that_read_them(confi
         return [RANDOM_ENCODER, "x"] if run_id.startswith("rafdb-") else ["x"]
 
     table2 = aggregate.aggregate(config, "table2", _group_files(config, "table2", tmp_path, rafdb_only))
-    assert table2["rafdb"]["strong"]["ce"]["substitutes"] == [RANDOM_ENCODER, "x"] and table2["fer2013"]["strong"]["ce"]["substitutes"] == ["x"]
-    assert table2["substitutes"] == [RANDOM_ENCODER, "x"]  # deduplicated, in first-seen order: every Table 2 row has RAF-DB cells
+    assert table2["rafdb"]["strong"]["ce"]["substitutes"] == [RANDOM_ENCODER, "x"] and table2["fer2013"]["strong"][
+        "ce"
+    ]["substitutes"] == ["x"]
+    assert table2["substitutes"] == [
+        RANDOM_ENCODER,
+        "x",
+    ]  # deduplicated, in first-seen order: every Table 2 row has RAF-DB cells
     out = tmp_path / "work/ecan/experiments/table3.json"
     out.parent.mkdir(parents=True)
-    out.write_text(json.dumps(aggregate.aggregate(config, "table3", _group_files(config, "table3", tmp_path, lambda run_id: [RANDOM_ENCODER]))))
+    out.write_text(
+        json.dumps(
+            aggregate.aggregate(
+                config, "table3", _group_files(config, "table3", tmp_path, lambda run_id: [RANDOM_ENCODER])
+            )
+        )
+    )
     _, rows = build_rows(load_paper("ecan"), "table3", root=tmp_path)
     assert [row["note"] for row in rows] == [f"substitute: {RANDOM_ENCODER}"] * 5
-    (tmp_path / "old.json").write_text(json.dumps({"run_id": "r"}))  # a run file from before runs named their substitutes
+    (tmp_path / "old.json").write_text(
+        json.dumps({"run_id": "r"})
+    )  # a run file from before runs named their substitutes
     with pytest.raises(ValueError, match="no substitutes; it was written by an older affrepro.ecan.train"):
         aggregate.by_run_id([tmp_path / "old.json"])
 
 
 def test_summary_in_paper_units_and_std_over_seeds():
     results = [
-        {"run_id": "a", "substitutes": ["s1"], "best_epoch": 3, "test": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "val": {"accuracy": 0.7, "mean_class_accuracy": 0.5, "macro_f1": 0.4}, "test_confusion_matrix": [[2, 1], [0, 3]]},
-        {"run_id": "b", "substitutes": ["s2", "s1"], "best_epoch": 4, "test": {"accuracy": 0.9, "mean_class_accuracy": 0.7, "macro_f1": 0.6}, "val": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5}, "test_confusion_matrix": [[1, 0], [1, 4]]},
+        {
+            "run_id": "a",
+            "substitutes": ["s1"],
+            "best_epoch": 3,
+            "test": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5},
+            "val": {"accuracy": 0.7, "mean_class_accuracy": 0.5, "macro_f1": 0.4},
+            "test_confusion_matrix": [[2, 1], [0, 3]],
+        },
+        {
+            "run_id": "b",
+            "substitutes": ["s2", "s1"],
+            "best_epoch": 4,
+            "test": {"accuracy": 0.9, "mean_class_accuracy": 0.7, "macro_f1": 0.6},
+            "val": {"accuracy": 0.8, "mean_class_accuracy": 0.6, "macro_f1": 0.5},
+            "test_confusion_matrix": [[1, 0], [1, 4]],
+        },
     ]
     summary = summarise(results)
-    assert summary["accuracy_pct"] == pytest.approx(85.0) and summary["accuracy_pct_std"] == pytest.approx(np.std([80, 90], ddof=1))
+    assert summary["accuracy_pct"] == pytest.approx(85.0) and summary["accuracy_pct_std"] == pytest.approx(
+        np.std([80, 90], ddof=1)
+    )
     assert summary["macro_f1"] == pytest.approx(0.55) and summary["val_mean_class_accuracy_pct"] == pytest.approx(55.0)
     assert summary["test_confusion_matrix"] == [[3, 1], [1, 7]]
     assert summary["substitutes"] == ["s1", "s2"]  # the union over the seeds' runs
@@ -139,7 +203,14 @@ def test_summary_in_paper_units_and_std_over_seeds():
 
 def test_table1_flags_follow_the_config(config):
     flags = augmentation_flags(config)
-    assert flags["FiveCrop"] == {"rafdb_none": 0, "rafdb_weak": 0, "rafdb_strong": 0, "fer2013_none": 0, "fer2013_weak": 0, "fer2013_strong": 1}
+    assert flags["FiveCrop"] == {
+        "rafdb_none": 0,
+        "rafdb_weak": 0,
+        "rafdb_strong": 0,
+        "fer2013_none": 0,
+        "fer2013_weak": 0,
+        "fer2013_strong": 1,
+    }
     config["ecan"]["augment"]["rafdb"]["levels"]["weak"] = ["horizontal_flip"]
     assert augmentation_flags(config)["RandomErasing"]["rafdb_weak"] == 0
 
@@ -166,16 +237,27 @@ def test_rows_say_which_data_are_real(config):
     raw = helpers.repo_config()
     raw["datasets"]["fer2013"]["path"] = "fer2013.csv.gz"
     # Mixed: the demo overrides reach the demo RAF-DB only; FER2013 keeps the paper's settings (issue 13).
-    assert profile_note(effective_config(raw, "ecan")) == "ours: RAF-DB demo, FER2013 real; demo budget for RAF-DB, paper budget for the real data (see provenance)"
+    assert (
+        profile_note(effective_config(raw, "ecan"))
+        == "ours: RAF-DB demo, FER2013 real; demo budget for RAF-DB, paper budget for the real data (see provenance)"
+    )
     raw["datasets"]["rafdb"]["root"] = "rafdb"
     raw["ecan"]["rafdb"]["weights"] = "random"
     assert profile_note(effective_config(raw, "ecan")) == ""  # real data, the paper's budget
     raw["ecan"]["fer2013"]["max_train"] = 3000
-    assert profile_note(effective_config(raw, "ecan")) == "ours: RAF-DB real, FER2013 real; reduced budget (see provenance)"
+    assert (
+        profile_note(effective_config(raw, "ecan"))
+        == "ours: RAF-DB real, FER2013 real; reduced budget (see provenance)"
+    )
 
 
 def test_the_papers_budget_comes_from_papers_yaml(config):
-    assert report.paper_budget() == {"rafdb": {"epochs": 40, "input_size": 224}, "fer2013": {"epochs": 200, "input_size": 48}, "batch_size": 256, "lr": 0.1}
+    assert report.paper_budget() == {
+        "rafdb": {"epochs": 40, "input_size": 224},
+        "fer2013": {"epochs": 200, "input_size": 48},
+        "batch_size": 256,
+        "lr": 0.1,
+    }
     assert report.budget(config)["paper"] == report.paper_budget() and report.budget(config)["reduced"]
 
 
@@ -184,8 +266,21 @@ def test_snakemake_stops_at_startup_when_the_bank_is_too_small(tmp_path):
     raw["ecan"]["model"]["bank_groups"] = 6
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "ecan_tables", "-n", "-s", str(helpers.REPO / "Snakefile"), "-d", str(tmp_path), "--configfile", str(tmp_path / "config.yaml")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "ecan_tables",
+            "-n",
+            "-s",
+            str(helpers.REPO / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode != 0 and "ecan.model.bank_groups = 6" in proc.stdout + proc.stderr
 
@@ -205,20 +300,35 @@ def test_real_rafdb_with_demo_fer2013_keeps_every_setting_the_user_gave(tmp_path
     resolved = effective_config(raw, "ecan")
     assert resolved["profile"] == "mixed"
     assert resolved["ecan"]["rafdb"] == raw["ecan"]["rafdb"]  # epochs 1, input 224, the checkpoint path: as given
-    assert resolved["compute"] == raw["compute"] and resolved["ecan"]["train"] == raw["ecan"]["train"] and resolved["ecan"]["model"] == raw["ecan"]["model"]
+    assert (
+        resolved["compute"] == raw["compute"]
+        and resolved["ecan"]["train"] == raw["ecan"]["train"]
+        and resolved["ecan"]["model"] == raw["ecan"]["model"]
+    )
     assert resolved["ecan"]["experiments"] == raw["ecan"]["experiments"]
-    assert resolved["ecan"]["fer2013"]["epochs"] == raw["demo"]["overrides"]["ecan"]["fer2013"]["epochs"] == 5  # the demo dataset's own override
+    assert (
+        resolved["ecan"]["fer2013"]["epochs"] == raw["demo"]["overrides"]["ecan"]["fer2013"]["epochs"] == 3
+    )  # the demo dataset's own override
     rafdb_run = next(run for run, spec in plan.runs(resolved).items() if spec["dataset"] == "rafdb")
-    assert plan.run_inputs(resolved, rafdb_run)["settings"]["rafdb"]["epochs"] == 1 and plan.run_inputs(resolved, rafdb_run)["compute"]["precision"] == "fp32"
-    assert report.profile_note(resolved) == "ours: RAF-DB real, FER2013 demo; demo budget for FER2013, reduced budget for the real data (see provenance)"
+    assert (
+        plan.run_inputs(resolved, rafdb_run)["settings"]["rafdb"]["epochs"] == 1
+        and plan.run_inputs(resolved, rafdb_run)["compute"]["precision"] == "fp32"
+    )
+    assert (
+        report.profile_note(resolved)
+        == "ours: RAF-DB real, FER2013 demo; demo budget for FER2013, reduced budget for the real data (see provenance)"
+    )
 
     workdir = tmp_path / "run"
     workdir.mkdir()
     (workdir / "config.yaml").write_text(yaml.safe_dump(raw))
     proc = helpers.snakemake(workdir, "results/ecan/table4.csv", dry_run=True)
-    assert "Demo overrides applied to the demo data only: ecan.fer2013.epochs 200 -> 5" in proc.stderr
+    assert "Demo overrides applied to the demo data only: ecan.fer2013.epochs 200 -> 3" in proc.stderr
     assert "compute.precision = fp32" in proc.stderr and "ecan.rafdb.epochs = 1" in proc.stderr  # said, not replaced
     raw["ecan"]["rafdb"]["weights"] = str(tmp_path / "missing.pth")
     (workdir / "config.yaml").write_text(yaml.safe_dump(raw))
     proc = helpers.snakemake_run(workdir, "-n", "results/ecan/table4.csv")
-    assert proc.returncode != 0 and f"ecan.rafdb.weights: {tmp_path / 'missing.pth'} does not exist" in proc.stdout + proc.stderr
+    assert (
+        proc.returncode != 0
+        and f"ecan.rafdb.weights: {tmp_path / 'missing.pth'} does not exist" in proc.stdout + proc.stderr
+    )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import helpers
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 import yaml
 
-import helpers
 from affrepro.config import effective_config
 from affrepro.demo import expressions
 from affrepro.ecan import losses, plan
@@ -36,7 +36,19 @@ def tiny_settings(**changes) -> Settings:
     """A few steps on 32-pixel inputs: FER2013, strong augmentation, Eq. 11 with V = 3."""
     config = effective_config(helpers.repo_config(), "ecan")
     base = Settings.from_config(config, {"dataset": "fer2013", "losses": "ensc+mva", "V": 3})
-    tiny = dict(key_momentum=0.9, bank_groups=2, epochs=2, batch_size=8, lr=0.01, input_size=32, weights="random", seed=0, compute=CPU, eval_batch_size=16, max_steps=2)
+    tiny = dict(
+        key_momentum=0.9,
+        bank_groups=2,
+        epochs=2,
+        batch_size=8,
+        lr=0.01,
+        input_size=32,
+        weights="random",
+        seed=0,
+        compute=CPU,
+        eval_batch_size=16,
+        max_steps=2,
+    )
     return dataclasses.replace(base, **(tiny | changes))
 
 
@@ -57,13 +69,22 @@ def test_loss_table_rows_name_the_papers_losses():
 def _model_with_full_bank(settings: Settings) -> ECAN:
     model = ECAN(parse_weights("random", "test"), 7, 0, settings.bank_size)
     for g in range(settings.bank_size):
-        model.enqueue(torch.rand(4, 512, generator=torch.Generator().manual_seed(g)), torch.tensor([0, 1, 2, 3]))  # non-negative, like pooled ReLU features
+        model.enqueue(
+            torch.rand(4, 512, generator=torch.Generator().manual_seed(g)), torch.tensor([0, 1, 2, 3])
+        )  # non-negative, like pooled ReLU features
     return model
 
 
 @pytest.mark.parametrize(
     "row, negatives",
-    [("ce", []), ("center", []), ("supcon", ["none"]), ("esc", ["all"]), ("ensc", ["other_class"]), ("ensc+mva", ["other_class"])],
+    [
+        ("ce", []),
+        ("center", []),
+        ("supcon", ["none"]),
+        ("esc", ["all"]),
+        ("ensc", ["other_class"]),
+        ("ensc+mva", ["other_class"]),
+    ],
 )
 def test_each_row_calls_its_contrastive_loss(row, negatives, monkeypatch):
     """losses.supcon / esc / ensc call losses.contrastive with their negatives; a wrong row in the table calls another."""
@@ -78,7 +99,9 @@ def test_each_row_calls_its_contrastive_loss(row, negatives, monkeypatch):
     settings = tiny_settings(losses=row)
     model = _model_with_full_bank(settings)
     x, y = torch.rand(4, 3, 32, 32), torch.tensor([0, 0, 1, 1])
-    loss, zk = ecan_train.minibatch_loss(model, settings, torch.device("cpu"), x, x.clone() if LOSSES[row].views == 2 else None, y)
+    loss, zk = ecan_train.minibatch_loss(
+        model, settings, torch.device("cpu"), x, x.clone() if LOSSES[row].views == 2 else None, y
+    )
     assert [n for n, _ in calls] == negatives
     assert all(bank == (4 * settings.bank_size if LOSSES[row].uses_bank else None) for _, bank in calls)
     assert (zk is None) == (LOSSES[row].views == 1) and loss.ndim == 0
@@ -93,9 +116,15 @@ def test_ensc_row_is_eq11_without_mva_on_normalised_features():
         zq, logits = model(x)
         z = F.normalize(torch.cat([zq, model.encode_key(x)]), dim=1)
         bank_z, bank_y = model.bank.all()
-        expected = 0.7 * losses.cross_entropy(logits, y) + 0.3 * losses.ensc(z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y)
+        expected = 0.7 * losses.cross_entropy(logits, y) + 0.3 * losses.ensc(
+            z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y
+        )
     assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
-    assert float(expected) != pytest.approx(0.7 * float(losses.cross_entropy(logits, y)) + 0.3 * float(losses.esc(z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y)), rel=1e-3)
+    assert float(expected) != pytest.approx(
+        0.7 * float(losses.cross_entropy(logits, y))
+        + 0.3 * float(losses.esc(z, torch.cat([y, y]), settings.tau, F.normalize(bank_z, dim=1), bank_y)),
+        rel=1e-3,
+    )
 
 
 def test_contrastive_loss_sees_normalised_z_and_mva_sees_raw_z(monkeypatch):
@@ -120,10 +149,14 @@ def test_contrastive_loss_sees_normalised_z_and_mva_sees_raw_z(monkeypatch):
     with torch.no_grad():  # the same forward passes (train-mode BN on the same batch gives the same features)
         zq, zk = model(x)[0], model.encode_key(x)
     z, bank_z = seen["contrastive"]
-    assert torch.allclose(z, torch.cat([zq / zq.norm(dim=1, keepdim=True), zk / zk.norm(dim=1, keepdim=True)]), atol=1e-6)
+    assert torch.allclose(
+        z, torch.cat([zq / zq.norm(dim=1, keepdim=True), zk / zk.norm(dim=1, keepdim=True)]), atol=1e-6
+    )
     assert torch.allclose(bank_z.norm(dim=1), torch.ones(len(bank_z)), atol=1e-6)
     mva_x, history = seen["mva"]
-    assert torch.allclose(mva_x, zq, atol=1e-6) and (mva_x.norm(dim=1) - 1).abs().min() > 0.1  # raw, visibly not unit length
+    assert (
+        torch.allclose(mva_x, zq, atol=1e-6) and (mva_x.norm(dim=1) - 1).abs().min() > 0.1
+    )  # raw, visibly not unit length
     newest = model.bank.recent(2)  # the V - 1 newest groups, as stored (raw)
     assert len(history) == 2 and all(torch.equal(h, b) for (h, _), (b, _) in zip(history, newest))
     assert all((h.norm(dim=1) - 1).abs().min() > 0.1 for h, _ in history)
@@ -136,13 +169,28 @@ def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
     config["ecan"]["rafdb"]["weights"] = "random"
     config["allow_substitutes"] = True
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setattr(ecan_train.prepare, "load_splits", lambda dataset, location, ecan, on_unreadable: (None, None, None))
+    monkeypatch.setattr(
+        ecan_train.prepare, "load_splits", lambda dataset, location, ecan, on_unreadable: (None, None, None)
+    )
     monkeypatch.setattr(ecan_train, "run", lambda settings, train, val, test: {"losses": settings.losses})
     outputs = {}
     for run_id in ("rafdb-strong-ce-l1_0.2-l2_0.7-V5-s0", "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"):
-        ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id, "--data", str(tmp_path / run_id), "--out", str(tmp_path / f"{run_id}.json")])
+        ecan_train.main(
+            [
+                "--config",
+                str(tmp_path / "config.yaml"),
+                "--run",
+                run_id,
+                "--data",
+                str(tmp_path / run_id),
+                "--out",
+                str(tmp_path / f"{run_id}.json"),
+            ]
+        )
         outputs[run_id.split("-")[0]] = json.loads((tmp_path / f"{run_id}.json").read_text())
-    assert outputs["rafdb"]["substitutes"] == ["ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"]
+    assert outputs["rafdb"]["substitutes"] == [
+        "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+    ]
     assert outputs["fer2013"]["substitutes"] == [] and outputs["fer2013"]["losses"] == "ce"
 
 
@@ -152,25 +200,50 @@ def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
 def test_settings_come_from_the_config_and_the_spec():
     config = effective_config(helpers.repo_config(), "ecan")
     settings = Settings.from_config(config, plan.runs(config)["rafdb-strong-supcon-l1_0.2-l2_0.7-V5-s0"])
-    assert (settings.dataset, settings.augment, settings.losses, settings.lambda1, settings.V, settings.seed) == ("rafdb", "strong", "supcon", 0.2, 5, 0)
+    assert (settings.dataset, settings.augment, settings.losses, settings.lambda1, settings.V, settings.seed) == (
+        "rafdb",
+        "strong",
+        "supcon",
+        0.2,
+        5,
+        0,
+    )
     ecan = config["ecan"]
-    assert (settings.batch_size, settings.lr, settings.key_momentum) == (ecan["train"]["batch_size"], ecan["train"]["lr"], ecan["model"]["key_momentum"])
-    assert (settings.epochs, settings.input_size, settings.weights) == (ecan["rafdb"]["epochs"], ecan["rafdb"]["input_size"], "random")
+    assert (settings.batch_size, settings.lr, settings.key_momentum) == (
+        ecan["train"]["batch_size"],
+        ecan["train"]["lr"],
+        ecan["model"]["key_momentum"],
+    )
+    assert (settings.epochs, settings.input_size, settings.weights) == (
+        ecan["rafdb"]["epochs"],
+        ecan["rafdb"]["input_size"],
+        "random",
+    )
     assert settings.bank_size == 0  # SupCon reads no bank
-    assert settings.bank_groups == ecan["model"]["bank_groups"] == 7  # K: the paper gives none; the smallest that serves Figure 4's V = 1..8
-    assert dataclasses.replace(settings, losses="ensc", bank_groups=9, V=2).bank_size == 9  # K is its own setting, not V - 1
+    assert (
+        settings.bank_groups == ecan["model"]["bank_groups"] == 7
+    )  # K: the paper gives none; the smallest that serves Figure 4's V = 1..8
+    assert (
+        dataclasses.replace(settings, losses="ensc", bank_groups=9, V=2).bank_size == 9
+    )  # K is its own setting, not V - 1
 
 
 def test_the_v_sweep_varies_v_alone():
     """Figure 4's runs differ in V only: the same K, hence the same memory bank (same ENSC negatives), at every V."""
     config = effective_config(helpers.repo_config(), "ecan")
-    sweep = [Settings.from_config(config, specs[0]) for name, specs in plan.experiments(config).items() if name.startswith("figure4/")]
+    sweep = [
+        Settings.from_config(config, specs[0])
+        for name, specs in plan.experiments(config).items()
+        if name.startswith("figure4/")
+    ]
     assert [s.V for s in sweep] == config["ecan"]["experiments"]["figure4"]["V"] == [1, 3, 5, 7]
     assert {s.bank_size for s in sweep} == {config["ecan"]["model"]["bank_groups"]}
     assert all(dataclasses.replace(s, V=1) == dataclasses.replace(sweep[0], V=1) for s in sweep)  # nothing else differs
     with pytest.raises(ValueError, match=r"ecan.model.bank_groups \(K = 4\) must be >= V - 1 = 6"):
         dataclasses.replace(sweep[-1], bank_groups=4)
-    assert dataclasses.replace(sweep[-1], losses="ensc", bank_groups=4).bank_size == 4  # only the MVA loss needs V - 1 groups
+    assert (
+        dataclasses.replace(sweep[-1], losses="ensc", bank_groups=4).bank_size == 4
+    )  # only the MVA loss needs V - 1 groups
 
 
 def test_settings_name_what_is_wrong():
@@ -214,7 +287,11 @@ def test_init_pass_fills_a_bank_larger_than_an_epoch_and_test_labels_never_selec
     assert result["budget"]["init_steps"] == 4 and result["hyperparameters"]["bank_groups"] == 4
     shuffled = (test[0], np.random.default_rng(9).permutation(test[1]))
     other = ecan_train.run(settings, train, val, shuffled)
-    assert other["history"] == result["history"] and other["best_epoch"] == result["best_epoch"] and other["val"] == result["val"]
+    assert (
+        other["history"] == result["history"]
+        and other["best_epoch"] == result["best_epoch"]
+        and other["val"] == result["val"]
+    )
 
 
 def test_stratified_split_is_seeded_disjoint_and_covers_every_class():
@@ -236,12 +313,70 @@ def test_the_job_writes_its_run_id_and_spec_into_the_run_output(tmp_path):
     expressions.write_fer2013(tmp_path / "fer2013.csv.gz", config["demo"]["fer2013"])
     run_id = "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"
     out = tmp_path / "runs" / "metrics.json"
-    ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id, "--data", str(tmp_path / "fer2013.csv.gz"), "--out", str(out)])
+    ecan_train.main(
+        [
+            "--config",
+            str(tmp_path / "config.yaml"),
+            "--run",
+            run_id,
+            "--data",
+            str(tmp_path / "fer2013.csv.gz"),
+            "--out",
+            str(out),
+        ]
+    )
     metrics = json.loads(out.read_text())
-    assert metrics["run_id"] == run_id and metrics["substitutes"] == []  # the demo: stand-ins are the demo's, noted by every row anyway
-    assert metrics["spec"] == {"dataset": "fer2013", "augment": "strong", "losses": "ce", "lambda1": 0.2, "lambda2": 0.7, "V": 5, "seed": 0}
+    assert (
+        metrics["run_id"] == run_id and metrics["substitutes"] == []
+    )  # the demo: stand-ins are the demo's, noted by every row anyway
+    assert metrics["spec"] == {
+        "dataset": "fer2013",
+        "augment": "strong",
+        "losses": "ce",
+        "lambda1": 0.2,
+        "lambda2": 0.7,
+        "V": 5,
+        "seed": 0,
+    }
     assert metrics["data"] == {"kind": "demo", "location": str(tmp_path / "fer2013.csv.gz")}
-    assert metrics["budget"]["train_samples"] == 40 and metrics["budget"]["epochs"] == 1 and metrics["hyperparameters"]["batch_size"] == 16
+    assert (
+        metrics["budget"]["train_samples"] == 40
+        and metrics["budget"]["epochs"] == 1
+        and metrics["hyperparameters"]["batch_size"] == 16
+    )
     assert np.asarray(metrics["test_confusion_matrix"]).sum() == 14
     with pytest.raises(SystemExit, match="unknown ECAN run 'fer2013-strong-ce-l1_0.3"):
-        ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--run", run_id.replace("l1_0.2", "l1_0.3"), "--data", str(tmp_path / "fer2013.csv.gz"), "--out", str(out)])
+        ecan_train.main(
+            [
+                "--config",
+                str(tmp_path / "config.yaml"),
+                "--run",
+                run_id.replace("l1_0.2", "l1_0.3"),
+                "--data",
+                str(tmp_path / "fer2013.csv.gz"),
+                "--out",
+                str(out),
+            ]
+        )
+
+
+def test_bf16_tiny_run_is_deterministic_and_says_its_precision():
+    data = (_arrays(24, 0), _arrays(14, 1), _arrays(14, 2))
+    bf16 = tiny_settings(compute=CPU | {"precision": "bf16"})
+    first, second = ecan_train.run(bf16, *data), ecan_train.run(bf16, *data)
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert first["budget"]["precision"] == "bf16"
+    assert first["history"] != ecan_train.run(tiny_settings(), *data)["history"]  # the precision reaches the training
+
+
+def test_fast_layout_keeps_the_weights_keys_and_the_outputs():
+    plain = ECAN(parse_weights("random", "x"), 7, 0, 2).eval()
+    fast = ECAN(parse_weights("random", "x"), 7, 0, 2).eval().to_fast_layout(48)
+    assert list(plain.state_dict()) == list(fast.state_dict())
+    assert fast.encoder_q.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert fast.encoder_q.layer3[0].conv1.weight.is_contiguous()  # 3x3 maps at 48 px: NCHW
+    x = torch.rand(4, 3, 48, 48)
+    with torch.no_grad():
+        assert torch.allclose(plain(x)[1], fast(x.contiguous(memory_format=torch.channels_last))[1], atol=1e-4)
+    big = ECAN(parse_weights("random", "x"), 7, 0, 2).to_fast_layout(224)
+    assert big.encoder_q.layer4[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)  # 7x7 maps at 224 px

@@ -2,27 +2,21 @@
 
 import json
 
+import helpers
 import pandas as pd
 import pytest
 
-import helpers
+from affrepro.papers import load_paper
 
 
 def tiny_ecan_config() -> dict:
-    config = helpers.repo_config()
-    config["demo"]["rafdb"].update(n_train=120, n_test=60, min_per_class=6)
-    config["demo"]["fer2013"].update(n_train=100, n_public_test=50, n_private_test=50, min_per_class=5)
-    ecan = config["demo"]["overrides"]["ecan"]
-    ecan["train"].update(batch_size=32)
-    ecan["rafdb"].update(epochs=1, input_size=32)
-    ecan["fer2013"] = {"epochs": 1, "input_size": 32}
-    ecan["experiments"] = {"figure3": {"dataset": "rafdb", "lambda1": [0.2], "lambda2": [0.7]}, "figure4": {"dataset": "rafdb", "V": [5]}}
-    return config
+    """The tiny demo of .test/config_ecan.yaml over the repository's config."""
+    return helpers.tiny_config("ecan")
 
 
 @pytest.mark.slow
 def test_tiny_ecan_demo_tables_and_figures(tmp_path):
-    helpers.run_in(tmp_path / "ecan", tiny_ecan_config(), "ecan_tables")
+    helpers.run_tiny_config(tmp_path / "ecan", "ecan", "ecan_tables")  # as the catalog runs .test/config_ecan.yaml
     out = tmp_path / "ecan/results/ecan"
     table1 = pd.read_csv(out / "table1.csv").set_index("Augmentation")
     assert (table1.filter(like="_delta") == 0).all().all()  # the code applies exactly the paper's Table 1
@@ -36,7 +30,10 @@ def test_tiny_ecan_demo_tables_and_figures(tmp_path):
     table4 = pd.read_csv(out / "table4.csv").set_index("Method")
     assert table4["Accuracy_ours"].notna().tolist() == [False] * 8 + [True, True]
     # Table 4's ECAN row and Table 3's MVA + ENSC row are the same run
-    assert table4.loc["ECAN (ours)", "Accuracy_ours"] == table3.set_index("Loss Function").loc["MVA + ENSC", "Accuracy_ours"]
+    assert (
+        table4.loc["ECAN (ours)", "Accuracy_ours"]
+        == table3.set_index("Loss Function").loc["MVA + ENSC", "Accuracy_ours"]
+    )
     table5 = pd.read_csv(out / "table5.csv").set_index("Method")
     assert table5.loc["ECAN (ours)", "Macro_F1_ours"] <= 1
     figure6 = pd.read_csv(out / "figure6.csv")
@@ -44,14 +41,35 @@ def test_tiny_ecan_demo_tables_and_figures(tmp_path):
     assert raf.sum() == 120 and raf.idxmax() == "Happiness" and raf.min() >= 6  # the real set's imbalance, scaled
     figure7 = pd.read_csv(out / "figure7.csv")
     assert len(figure7) == 2 * 2 * 49
-    assert figure7.groupby(["dataset", "method"])["count"].sum().to_dict() == {("fer2013", "baseline"): 50, ("fer2013", "ecan"): 50, ("rafdb", "baseline"): 60, ("rafdb", "ecan"): 60}
+    assert figure7.groupby(["dataset", "method"])["count"].sum().to_dict() == {
+        ("fer2013", "baseline"): 50,
+        ("fer2013", "ecan"): 50,
+        ("rafdb", "baseline"): 60,
+        ("rafdb", "ecan"): 60,
+    }
     for figure in ("figure3", "figure4", "figure6", "figure7"):
         assert (out / f"{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    provenance = json.loads((out / "table2.json").read_text())["provenance"]
+    assert list(json.loads((out / "table2.json").read_text())) == ["rows"]  # the metrics file holds numbers only
+    sidecar = json.loads((out / "table2.provenance.json").read_text())
+    assert [e["device"] for e in sidecar["environment"]["training"]] == ["cpu"] and sidecar["environment"]["training"][
+        0
+    ]["precision"]
+    curves = pd.read_csv(out / "curves/training.csv")
+    assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "lr"] and curves["lr"].notna().all()
+    provenance = sidecar["provenance"]
     assert provenance["datasets"]["fer2013"]["kind"] == "demo" and provenance["budget"]["reduced"]
     # A Table 3 cell traced back: the aggregate names its run, whose metrics file names itself and its spec.
     ensc_run = "rafdb-strong-ensc-l1_0.2-l2_0.7-V5-s0"
     assert json.loads((tmp_path / "ecan/work/ecan/experiments/table3.json").read_text())["ensc"]["runs"] == [ensc_run]
     metrics = json.loads((tmp_path / f"ecan/work/ecan/runs/{ensc_run}/metrics.json").read_text())
     assert metrics["run_id"] == ensc_run and metrics["spec"]["losses"] == "ensc"
-    assert table3.set_index("Loss Function").loc["ENSC", "Accuracy_ours"] == pytest.approx(round(100 * metrics["test"]["accuracy"], 2))
+    assert table3.set_index("Loss Function").loc["ENSC", "Accuracy_ours"] == pytest.approx(
+        round(100 * metrics["test"]["accuracy"], 2)
+    )
+
+    # The Snakemake report shows each figure with the paper's caption, and the tables rendered.
+    helpers.run_tiny_config(tmp_path / "ecan", "ecan", "--report", str(tmp_path / "report.html"), "ecan_tables")
+    report = (tmp_path / "report.html").read_text()
+    for figure, spec in load_paper("ecan")["figures"].items():
+        assert f"{figure}.png" in report and spec["caption"] in report
+    assert report.count('<th class=\\"head\\">Accuracy_paper</th>') >= 2  # Tables 3 and 4, rendered

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from affrepro import compute, jobs
 from affrepro.config import substitutes_used
 from affrepro.ecan import augment, losses, plan, prepare
+from affrepro.environment import record as environment_record
 from affrepro.features.weights import parse_weights
 from affrepro.io import write_json
 from affrepro.metrics import classification_scores
@@ -102,9 +103,14 @@ class Settings:
         if self.V < 1:
             raise ValueError("V (feature groups of the MVA loss) must be >= 1")
         if self.loss.mva and self.bank_groups < self.V - 1:
-            raise ValueError(f"ecan.model.bank_groups (K = {self.bank_groups}) must be >= V - 1 = {self.V - 1}: the MVA loss reads the V - 1 newest bank groups")
+            raise ValueError(
+                f"ecan.model.bank_groups (K = {self.bank_groups}) must be >= V - 1 = {self.V - 1}: the MVA loss reads the V - 1 newest bank groups"
+            )
         if self.weights is None:
-            raise ValueError(f"ecan.{self.dataset}.weights is not set: give the encoder checkpoint path (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
+            raise ValueError(
+                f"ecan.{self.dataset}.weights is not set: give the encoder checkpoint path (paper: ResNet-18 "
+                "pretrained on MS-Celeb-1M for RAF-DB) or `random`"
+            )
 
     @classmethod
     def from_config(cls, config: dict, spec: dict) -> Settings:
@@ -112,10 +118,22 @@ class Settings:
         ecan, run = config["ecan"], plan.spec(config, **spec)
         loss, model, train, dataset = ecan["loss"], ecan["model"], ecan["train"], ecan[run["dataset"]]
         return cls(
-            **run, tau=loss["tau"], center_weight=loss["center_weight"], key_momentum=model["key_momentum"], bank_groups=model["bank_groups"],
-            batch_size=train["batch_size"], lr=train["lr"], momentum=train["momentum"], weight_decay=train["weight_decay"],
-            schedule=train["schedule"], eval_batch_size=train["eval_batch_size"], epochs=dataset["epochs"], input_size=dataset["input_size"],
-            weights=dataset["weights"], augmentations=ecan["augment"], compute=config["compute"],
+            **run,
+            tau=loss["tau"],
+            center_weight=loss["center_weight"],
+            key_momentum=model["key_momentum"],
+            bank_groups=model["bank_groups"],
+            batch_size=train["batch_size"],
+            lr=train["lr"],
+            momentum=train["momentum"],
+            weight_decay=train["weight_decay"],
+            schedule=train["schedule"],
+            eval_batch_size=train["eval_batch_size"],
+            epochs=dataset["epochs"],
+            input_size=dataset["input_size"],
+            weights=dataset["weights"],
+            augmentations=ecan["augment"],
+            compute=config["compute"],
         )
 
     @property
@@ -167,17 +185,17 @@ class Minibatches:
             yield perm[s * self.batch_size : (s + 1) * self.batch_size]
 
     def views(self, idx: np.ndarray, device: torch.device) -> torch.Tensor:
-        """One augmented view of each sample (draws from torch's global generator)."""
-        return _to_device(torch.stack([self.transform(self.images[i]) for i in idx]), device)
+        """One augmented view of each sample: the batch transform on the minibatch (draws from torch's global generator)."""
+        return _to_device(self.transform(self.images[torch.from_numpy(idx)]), device)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: ECAN, x: torch.Tensor, transform, device, precision: str, batch_size: int) -> np.ndarray:
     """Predicted classes with the query encoder; five-crop inputs average the crops' logits."""
     model.eval()
     preds = []
     for start in range(0, len(x), batch_size):
-        batch = torch.stack([transform(img) for img in x[start : start + batch_size]])
+        batch = transform(x[start : start + batch_size])
         crops = batch.shape[1] if batch.ndim == 5 else 1
         flat = batch.flatten(0, 1) if batch.ndim == 5 else batch
         with compute.autocast(device, precision):
@@ -191,7 +209,11 @@ def predict(model: ECAN, x: torch.Tensor, transform, device, precision: str, bat
 def evaluate(model: ECAN, split: tuple[torch.Tensor, np.ndarray], transform, device, settings: Settings) -> dict:
     """Classification scores of one split (resized images, labels)."""
     images, labels = split
-    return classification_scores(labels, predict(model, images, transform, device, settings.compute["precision"], settings.eval_batch_size), N_CLASSES)
+    return classification_scores(
+        labels,
+        predict(model, images, transform, device, settings.compute["precision"], settings.eval_batch_size),
+        N_CLASSES,
+    )
 
 
 def sgd(model: ECAN, settings: Settings) -> torch.optim.SGD:
@@ -201,7 +223,8 @@ def sgd(model: ECAN, settings: Settings) -> torch.optim.SGD:
         if p.requires_grad:
             (no_decay if name == "centers" else decay).append(p)
     groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, foreach=True)
+    # fused: one kernel per step for weight decay, momentum and the update (CPU and CUDA), instead of a foreach pass for each.
+    return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, fused=True)
 
 
 def fill_bank(model: ECAN, data: Minibatches, device: torch.device, precision: str) -> int:
@@ -222,7 +245,9 @@ def _normalised_bank(bank: MemoryBank) -> tuple[torch.Tensor | None, torch.Tenso
     return (None if bank_z is None else F.normalize(bank_z, dim=1)), bank_y
 
 
-def minibatch_loss(model: ECAN, settings: Settings, device: torch.device, xq: torch.Tensor, xk: torch.Tensor | None, y: torch.Tensor):
+def minibatch_loss(
+    model: ECAN, settings: Settings, device: torch.device, xq: torch.Tensor, xk: torch.Tensor | None, y: torch.Tensor
+):
     """Loss of one minibatch and the key features to push into the bank (None for single-view loss sets)."""
     loss, precision = settings.loss, settings.compute["precision"]
     with compute.autocast(device, precision):
@@ -245,7 +270,14 @@ def minibatch_loss(model: ECAN, settings: Settings, device: torch.device, xq: to
     return losses.total(cls, contrast, mva, settings.lambda1, settings.lambda2), zk
 
 
-def train_epoch(model: ECAN, optimizer: torch.optim.Optimizer, data: Minibatches, settings: Settings, device: torch.device, epoch: int) -> float:
+def train_epoch(
+    model: ECAN,
+    optimizer: torch.optim.Optimizer,
+    data: Minibatches,
+    settings: Settings,
+    device: torch.device,
+    epoch: int,
+) -> float:
     """One epoch of SGD steps (each followed by Eq. 1 and Eq. 2 for two-view loss sets); returns the mean loss."""
     total_steps, total_loss = data.steps_per_epoch * settings.epochs, 0.0
     for s, idx in enumerate(data.epoch()):
@@ -265,23 +297,38 @@ def train_epoch(model: ECAN, optimizer: torch.optim.Optimizer, data: Minibatches
     return total_loss / data.steps_per_epoch
 
 
-def fit(model: ECAN, data: Minibatches, val: tuple, eval_transform, settings: Settings, device: torch.device) -> tuple[list[dict], dict]:
+def fit(
+    model: ECAN, data: Minibatches, val: tuple, eval_transform, settings: Settings, device: torch.device
+) -> tuple[list[dict], dict]:
     """Every epoch, then validation; returns the history and the best epoch (its number, val scores and weights)."""
     optimizer = sgd(model, settings)
     history, best, started = [], None, time.perf_counter()
     for epoch in range(1, settings.epochs + 1):
         train_loss = train_epoch(model, optimizer, data, settings, device, epoch)
         scores = evaluate(model, val, eval_transform, device, settings)
-        history.append({"epoch": epoch, "train_loss": train_loss, **{f"val_{k}": scores[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")}})
+        val_scores = {
+            f"val_{k}": scores[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")
+        }  # not `val`: that is the split
+        history.append(
+            {"epoch": epoch, "train_loss": train_loss, **val_scores, "lr": optimizer.param_groups[0]["lr"]}
+        )  # lr: the epoch's last step
         if best is None or scores["accuracy"] > best["val"]["accuracy"]:
             best = {"epoch": epoch, "val": scores, "state": copy.deepcopy(model.state_dict())}
         if settings.progress:
-            print(f"epoch {epoch}/{settings.epochs} loss {train_loss:.4f} val acc {scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)", flush=True)
+            print(
+                f"epoch {epoch}/{settings.epochs} loss {train_loss:.4f} val acc {scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)",
+                flush=True,
+            )
     return history, best
 
 
 def _scores(scores: dict) -> dict:
     return {k: scores[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")}
+
+
+# The settings each run's metrics file records (with bank_groups, the memory bank's size).
+HYPERPARAMETERS = ("lambda1", "lambda2", "V", "tau", "center_weight", "key_momentum", "lr", "momentum", "weight_decay")
+HYPERPARAMETERS += ("schedule", "batch_size", "input_size", "seed")
 
 
 def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prepare.Split) -> dict:
@@ -291,11 +338,13 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
     fractions, the test confusion matrix, the best epoch, per-epoch history
     and the budget used.
     """
-    device, precision = compute.setup(settings.compute), settings.compute["precision"]
+    device, precision = compute.setup(settings.compute, fixed_malloc_threshold=False), settings.compute["precision"]
     weights = parse_weights(settings.weights, f"ecan.{settings.dataset}")
-    model = ECAN(weights, N_CLASSES, settings.seed, settings.bank_size).to(device, memory_format=torch.channels_last)
+    model = ECAN(weights, N_CLASSES, settings.seed, settings.bank_size).to(device).to_fast_layout(settings.input_size)
     torch.manual_seed(settings.seed)  # augmentation stream (the minibatch order has its own generator)
-    train_transform, eval_transform = augment.build(settings.dataset, settings.augment, settings.augmentations, settings.input_size)
+    train_transform, eval_transform = augment.build(
+        settings.dataset, settings.augment, settings.augmentations, settings.input_size
+    )
     data = Minibatches.build(train, train_transform, settings)
     x_val, x_test = augment.prepare(val[0], settings.input_size), augment.prepare(test[0], settings.input_size)
     init_steps = fill_bank(model, data, device, precision)
@@ -304,12 +353,11 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
     model.load_state_dict(best["state"])
     test_scores = evaluate(model, (x_test, test[1]), eval_transform, device, settings)
     steps = data.steps_per_epoch * settings.epochs
-    hyperparameters = ("lambda1", "lambda2", "V", "tau", "center_weight", "key_momentum", "lr", "momentum", "weight_decay", "schedule", "batch_size", "input_size", "seed")
     return {
         "dataset": settings.dataset,
         "augment": settings.augment,
         "losses": settings.losses,
-        "hyperparameters": {k: getattr(settings, k) for k in hyperparameters} | {"bank_groups": settings.bank_size},
+        "hyperparameters": {k: getattr(settings, k) for k in HYPERPARAMETERS} | {"bank_groups": settings.bank_size},
         "weights": weights.provenance(),
         "best_epoch": best["epoch"],
         "val": _scores(best["val"]),
@@ -317,10 +365,18 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
         "test_confusion_matrix": test_scores["confusion_matrix"],
         "history": history,
         "budget": {
-            "epochs": settings.epochs, "steps": steps, "init_steps": init_steps, "train_samples": len(data.labels), "val_samples": int(len(val[1])),
-            "test_samples": int(len(test[1])), "samples_seen": steps * settings.batch_size, "views_per_sample": settings.loss.views,
-            "precision": precision, "threads": settings.compute["threads"],
+            "epochs": settings.epochs,
+            "steps": steps,
+            "init_steps": init_steps,
+            "train_samples": len(data.labels),
+            "val_samples": int(len(val[1])),
+            "test_samples": int(len(test[1])),
+            "samples_seen": steps * settings.batch_size,
+            "views_per_sample": settings.loss.views,
+            "precision": precision,
+            "threads": settings.compute["threads"],
         },
+        "environment": environment_record(device, precision),  # read into the tables' provenance sidecars
     }
 
 
@@ -330,11 +386,19 @@ def run_output(config: dict, run_id: str, location: str) -> dict:
     if run_id not in runs:
         raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(runs))}")
     spec = runs[run_id]
-    train, val, test = prepare.load_splits(spec["dataset"], location, config["ecan"], config["datasets"][spec["dataset"]]["on_unreadable"])
+    train, val, test = prepare.load_splits(
+        spec["dataset"], location, config["ecan"], config["datasets"][spec["dataset"]]["on_unreadable"]
+    )
     result = run(Settings.from_config(config, spec), train, val, test)
     data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
     # Stand-ins for the paper's models this run trained with (real data, allow_substitutes); the table rows name them.
-    return {"run_id": run_id, "spec": spec, "data": data, "substitutes": substitutes_used(config, "ecan", [spec["dataset"]]), **result}
+    return {
+        "run_id": run_id,
+        "spec": spec,
+        "data": data,
+        "substitutes": substitutes_used(config, "ecan", [spec["dataset"]]),
+        **result,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -344,4 +408,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

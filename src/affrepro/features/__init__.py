@@ -31,5 +31,7 @@ def load_features(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]:
     with np.load(path) as data:
         missing = {"features", "frame_index", "n_frames"} - set(data.files)
         if missing:
-            raise ValueError(f"{path}: not a feature file (missing arrays {sorted(missing)}); delete it and rerun its features job")
+            raise ValueError(
+                f"{path}: not a feature file (missing arrays {sorted(missing)}); delete it and rerun its features job"
+            )
         return data["features"], data["frame_index"], int(data["n_frames"])

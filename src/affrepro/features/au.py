@@ -71,12 +71,16 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         frame = pd.read_csv(path, skipinitialspace=True)
     except (OSError, ValueError) as exc:  # missing, empty or truncated
-        raise OpenFaceError(f"{path}: cannot be read as an OpenFace CSV ({exc}); rerun FeatureExtraction with -aus") from exc
+        raise OpenFaceError(
+            f"{path}: cannot be read as an OpenFace CSV ({exc}); rerun FeatureExtraction with -aus"
+        ) from exc
     frame.columns = [c.strip() for c in frame.columns]
     needed = ["frame", "success", *FEATURE_NAMES]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise OpenFaceError(f"{path}: not an OpenFace 2.0 AU CSV, missing columns {missing[:6]}; run FeatureExtraction with -aus")
+        raise OpenFaceError(
+            f"{path}: not an OpenFace 2.0 AU CSV, missing columns {missing[:6]}; run FeatureExtraction with -aus"
+        )
     frame = frame[frame["success"] == 1]
     presence = frame[[f"AU{a}_c" for a in AUS]].to_numpy(np.float32)
     intensity = frame[[f"AU{a}_r" for a in AUS]].to_numpy(np.float32) / OPENFACE_MAX_INTENSITY
@@ -87,7 +91,9 @@ def run_openface(binary: str | Path, faces: np.ndarray) -> tuple[np.ndarray, np.
     """Run FeatureExtraction on aligned crops; returns (row into `faces`, features) for tracked rows."""
     binary = Path(binary)
     if not binary.is_file():
-        raise OpenFaceError(f"extractors.openface.bin: {binary} does not exist; set it to OpenFace's FeatureExtraction or null")
+        raise OpenFaceError(
+            f"extractors.openface.bin: {binary} does not exist; set it to OpenFace's FeatureExtraction or null"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         frames_dir, out_dir = Path(tmp) / "frames", Path(tmp) / "out"
         frames_dir.mkdir()
@@ -113,7 +119,9 @@ def crop_au_proxy(faces: np.ndarray) -> np.ndarray:
         magnitude = np.sqrt(gx * gx + gy * gy) / 8.0
         for j, au in enumerate(AUS):
             boxes = AU_REGIONS[au]
-            energy = math.fsum(math.fsum(magnitude[y0:y1, x0:x1].ravel()) / ((y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes) / len(boxes)
+            energy = math.fsum(
+                math.fsum(magnitude[y0:y1, x0:x1].ravel()) / ((y1 - y0) * (x1 - x0)) for y0, y1, x0, x1 in boxes
+            ) / len(boxes)
             intensity = 1.0 - np.exp(-energy / PROXY_SCALE)
             out[i, len(AUS) + j] = intensity
             out[i, j] = float(intensity >= 0.5)

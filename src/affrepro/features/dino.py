@@ -13,11 +13,21 @@ import torch
 import torch.nn.functional as F
 from transformers import ViTConfig, ViTModel
 
+from affrepro import compute
 from affrepro.compute import autocast
-from affrepro.features.resnet import IMAGENET_MEAN, IMAGENET_STD
+from affrepro.features.resnet import MEAN, STD
 from affrepro.features.weights import WeightsSpec, seeded_init
 
-VIT_S16 = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, intermediate_size=1536, patch_size=16, image_size=224, qkv_bias=True, layer_norm_eps=1e-6)
+VIT_S16 = dict(
+    hidden_size=384,
+    num_hidden_layers=12,
+    num_attention_heads=6,
+    intermediate_size=1536,
+    patch_size=16,
+    image_size=224,
+    qkv_bias=True,
+    layer_norm_eps=1e-6,
+)
 
 
 def build(spec: WeightsSpec) -> tuple[ViTModel, str | None]:
@@ -30,14 +40,28 @@ def build(spec: WeightsSpec) -> tuple[ViTModel, str | None]:
 
 
 @torch.inference_mode()
-def extract(model: ViTModel, faces: np.ndarray, device: torch.device, precision: str, batch_size: int, image_size: int) -> np.ndarray:
+def extract(
+    model: ViTModel, faces: np.ndarray, device: torch.device, precision: str, batch_size: int, image_size: int
+) -> np.ndarray:
+    """(N, 384) float32 [CLS] embeddings; crops resized in float (antialiased), then normalised in one pass to the forward dtype."""
     model = model.to(device)
-    out = np.zeros((len(faces), model.config.hidden_size), np.float32)
-    for start in range(0, len(faces), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(faces[start : start + batch_size])).permute(0, 3, 1, 2).float().div_(255.0)
-        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
-        x = ((x - IMAGENET_MEAN) / IMAGENET_STD).to(device)
-        with autocast(device, precision):
-            hidden = model(pixel_values=x, interpolate_pos_encoding=image_size != model.config.image_size).last_hidden_state
-        out[start : start + len(x)] = hidden[:, 0].float().cpu().numpy()
+    out = np.empty((len(faces), model.config.hidden_size), np.float32)
+    dtype = compute.dtype(precision)
+    with autocast(device, precision):
+        for start in range(0, len(faces), batch_size):
+            x = (
+                torch.from_numpy(np.ascontiguousarray(faces[start : start + batch_size]))
+                .to(device)
+                .permute(0, 3, 1, 2)
+                .float()
+            )
+            if x.shape[-2:] != (image_size, image_size):
+                x = F.interpolate(
+                    x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True
+                )
+            x = compute.normalise(x, MEAN, STD, dtype).contiguous()
+            hidden = model(
+                pixel_values=x, interpolate_pos_encoding=image_size != model.config.image_size
+            ).last_hidden_state
+            out[start : start + len(x)] = hidden[:, 0].float().cpu().numpy()
     return out

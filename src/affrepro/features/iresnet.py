@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from affrepro import compute
 from affrepro.compute import autocast
 from affrepro.features.weights import WeightsSpec, load_state_dict, seeded_init
 
@@ -38,7 +39,9 @@ class IBasicBlock(nn.Module):
         self.bn3 = nn.BatchNorm2d(planes, eps=1e-5)
         self.downsample = None
         if stride != 1 or inplanes != planes:
-            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes, eps=1e-5))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes, eps=1e-5)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn3(self.conv2(self.prelu(self.bn2(self.conv1(self.bn1(x))))))
@@ -74,7 +77,9 @@ class IResNet(nn.Module):
 
 def build(spec: WeightsSpec, input_size: int) -> IResNet:
     if spec.kind == "hub":
-        raise ValueError(f"extractors.iresnet50.weights: {spec.value} is neither `random` nor an existing checkpoint path")
+        raise ValueError(
+            f"extractors.iresnet50.weights: {spec.value} is neither `random` nor an existing checkpoint path"
+        )
     seeded_init()
     model = IResNet(input_size=input_size)
     if spec.kind == "path":
@@ -87,7 +92,9 @@ def build(spec: WeightsSpec, input_size: int) -> IResNet:
             )
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
-            raise ValueError(f"{spec.value}: not an insightface iresnet50 state dict (missing {missing[:5]}, unexpected {unexpected[:5]})")
+            raise ValueError(
+                f"{spec.value}: not an insightface iresnet50 state dict (missing {missing[:5]}, unexpected {unexpected[:5]})"
+            )
     return model.eval()
 
 
@@ -100,11 +107,22 @@ def to_tensor(frames: np.ndarray, input_size: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def extract(model: IResNet, frames: np.ndarray, device: torch.device, precision: str, batch_size: int, input_size: int) -> np.ndarray:
+def extract(
+    model: IResNet, frames: np.ndarray, device: torch.device, precision: str, batch_size: int, input_size: int
+) -> np.ndarray:
+    """(N, 512) float32 embeddings of uint8 (N, H, W, 3) RGB frames (as resnet.extract: one pass to the forward dtype, one autocast region)."""
     model = model.to(device, memory_format=torch.channels_last)
-    out = np.zeros((len(frames), DIM), np.float32)
-    for start in range(0, len(frames), batch_size):
-        batch = to_tensor(frames[start : start + batch_size], input_size).to(device, memory_format=torch.channels_last)
-        with autocast(device, precision):
+    out = np.empty((len(frames), DIM), np.float32)
+    dtype = compute.dtype(precision)
+    resize = frames.shape[1:3] != (input_size, input_size)
+    with autocast(device, precision):
+        for start in range(0, len(frames), batch_size):
+            chunk = frames[start : start + batch_size]
+            if resize:
+                batch = to_tensor(chunk, input_size).to(device, dtype, memory_format=torch.channels_last)
+            else:
+                batch = compute.normalised_nchw(
+                    torch.from_numpy(np.ascontiguousarray(chunk)).to(device), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), dtype
+                )
             out[start : start + len(batch)] = model(batch).float().cpu().numpy()
     return out

@@ -21,7 +21,9 @@ N_MELS = 40
 
 
 def transform() -> torchaudio.transforms.MFCC:
-    return torchaudio.transforms.MFCC(SAMPLE_RATE, N_MFCC, melkwargs={"n_fft": N_FFT, "hop_length": HOP, "n_mels": N_MELS, "center": True})
+    return torchaudio.transforms.MFCC(
+        SAMPLE_RATE, N_MFCC, melkwargs={"n_fft": N_FFT, "hop_length": HOP, "n_mels": N_MELS, "center": True}
+    )
 
 
 def mfcc_frames(signal: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torchvision
 
+from affrepro import compute
 from affrepro.compute import autocast
 from affrepro.features.weights import WeightsSpec, load_state_dict, seeded_init
 
@@ -24,7 +25,9 @@ DIM = 512
 
 def build(spec: WeightsSpec) -> torch.nn.Module:
     if spec.kind == "hub":
-        raise ValueError(f"extractors.resnet18.weights: {spec.value} is neither `random` nor an existing checkpoint path")
+        raise ValueError(
+            f"extractors.resnet18.weights: {spec.value} is neither `random` nor an existing checkpoint path"
+        )
     seeded_init()
     model = torchvision.models.resnet18(weights=None)
     if spec.kind == "path":
@@ -32,7 +35,9 @@ def build(spec: WeightsSpec) -> torch.nn.Module:
         missing, unexpected = model.load_state_dict(state, strict=False)
         missing = [k for k in missing if not k.startswith("fc.")]
         if missing or unexpected:
-            raise ValueError(f"{spec.value}: not a torchvision ResNet-18 state dict (missing {missing[:5]}, unexpected {unexpected[:5]})")
+            raise ValueError(
+                f"{spec.value}: not a torchvision ResNet-18 state dict (missing {missing[:5]}, unexpected {unexpected[:5]})"
+            )
     model.fc = torch.nn.Identity()
     return model.eval()
 
@@ -44,11 +49,22 @@ def to_tensor(faces: np.ndarray) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def extract(model: torch.nn.Module, faces: np.ndarray, device: torch.device, precision: str, batch_size: int) -> np.ndarray:
+def extract(
+    model: torch.nn.Module, faces: np.ndarray, device: torch.device, precision: str, batch_size: int
+) -> np.ndarray:
+    """(N, 512) float32 features of uint8 (N, H, W, 3) RGB crops.
+
+    The crops go to the device as uint8 and are normalised there in one pass,
+    straight into the forward pass's dtype (bf16 under `precision: bf16`) and
+    channels_last layout; one autocast region covers every batch, so the
+    weights are cast to bf16 once per call rather than once per batch.
+    """
     model = model.to(device, memory_format=torch.channels_last)
-    out = np.zeros((len(faces), DIM), np.float32)
-    for start in range(0, len(faces), batch_size):
-        batch = to_tensor(faces[start : start + batch_size]).to(device, memory_format=torch.channels_last)
-        with autocast(device, precision):
+    out = np.empty((len(faces), DIM), np.float32)
+    dtype = compute.dtype(precision)
+    with autocast(device, precision):
+        for start in range(0, len(faces), batch_size):
+            pixels = torch.from_numpy(np.ascontiguousarray(faces[start : start + batch_size])).to(device)
+            batch = compute.normalised_nchw(pixels, MEAN, STD, dtype)
             out[start : start + len(batch)] = model(batch).float().cpu().numpy()
     return out

@@ -45,7 +45,12 @@ class VGGish(nn.Module):
             layers.append(nn.MaxPool2d(2, 2))
         self.features = nn.Sequential(*layers)
         self.embeddings = nn.Sequential(
-            nn.Linear(512 * 4 * 6, 4096), nn.ReLU(inplace=True), nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Linear(4096, DIM), nn.ReLU(inplace=True)
+            nn.Linear(512 * 4 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, DIM),
+            nn.ReLU(inplace=True),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -64,7 +69,9 @@ def build(spec: WeightsSpec) -> VGGish:
         state = {k: v for k, v in load_state_dict(spec.value).items() if not k.startswith("pca_")}
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
-            raise ValueError(f"{spec.value}: not a torchvggish state dict (missing {missing[:5]}, unexpected {unexpected[:5]})")
+            raise ValueError(
+                f"{spec.value}: not a torchvggish state dict (missing {missing[:5]}, unexpected {unexpected[:5]})"
+            )
     return model.eval()
 
 
@@ -79,7 +86,9 @@ def mel_matrix(n_spectrogram_bins: int) -> np.ndarray:
     weights = np.empty((n_spectrogram_bins, MEL_BANDS))
     for band in range(MEL_BANDS):
         lower, centre, upper = edges[band : band + 3]
-        weights[:, band] = np.maximum(0.0, np.minimum((bins_mel - lower) / (centre - lower), (upper - bins_mel) / (upper - centre)))
+        weights[:, band] = np.maximum(
+            0.0, np.minimum((bins_mel - lower) / (centre - lower), (upper - bins_mel) / (upper - centre))
+        )
     weights[0, :] = 0.0
     return weights
 
@@ -104,18 +113,26 @@ def frame_examples(logmel: np.ndarray, times_s: np.ndarray) -> np.ndarray:
     half = EXAMPLE_FRAMES // 2
     padded = np.pad(logmel, ((half, half), (0, 0)), mode="edge")
     centres = np.clip(np.round(np.asarray(times_s) / HOP_S).astype(np.int64), 0, len(logmel) - 1)
-    return np.stack([padded[c : c + EXAMPLE_FRAMES] for c in centres]) if len(centres) else np.zeros((0, EXAMPLE_FRAMES, MEL_BANDS))
+    return (
+        np.stack([padded[c : c + EXAMPLE_FRAMES] for c in centres])
+        if len(centres)
+        else np.zeros((0, EXAMPLE_FRAMES, MEL_BANDS))
+    )
 
 
 @torch.inference_mode()
-def extract(model: VGGish, signal: np.ndarray, times_s: np.ndarray, device: torch.device, precision: str, batch_size: int) -> np.ndarray:
+def extract(
+    model: VGGish, signal: np.ndarray, times_s: np.ndarray, device: torch.device, precision: str, batch_size: int
+) -> np.ndarray:
     """128-d embedding per time in `times_s` (the video frames' times)."""
     model = model.to(device)
     logmel = log_mel(signal)
     out = np.zeros((len(times_s), DIM), np.float32)
     for start in range(0, len(times_s), batch_size):
         examples = frame_examples(logmel, times_s[start : start + batch_size])
-        batch = torch.from_numpy(examples.astype(np.float32)).clone().unsqueeze(1).to(device)  # torch-owned: alignment-independent results
+        batch = (
+            torch.from_numpy(examples.astype(np.float32)).clone().unsqueeze(1).to(device)
+        )  # torch-owned: alignment-independent results
         with autocast(device, precision):
             out[start : start + len(batch)] = model(batch).float().cpu().numpy()
     return out

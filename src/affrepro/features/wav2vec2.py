@@ -31,7 +31,10 @@ from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 from affrepro.compute import autocast
 from affrepro.features.weights import WeightsSpec, seeded_init
-from affrepro.features.widths import LAST, check_layer  # the width itself: widths.wav2vec2 (read while planning, without torch)
+from affrepro.features.widths import (
+    LAST,
+    check_layer,
+)  # the width itself: widths.wav2vec2 (read while planning, without torch)
 
 STRIDE = 320  # samples between wav2vec2 frames at 16 kHz (20 ms)
 WINDOW = 400  # receptive field of the convolutional encoder (25 ms)
@@ -88,7 +91,9 @@ def forward(model: Wav2Vec2Model, piece: torch.Tensor, layer: str | int) -> torc
 
 
 @torch.inference_mode()
-def hidden_states(model: Wav2Vec2Model, signal: np.ndarray, sample_rate: int, device: torch.device, precision: str, settings: dict) -> np.ndarray:
+def hidden_states(
+    model: Wav2Vec2Model, signal: np.ndarray, sample_rate: int, device: torch.device, precision: str, settings: dict
+) -> np.ndarray:
     """(n_hidden, D) states of `settings["layer"]` at 50 Hz, encoded in chunks of `settings["chunk_seconds"]`."""
     x = signal.astype(np.float64)
     x = ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)  # Wav2Vec2FeatureExtractor's do_normalize
@@ -102,12 +107,25 @@ def hidden_states(model: Wav2Vec2Model, signal: np.ndarray, sample_rate: int, de
         if len(piece) < WINDOW:
             break
         with autocast(device, precision):
-            h = forward(model, torch.from_numpy(piece).clone()[None].to(device), settings["layer"]).float().cpu().numpy()
+            h = (
+                forward(model, torch.from_numpy(piece).clone()[None].to(device), settings["layer"])
+                .float()
+                .cpu()
+                .numpy()
+            )
         hidden.append(h[: chunk // STRIDE])
     return np.concatenate(hidden)
 
 
-def extract(model: Wav2Vec2Model, signal: np.ndarray, sample_rate: int, device: torch.device, precision: str, fps: int, settings: dict) -> np.ndarray:
+def extract(
+    model: Wav2Vec2Model,
+    signal: np.ndarray,
+    sample_rate: int,
+    device: torch.device,
+    precision: str,
+    fps: int,
+    settings: dict,
+) -> np.ndarray:
     """(n_frames, D) features for a 16 kHz mono signal; n_frames = whole video frames the audio covers.
 
     settings: the extractors.wav2vec2 block (chunk_seconds, layer, pooling).

@@ -29,7 +29,9 @@ class WeightsSpec:
             path = Path(self.value)
             digest = sha256_file(path) if path.is_file() else "directory"
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".bin", ".safetensors", ".pt", ".pth"})
+                files = sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix in {".bin", ".safetensors", ".pt", ".pth"}
+                )
                 digest = ",".join(f"{p.name}:{sha256_file(p)[:16]}" for p in files)
             return f"file {path.name} sha256:{digest}"
         return f"hub {self.value}" + (f"@{commit}" if commit else "")

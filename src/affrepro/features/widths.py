@@ -41,7 +41,9 @@ def _config_file(weights: str) -> Path:
         path = local / "config.json"
         if path.is_file():
             return path
-        raise ValueError(f"extractors.wav2vec2.weights: {local} has no config.json (save the checkpoint with save_pretrained)")
+        raise ValueError(
+            f"extractors.wav2vec2.weights: {local} has no config.json (save the checkpoint with save_pretrained)"
+        )
     from huggingface_hub import try_to_load_from_cache  # only for hub ids; no torch either
 
     cached = try_to_load_from_cache(weights, "config.json")
@@ -55,7 +57,9 @@ def _config_file(weights: str) -> Path:
 
 def check_layer(layer: str | int, num_hidden_layers: int) -> None:
     if layer != LAST and not 0 <= layer <= num_hidden_layers:
-        raise ValueError(f"extractors.wav2vec2.layer: {layer} is not `last` or a hidden state index 0..{num_hidden_layers} of this checkpoint")
+        raise ValueError(
+            f"extractors.wav2vec2.layer: {layer} is not `last` or a hidden state index 0..{num_hidden_layers} of this checkpoint"
+        )
 
 
 def wav2vec2(settings: dict) -> int:

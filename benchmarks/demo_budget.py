@@ -1,0 +1,82 @@
+"""The demo's time budget as a new user meets it, measured in a fresh clone and printed (not asserted).
+
+    python benchmarks/demo_budget.py [--cores N] [--keep]
+
+Clones this repository's HEAD into a temporary folder, points it at this checkout's
+`.venv` (the install is not timed: it is the same ~1.5 min download for every
+command), and times, one after another:
+
+1. `make reproduce`: EMI Table 3 from nothing (the README's first command);
+2. `make tables`: every other table and figure of the three papers, continuing
+   from step 1 (so 1 + 2 is a `make tables` from nothing);
+3. a no-op rerun of `make tables` (nothing to do: the time a user waits to learn so).
+
+Each line gives the wall time, the CPU seconds of the whole process tree
+(a shared machine stretches wall time; CPU time shows the work) and the load
+average, which says how busy the machine was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = [
+    ("make reproduce", ["make", "reproduce"]),
+    ("make tables", ["make", "tables"]),
+    ("no-op make tables", ["make", "tables"]),
+]
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def git_head(repo: Path) -> str:
+    return subprocess.check_output(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], text=True).strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cores", type=int, default=os.cpu_count(), help="CORES for make (default: every core)")
+    parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
+    args = parser.parse_args()
+    venv = REPO / ".venv"
+    if not (venv / ".installed").is_file():
+        raise SystemExit(f"{venv}: no installed venv; run `make install` in {REPO} first")
+    clone = Path(tempfile.mkdtemp(prefix="affrepro-budget-"))
+    try:
+        subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone / "repo")], check=True)
+        work = clone / "repo"
+        (work / ".venv").symlink_to(venv)  # the Makefile's stamps are there: nothing is reinstalled
+        for stamp in (".installed", ".installed-test"):
+            if (venv / stamp).exists():
+                (venv / stamp).touch()  # newer than the clone's requirements files
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        print(f"clone: {work} (HEAD {git_head(work)}), cores {args.cores}")
+        print(f"{'step':20s} {'wall s':>8s} {'CPU s':>8s}  load average (1/5/15 min) at the end")
+        for name, command in STEPS:
+            cpu0, t0 = children_cpu_s(), time.perf_counter()
+            proc = subprocess.run([*command, f"CORES={args.cores}"], cwd=work, env=env, capture_output=True, text=True)
+            wall, cpu = time.perf_counter() - t0, children_cpu_s() - cpu0
+            if proc.returncode != 0:
+                raise SystemExit(f"{name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"{name:20s} {wall:8.1f} {cpu:8.1f}  {load}", flush=True)
+    finally:
+        if args.keep:
+            print(f"kept: {clone}")
+        else:
+            shutil.rmtree(clone, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
