@@ -11,10 +11,24 @@ from affrepro.config import REPO_ROOT, config_hash, demo_overrides
 def git_revision() -> str:
     """HEAD's commit, with `-dirty` when tracked sources (anything outside results/) differ from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results", ":(exclude)dvc.lock"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)results",
+                ":(exclude)dvc.lock",
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
@@ -37,9 +51,15 @@ def common(config: dict, paper: str | None = None) -> dict:
         "profile": kind,
         "config_hash": config_hash(config),
         "git_revision": git_revision(),
-        "table_job_code_version": os.environ.get("AFFREPRO_CODE", "unknown (not run by the workflow)"),  # affrepro.codeversion
+        "table_job_code_version": os.environ.get(
+            "AFFREPRO_CODE", "unknown (not run by the workflow)"
+        ),  # affrepro.codeversion
         "statement": STATEMENTS[kind],
-        "demo_overrides": config["demo"]["overrides"] if kind == "demo" else demo_overrides(config, paper) if kind == "mixed" else None,
+        "demo_overrides": config["demo"]["overrides"]
+        if kind == "demo"
+        else demo_overrides(config, paper)
+        if kind == "mixed"
+        else None,
     }
 
 

@@ -73,7 +73,9 @@ SLURM_WRAPPERS_MB = 400
 
 # Real dataset sizes the runtime models need before any file is read.
 HUME_FRAMES_PER_CLIP = 210  # Hume-Vidmimic2: clips of 150-270 frames at 30 fps, mean 210
-AFFWILD2_FRAMES_PER_TRIAL = 2_000_000 // 432  # Aff-Wild2 VA: about 2 M annotated frames over 432 train + validation trials
+AFFWILD2_FRAMES_PER_TRIAL = (
+    2_000_000 // 432
+)  # Aff-Wild2 VA: about 2 M annotated frames over 432 train + validation trials
 ECAN_IMAGES = {"rafdb": (12_271, 3_068), "fer2013": (28_709, 2 * 3_589)}  # real (training, other) images
 DEMO_OTHER_SPLITS = {"rafdb": ("n_test",), "fer2013": ("n_public_test", "n_private_test")}
 
@@ -106,6 +108,8 @@ SMALL_JOBS_MB = {
     "emi_submission": 97,
     "emi_headline_table": 10,
     "paper_table": 637,
+    "paper_curves": 81,  # affrepro.curves (CSV + matplotlib plot) over the demo's 30 EMI / 22 ECAN runs: 81 / 80 MB
+    "paper_claims": 42,  # affrepro.claims over the ECAN demo's tables and 22 run files
     "va_folds": 41,
     "va_aggregate": 37,
     "ecan_aggregate": 39,
@@ -147,9 +151,17 @@ def frames_per_item(config: dict, paper: str) -> float:
     """Frames of one EMI clip (30 fps) or VA trial (annotated): the demo generator's mean, or the real dataset's."""
     if paper == "emi":
         demo = config["demo"]["hume_vidmimic2"]
-        return sum(demo["duration_s"]) / 2 * config["preprocess"]["fps"] if uses_demo(config, "emi") else HUME_FRAMES_PER_CLIP
+        return (
+            sum(demo["duration_s"]) / 2 * config["preprocess"]["fps"]
+            if uses_demo(config, "emi")
+            else HUME_FRAMES_PER_CLIP
+        )
     demo = config["demo"]["affwild2"]
-    return sum(demo["duration_s"]) / 2 * sum(demo["source_fps"]) / 2 if uses_demo(config, "va") else AFFWILD2_FRAMES_PER_TRIAL
+    return (
+        sum(demo["duration_s"]) / 2 * sum(demo["source_fps"]) / 2
+        if uses_demo(config, "va")
+        else AFFWILD2_FRAMES_PER_TRIAL
+    )
 
 
 def per_frame_mem_mb(job: str, config: dict) -> int:
@@ -179,7 +191,9 @@ def pack_runtime(config: dict, paper: str, items: int) -> int:
 def emi_train_runtime(config: dict, labelled_clips: int) -> int:
     """Every seed's epochs over the labelled clips (train + valid), T frames each."""
     emi = config["emi"]
-    return runtime(EMI_TRAIN_CPU_S * len(emi["seeds"]) * emi["train"]["epochs"] * labelled_clips * emi["train"]["seq_len"])
+    return runtime(
+        EMI_TRAIN_CPU_S * len(emi["seeds"]) * emi["train"]["epochs"] * labelled_clips * emi["train"]["seq_len"]
+    )
 
 
 def va_fold_runtime(config: dict, trials: int) -> int:
@@ -250,7 +264,10 @@ def emi_train_mem_mb(config: dict, feature_set: str, clips: int, dim: int) -> in
     tokens = emi["train"]["batch_size"] * emi["train"]["seq_len"]
     batch = tokens * (EMI_BYTES_PER_TOKEN_FEATURE * dim + EMI_BYTES_PER_TOKEN[spec["modality"] == "V"])
     frames = clips * frames_per_item(config, "emi")
-    tables = frames * STORE_INDEX_BYTES_PER_FRAME * len(spec["extractors"]) + clips * len(emi["seeds"]) * PREDICTION_ROW_BYTES
+    tables = (
+        frames * STORE_INDEX_BYTES_PER_FRAME * len(spec["extractors"])
+        + clips * len(emi["seeds"]) * PREDICTION_ROW_BYTES
+    )
     return mem_mb(EMI_TRAIN_BASE_MB + (batch + tables) / 2**20)
 
 

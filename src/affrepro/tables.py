@@ -6,9 +6,13 @@ optionally `std`) or nothing plus a `note` saying why (another team's
 result, an organiser baseline we cannot rerun). Output columns are the keys,
 then for each metric M: M_paper, M_ours, M_std, M_delta (ours - paper), then
 `note`. Nothing here is typed by hand: paper values come from the YAML, ours
-from the run files.
+from the run files. Three files per table: the CSV; the JSON, which holds the
+numbers only (`rows`: a DVC metrics file, so `dvc metrics diff` compares numbers);
+and the provenance sidecar <table>.provenance.json (caption, columns, the run's
+provenance, the table job's and the training jobs' software and machines).
 
     python -m affrepro.tables --paper emi --table table3 --csv results/emi/table3.csv --json results/emi/table3.json \
+        --sidecar results/emi/table3.provenance.json \
         --provenance stats=work/emi/dataset_stats.json resnet18=work/emi/features/resnet18/shard0.json ...
 """
 
@@ -18,11 +22,10 @@ import csv
 import io
 from pathlib import Path
 
-from affrepro import jobs, papers
+from affrepro import environment, jobs, papers
 from affrepro.io import read_json, write_json, write_text
 from affrepro.papers import load_paper
 from affrepro.provenance import left_out_note
-
 
 
 class TableSpecError(ValueError):
@@ -55,7 +58,9 @@ def _round(value, decimals: int):
 
 def _read_metrics(path: Path) -> dict:
     if not path.is_file():
-        raise TableSpecError(f"{path}: missing; it is written by the workflow (run `snakemake --cores 8 {path}` or the table's target)")
+        raise TableSpecError(
+            f"{path}: missing; it is written by the workflow (run `snakemake --cores 8 {path}` or the table's target)"
+        )
     return read_json(path)
 
 
@@ -100,7 +105,9 @@ def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[st
                 values = cell(source, options, paper_value, cache[source["file"]])
                 substituted += [s for s in cache[source["file"]].get("substitutes", []) if s not in substituted]
             row |= {f"{metric}_paper": paper_value} | {f"{metric}_{part}": value for part, value in values.items()}
-        row["note"] = "; ".join([n for n in [row_spec.get("note", "")] if n] + [f"substitute: {s}" for s in substituted])
+        row["note"] = "; ".join(
+            [n for n in [row_spec.get("note", "")] if n] + [f"substitute: {s}" for s in substituted]
+        )
         rows.append(row)
     return columns, rows
 
@@ -118,8 +125,24 @@ def row_label(row: dict, keys: list[str]) -> str:
     return " | ".join(str(row[k]) for k in keys)
 
 
-def write_table(paper_key: str, table: str, config: dict, outputs: dict[str, Path], provenance_inputs: dict[str, Path]) -> None:
-    """Write the table's CSV (outputs["csv"]) and JSON (outputs["json"]); provenance_inputs name the files its provenance reads."""
+def sidecar_path(json_path: str | Path) -> Path:
+    """results/<key>/<table>.json -> results/<key>/<table>.provenance.json (where the table's provenance lives)."""
+    path = Path(json_path)
+    return path.with_name(path.name.removesuffix(".json") + ".provenance.json")
+
+
+def training_environments(paper: dict, table: str, root: Path = Path(".")) -> list[dict]:
+    """Where the runs of a table trained: the distinct `environment(s)` of the JSON run files it reads (affrepro.environment)."""
+    files = [f for f in input_files(paper, table) if f.endswith(".json") and (root / f).is_file()]
+    return environment.distinct(record for f in files for record in environment.of_run_file(read_json(root / f)))
+
+
+def write_table(
+    paper_key: str, table: str, config: dict, outputs: dict[str, Path], provenance_inputs: dict[str, Path]
+) -> None:
+    """Write the table's CSV (outputs["csv"]), its numbers (outputs["json"], a DVC metrics file) and its provenance
+    (outputs["provenance"], the sidecar: caption, columns, the run's provenance, the software and machines);
+    provenance_inputs name the files its provenance reads."""
     paper = load_paper(paper_key)
     spec = paper["tables"][table]
     columns, rows = build_rows(paper, table)
@@ -130,24 +153,43 @@ def write_table(paper_key: str, table: str, config: dict, outputs: dict[str, Pat
         if notes and any(row[c] is not None for c in columns if c.endswith("_ours")):
             row["note"] = "; ".join(n for n in (row["note"], *notes) if n)
     write_text(outputs["csv"], render_csv(columns, rows))
+    # Numbers only: DVC lists every leaf of a metrics file; notes are in the CSV, the rest in the sidecar.
+    numbers = {
+        row_label(r, spec["keys"]): {
+            c: r[c] for c in columns if c not in spec["keys"] and c != "note" and r[c] is not None
+        }
+        for r in rows
+    }
+    write_json(outputs["json"], {"rows": numbers})
     write_json(
-        outputs["json"],
+        outputs.get("provenance") or sidecar_path(outputs["json"]),
         {
             "paper": paper["paper"]["title"],
             "table": table,
             "caption": spec["caption"],
             "columns": columns,
-            # Numbers only (DVC lists every leaf); notes are in the CSV.
-            "rows": {row_label(r, spec["keys"]): {c: r[c] for c in columns if c not in spec["keys"] and c != "note" and r[c] is not None} for r in rows},
             "provenance": provenance,
+            # The table job runs on the CPU; `training`: where the runs it reads trained.
+            "environment": {"table_job": environment.record("cpu"), "training": training_environments(paper, table)},
         },
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    _, args = jobs.parse(__doc__, None, argv, paper={"choices": papers.PAPERS, "required": True}, table=jobs.TEXT, csv=jobs.PATH, json=jobs.PATH, provenance=jobs.NAMED_PATHS)
+    _, args = jobs.parse(
+        __doc__,
+        None,
+        argv,
+        paper={"choices": papers.PAPERS, "required": True},
+        table=jobs.TEXT,
+        csv=jobs.PATH,
+        json=jobs.PATH,
+        sidecar={"type": Path, "help": "the provenance sidecar (default: beside --json, <table>.provenance.json)"},
+        provenance=jobs.NAMED_PATHS,
+    )
     config = jobs.paper_config(args.config, args.paper)
-    write_table(args.paper, args.table, config, {"csv": args.csv, "json": args.json}, jobs.named_paths(args.provenance))
+    outputs = {"csv": args.csv, "json": args.json, "provenance": args.sidecar or sidecar_path(args.json)}
+    write_table(args.paper, args.table, config, outputs, jobs.named_paths(args.provenance))
 
 
 if __name__ == "__main__":

@@ -5,16 +5,31 @@ import re
 
 import pytest
 import yaml
+from helpers import REPO, repo_config, snakemake
 
 from affrepro import jobs, resources
 from affrepro.config import effective_config
 from affrepro.emi import plan as emi_plan
 from affrepro.va import plan as va_plan
-from helpers import REPO, repo_config, snakemake
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
 # Jobs of seconds run where Snakemake runs (the login node under SLURM), not as cluster jobs.
-LOCAL_RULES = {"emi_demo_data", "emi_aggregate", "emi_submission", "emi_headline_table", "paper_table", "va_demo_data", "va_folds", "va_aggregate", "ecan_demo", "ecan_aggregate", "ecan_stats", "ecan_figure"}
+LOCAL_RULES = {
+    "emi_demo_data",
+    "emi_aggregate",
+    "emi_submission",
+    "emi_headline_table",
+    "paper_table",
+    "paper_curves",
+    "paper_claims",
+    "va_demo_data",
+    "va_folds",
+    "va_aggregate",
+    "ecan_demo",
+    "ecan_aggregate",
+    "ecan_stats",
+    "ecan_figure",
+}
 
 
 def rule_blocks() -> dict[str, str]:
@@ -32,7 +47,15 @@ def rule_blocks() -> dict[str, str]:
 
 def test_every_rule_with_a_command_declares_threads_memory_and_runtime():
     blocks = rule_blocks()
-    assert {"emi_prepare", "emi_features", "emi_train", "va_train_fold", "ecan_train", "paper_table", "ecan_demo"} <= set(blocks)
+    assert {
+        "emi_prepare",
+        "emi_features",
+        "emi_train",
+        "va_train_fold",
+        "ecan_train",
+        "paper_table",
+        "ecan_demo",
+    } <= set(blocks)
     for name, body in blocks.items():
         assert "threads: 1" in body, name
         assert "runtime=" in body, name
@@ -63,7 +86,9 @@ def test_memory_and_runtime_models():
     assert resources.per_frame_mem_mb("emi.features:wav2vec2", real) == resources.mem_mb(1611)
     assert resources.frames_per_item(demo, "emi") == pytest.approx(1.6 * 30)
     dino = resources.PER_FRAME["emi.features:dino"]["paper"].cpu_s
-    assert resources.per_frame_runtime("emi.features:dino", real, 2000) == resources.runtime(dino * 2000 * resources.HUME_FRAMES_PER_CLIP)
+    assert resources.per_frame_runtime("emi.features:dino", real, 2000) == resources.runtime(
+        dino * 2000 * resources.HUME_FRAMES_PER_CLIP
+    )
 
 
 def test_ecan_memory_grows_with_batch_pixels_and_images():
@@ -92,11 +117,13 @@ def planned(tmp_path_factory) -> list[dict]:
         res = re.search(r"resources: (.*)", block)
         if rule and res:
             wildcards = re.search(r"wildcards: (.*)", block)
-            found.append({
-                "rule": rule.group(1),
-                "wildcards": dict(kv.split("=", 1) for kv in wildcards.group(1).split(", ")) if wildcards else {},
-                "resources": dict(kv.split("=", 1) for kv in res.group(1).split(", ")),
-            })
+            found.append(
+                {
+                    "rule": rule.group(1),
+                    "wildcards": dict(kv.split("=", 1) for kv in wildcards.group(1).split(", ")) if wildcards else {},
+                    "resources": dict(kv.split("=", 1) for kv in res.group(1).split(", ")),
+                }
+            )
     return found
 
 
@@ -128,7 +155,9 @@ def test_the_workflow_asks_the_training_and_pack_models(planned):
     expected = {
         "emi_pack": lambda w: resources.pack_mem_mb(emi, "emi", clips),
         "va_pack": lambda w: resources.pack_mem_mb(va, "va", trials),
-        "emi_train": lambda w: resources.emi_train_mem_mb(emi, w["feature_set"], clips, emi_plan.feature_set_dim(emi, w["feature_set"])),
+        "emi_train": lambda w: resources.emi_train_mem_mb(
+            emi, w["feature_set"], clips, emi_plan.feature_set_dim(emi, w["feature_set"])
+        ),
         "va_train_fold": lambda w: resources.va_fold_mem_mb(va, trials),
     }
     seen = set()

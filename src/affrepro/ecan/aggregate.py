@@ -20,16 +20,28 @@ import numpy as np
 
 from affrepro import jobs
 from affrepro.ecan import plan
+from affrepro.environment import distinct as distinct_environments
 from affrepro.io import read_json, write_json
 from affrepro.metrics import mean_std
 
 # (metric in a run's scores, scale, name in the summary)
-SUMMARY_METRICS = (("accuracy", 100.0, "accuracy_pct"), ("mean_class_accuracy", 100.0, "mean_class_accuracy_pct"), ("macro_f1", 1.0, "macro_f1"))
+SUMMARY_METRICS = (
+    ("accuracy", 100.0, "accuracy_pct"),
+    ("mean_class_accuracy", 100.0, "mean_class_accuracy_pct"),
+    ("macro_f1", 1.0, "macro_f1"),
+)
 
 
 def summarise(results: list[dict]) -> dict:
     """One experiment's runs (one per seed) -> mean and std of each score, in the paper's units, and the summed confusion matrix."""
-    out: dict = {"runs": [r["run_id"] for r in results], "best_epochs": [r["best_epoch"] for r in results], "substitutes": union(r["substitutes"] for r in results)}
+    out: dict = {
+        "runs": [r["run_id"] for r in results],
+        "best_epochs": [r["best_epoch"] for r in results],
+        "substitutes": union(r["substitutes"] for r in results),
+    }
+    out["environments"] = distinct_environments(
+        r.get("environment") for r in results
+    )  # where the runs trained (the tables' provenance sidecars)
     for split, prefix in (("test", ""), ("val", "val_")):
         for metric, scale, name in SUMMARY_METRICS:
             stats = mean_std([scale * r[split][metric] for r in results])
@@ -63,7 +75,9 @@ def by_run_id(metrics_files: list[Path]) -> dict[str, dict]:
         metrics = read_json(path)
         missing = [key for key in ("run_id", "substitutes") if key not in metrics]
         if missing:
-            raise ValueError(f"{path}: no {' or '.join(missing)}; it was written by an older affrepro.ecan.train, rerun that run")
+            raise ValueError(
+                f"{path}: no {' or '.join(missing)}; it was written by an older affrepro.ecan.train, rerun that run"
+            )
         runs[metrics["run_id"]] = metrics
     return runs
 
@@ -82,11 +96,16 @@ def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
         if missing:
             raise ValueError(f"{group}/{name}: no metrics file among the inputs holds run(s) {', '.join(missing)}")
         flat[name] = summarise([runs[r] for r in run_ids])
-    return nest(flat) | {"substitutes": union(summary["substitutes"] for summary in flat.values())}
+    return nest(flat) | {
+        "substitutes": union(summary["substitutes"] for summary in flat.values()),
+        "environments": distinct_environments(e for summary in flat.values() for e in summary["environments"]),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "ecan", argv, group={"choices": plan.GROUPS, "required": True}, metrics=jobs.PATHS, out=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "ecan", argv, group={"choices": plan.GROUPS, "required": True}, metrics=jobs.PATHS, out=jobs.PATH
+    )
     write_json(args.out, aggregate(config, args.group, args.metrics))
 
 

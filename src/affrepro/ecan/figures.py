@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 from affrepro import jobs  # noqa: E402
 from affrepro.data import fer2013, rafdb  # noqa: E402
 from affrepro.ecan.report import NAMES, data_label  # noqa: E402
-from affrepro.io import atomic_path, read_json, write_text  # noqa: E402
+from affrepro.io import read_json, write_text  # noqa: E402
+from affrepro.plots import save_png  # noqa: E402
 
 CLASSES = {"rafdb": rafdb.CLASSES, "fer2013": fer2013.CLASSES}
 SUBTITLE = "ours ({})"
@@ -40,17 +41,18 @@ def _csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def _save(fig, path: Path) -> None:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, metadata={"Software": None}, format="png")  # no version stamp: byte-identical reruns
-    plt.close(fig)
-
-
 def sweep_rows(points: dict, parameter: str) -> list[dict]:
     rows = []
     for value in sorted(points, key=float):
         p = points[value]
-        rows.append({parameter: float(value), "accuracy_pct": round(p["accuracy_pct"], 4), "mean_class_accuracy_pct": round(p["mean_class_accuracy_pct"], 4), "runs": " ".join(p["runs"])})
+        rows.append(
+            {
+                parameter: float(value),
+                "accuracy_pct": round(p["accuracy_pct"], 4),
+                "mean_class_accuracy_pct": round(p["mean_class_accuracy_pct"], 4),
+                "runs": " ".join(p["runs"]),
+            }
+        )
     return rows
 
 
@@ -66,13 +68,21 @@ def plot_sweeps(panels: list[tuple[str, list[dict]]], title: str, label: str, pn
         ax.legend(fontsize=8)
     fig.suptitle(f"{title}\n{SUBTITLE.format(label)}", fontsize=9)
     fig.tight_layout()
-    _save(fig, png)
+    save_png(fig, png)
 
 
 def figure3(data: dict, label: str, png: Path) -> str:
     panels = [(key, sweep_rows(data[key], key)) for key in ("lambda1", "lambda2")]
-    plot_sweeps(panels, "Figure 3: lambda1 (lambda2 at its default) and lambda2 (lambda1 at its default), RAF-DB", label, png)
-    return _csv([{"parameter": key, "value": r[key], **{k: v for k, v in r.items() if k != key}} for key, rows in panels for r in rows])
+    plot_sweeps(
+        panels, "Figure 3: lambda1 (lambda2 at its default) and lambda2 (lambda1 at its default), RAF-DB", label, png
+    )
+    return _csv(
+        [
+            {"parameter": key, "value": r[key], **{k: v for k, v in r.items() if k != key}}
+            for key, rows in panels
+            for r in rows
+        ]
+    )
 
 
 def figure4(data: dict, label: str, png: Path) -> str:
@@ -90,10 +100,13 @@ def figure6(data: dict, label: str, png: Path) -> str:
         ax.set_xticks(range(len(classes)), classes, rotation=35, fontsize=8)
         ax.set_title(f"{NAMES[dataset]} training set ({data[dataset]['kind']})", fontsize=9)
         ax.set_ylabel("images")
-        rows += [{"dataset": dataset, "kind": data[dataset]["kind"], "class": c, "train_images": n} for c, n in zip(classes, counts)]
+        rows += [
+            {"dataset": dataset, "kind": data[dataset]["kind"], "class": c, "train_images": n}
+            for c, n in zip(classes, counts)
+        ]
     fig.suptitle(f"Figure 6: training-set class distributions\n{SUBTITLE.format(label)}", fontsize=9)
     fig.tight_layout()
-    _save(fig, png)
+    save_png(fig, png)
     return _csv(rows)
 
 
@@ -109,7 +122,15 @@ def figure7(data: dict, label: str, png: Path) -> str:
             ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
             for i in range(len(classes)):
                 for j in range(len(classes)):
-                    ax.text(j, i, f"{percent[i, j]:.0f}", ha="center", va="center", fontsize=7, color="white" if percent[i, j] > 60 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{percent[i, j]:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if percent[i, j] > 60 else "black",
+                    )
             ax.set_xticks(range(len(classes)), classes, rotation=45, fontsize=7)
             ax.set_yticks(range(len(classes)), classes, fontsize=7)
             ax.set_title(f"{NAMES[dataset]}: {'Baseline' if method == 'baseline' else 'ECAN'}", fontsize=9)
@@ -117,10 +138,19 @@ def figure7(data: dict, label: str, png: Path) -> str:
             ax.set_ylabel("true", fontsize=8)
             for i, true in enumerate(classes):
                 for j, predicted in enumerate(classes):
-                    rows.append({"dataset": dataset, "method": method, "true": true, "predicted": predicted, "count": int(counts[i, j]), "row_percent": round(float(percent[i, j]), 4)})
+                    rows.append(
+                        {
+                            "dataset": dataset,
+                            "method": method,
+                            "true": true,
+                            "predicted": predicted,
+                            "count": int(counts[i, j]),
+                            "row_percent": round(float(percent[i, j]), 4),
+                        }
+                    )
     fig.suptitle(f"Figure 7: test confusion matrices\n{SUBTITLE.format(label)}", fontsize=9)
     fig.tight_layout()
-    _save(fig, png)
+    save_png(fig, png)
     return _csv(rows)
 
 
@@ -128,7 +158,15 @@ FIGURES = {"figure3": figure3, "figure4": figure4, "figure6": figure6, "figure7"
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "ecan", argv, figure={"choices": sorted(FIGURES), "required": True}, inputs=jobs.PATH, png=jobs.PATH, csv=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__,
+        "ecan",
+        argv,
+        figure={"choices": sorted(FIGURES), "required": True},
+        inputs=jobs.PATH,
+        png=jobs.PATH,
+        csv=jobs.PATH,
+    )
     write_text(args.csv, FIGURES[args.figure](read_json(args.inputs), data_label(config), args.png))
 
 

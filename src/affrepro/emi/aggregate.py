@@ -22,7 +22,8 @@ from affrepro import jobs
 from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
-from affrepro.io import atomic_path, write_json
+from affrepro.environment import of_run_file
+from affrepro.io import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 
 
@@ -57,7 +58,19 @@ def fusion_substitutes(config: dict, members: list[str]) -> list[str]:
     return found
 
 
-def fuse(config: dict, fusion: str, member_files: list[Path], valid: tuple[list[str], np.ndarray], outputs: dict[str, Path]) -> dict:
+def member_environments(member_files: list[Path]) -> list[dict]:
+    """Where the members trained: the `environment` of each member's metrics.json, which its training job writes beside predictions.csv."""
+    found = []
+    for path in member_files:
+        metrics = Path(path).with_name("metrics.json")
+        for record in of_run_file(read_json(metrics)) if metrics.is_file() else []:
+            found += [record] if record not in found else []
+    return found
+
+
+def fuse(
+    config: dict, fusion: str, member_files: list[Path], valid: tuple[list[str], np.ndarray], outputs: dict[str, Path]
+) -> dict:
     """Fuse the members' predictions; score the validation split per seed; write outputs["predictions"] and outputs["metrics"]."""
     members = config["emi"]["fusions"][fusion]
     tables = [pd.read_csv(path, dtype={"id": str}) for path in member_files]
@@ -75,6 +88,7 @@ def fuse(config: dict, fusion: str, member_files: list[Path], valid: tuple[list[
         "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
         "seeds": per_seed,
         "substitutes": fusion_substitutes(config, members),
+        "environments": member_environments(member_files),
     }
     write_json(outputs["metrics"], metrics)
     return metrics
@@ -93,14 +107,24 @@ def write_submission(fused_predictions: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     optional = {"type": Path}
     config, args = jobs.parse(
-        __doc__, "emi", argv, fusion={}, root=optional, members={"type": Path, "nargs": "+"}, metrics=optional, predictions=optional,
-        submission_from=optional, submission=optional,
+        __doc__,
+        "emi",
+        argv,
+        fusion={},
+        root=optional,
+        members={"type": Path, "nargs": "+"},
+        metrics=optional,
+        predictions=optional,
+        submission_from=optional,
+        submission=optional,
     )
     if args.submission_from:
         write_submission(args.submission_from, args.submission)
         return
     if None in (args.fusion, args.root, args.members, args.metrics, args.predictions):
-        raise SystemExit("late fusion needs --fusion, --root, --members, --metrics and --predictions (or --submission-from and --submission)")
+        raise SystemExit(
+            "late fusion needs --fusion, --root, --members, --metrics and --predictions (or --submission-from and --submission)"
+        )
     valid = plan.labelled_splits(config, args.root)["valid"]
     fuse(config, args.fusion, args.members, valid, {"metrics": args.metrics, "predictions": args.predictions})
 

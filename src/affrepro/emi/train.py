@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterator
 from functools import reduce
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from affrepro import compute, jobs
 from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
+from affrepro.environment import record as environment_record
 from affrepro.io import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
@@ -35,6 +36,8 @@ from affrepro.sequences import batch_inputs, concat_on_shared_frames, fit_standa
 from affrepro.store import PackedSplit, open_store
 
 log = logging.getLogger("affrepro.emi.train")
+
+CPU = torch.device("cpu")
 
 
 class FeatureSetSplit:
@@ -44,10 +47,18 @@ class FeatureSetSplit:
     `batch` standardises a few samples to fixed length, so only one batch is ever in memory.
     """
 
-    def __init__(self, stores: list[PackedSplit], keys: list[str], standardiser: tuple[np.ndarray, np.ndarray] | None = None, seq_len: int = 0):
+    def __init__(
+        self,
+        stores: list[PackedSplit],
+        keys: list[str],
+        standardiser: tuple[np.ndarray, np.ndarray] | None = None,
+        seq_len: int = 0,
+    ):
         missing = [key for key in keys for store in stores if key not in store]
         if missing:
-            raise ValueError(f"samples {missing[:5]} are not in the packed features {stores[0].path.parent}; rerun the pack jobs")
+            raise ValueError(
+                f"samples {missing[:5]} are not in the packed features {stores[0].path.parent}; rerun the pack jobs"
+            )
         self.stores, self.keys, self.standardiser, self.seq_len = stores, keys, standardiser, seq_len
 
     def __len__(self) -> int:
@@ -64,7 +75,7 @@ class FeatureSetSplit:
         """Samples without a frame that every extractor has (no face found at all, say)."""
         return sum(len(reduce(np.intersect1d, [store.frames(key) for store in self.stores])) == 0 for key in self.keys)
 
-    def with_inputs(self, standardiser: tuple[np.ndarray, np.ndarray], seq_len: int) -> "FeatureSetSplit":
+    def with_inputs(self, standardiser: tuple[np.ndarray, np.ndarray], seq_len: int) -> FeatureSetSplit:
         return FeatureSetSplit(self.stores, self.keys, standardiser, seq_len)
 
     def batch(self, indices: list[int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +88,10 @@ class FeatureSetSplit:
 def predict(model: EMIBranch, split: FeatureSetSplit, batch_size: int, device: torch.device) -> np.ndarray:
     model.eval()
     with torch.no_grad():
-        batches = (split.batch(list(range(i, min(i + batch_size, len(split)))), device) for i in range(0, len(split), batch_size))
+        batches = (
+            split.batch(list(range(i, min(i + batch_size, len(split)))), device)
+            for i in range(0, len(split), batch_size)
+        )
         return torch.cat([model(x, mask) for x, mask in batches]).cpu().numpy()
 
 
@@ -87,11 +101,23 @@ def plateau_scheduler(optimiser: torch.optim.Optimizer, train_params: dict):
     ReduceLROnPlateau acts once bad epochs *exceed* `patience`, so patience - 1 halves on the 10th.
     """
     return torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimiser, mode="max", factor=train_params["lr_factor"], patience=max(train_params["lr_patience"] - 1, 0), threshold=0.0
+        optimiser,
+        mode="max",
+        factor=train_params["lr_factor"],
+        patience=max(train_params["lr_patience"] - 1, 0),
+        threshold=0.0,
     )
 
 
-def train_seed(seed: int, inputs: dict[str, FeatureSetSplit], labels: dict, use_transformer: bool, model_params: dict, train_params: dict, device: torch.device = torch.device("cpu")) -> tuple[EMIBranch, dict]:
+def train_seed(
+    seed: int,
+    inputs: dict[str, FeatureSetSplit],
+    labels: dict,
+    use_transformer: bool,
+    model_params: dict,
+    train_params: dict,
+    device: torch.device = CPU,
+) -> tuple[EMIBranch, dict]:
     """Inputs are the partitions' FeatureSetSplits (with their standardiser); batches are read as they are needed."""
     torch.manual_seed(seed)
     train = inputs["train"]
@@ -119,28 +145,47 @@ def train_seed(seed: int, inputs: dict[str, FeatureSetSplit], labels: dict, use_
         valid_pred = predict(model, inputs["valid"], batch_size, device)
         score, _ = mean_pearson(labels["valid"], valid_pred)
         scheduler.step(score)
-        history.append({"epoch": epoch, "train_mse": float(np.mean(losses)), "valid_mean_pearson": score, "lr": optimiser.param_groups[0]["lr"]})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_mse": float(np.mean(losses)),
+                "valid_mean_pearson": score,
+                "lr": optimiser.param_groups[0]["lr"],
+            }
+        )
         if score > best["valid_mean_pearson"]:
             best = {"valid_mean_pearson": score, "epoch": epoch}
             best_state = copy.deepcopy(model.state_dict())
     if best_state is None:
-        raise FloatingPointError(f"seed {seed}: the validation score was never finite (training diverged); lower emi.train.lr")
+        raise FloatingPointError(
+            f"seed {seed}: the validation score was never finite (training diverged); lower emi.train.lr"
+        )
     model.load_state_dict(best_state)
     return model, {"best_epoch": best["epoch"], "history": history}
 
 
-def load_inputs(config: dict, spec: dict, splits: dict, stores: dict[str, dict[str, PackedSplit]]) -> tuple[dict[str, FeatureSetSplit], dict]:
+def load_inputs(
+    config: dict, spec: dict, splits: dict, stores: dict[str, dict[str, PackedSplit]]
+) -> tuple[dict[str, FeatureSetSplit], dict]:
     """Each partition's FeatureSetSplit, standardised with the training split's statistics (two streaming passes)."""
-    parts = {part: FeatureSetSplit([stores[e][part] for e in spec["extractors"]], keys) for part, (keys, _) in splits.items()}
+    parts = {
+        part: FeatureSetSplit([stores[e][part] for e in spec["extractors"]], keys) for part, (keys, _) in splits.items()
+    }
     empty = {part: split.n_empty() for part, split in parts.items()}
     if any(empty.values()):
         log.warning("samples without any usable frame (one mean row used): %s", empty)
     mean, std = fit_standardiser(parts["train"].sequences)
     seq_len = config["emi"]["train"]["seq_len"]
-    return {part: split.with_inputs((mean, std), seq_len) for part, split in parts.items()}, {"mean": mean, "std": std, "samples_without_frames": empty}
+    return {part: split.with_inputs((mean, std), seq_len) for part, split in parts.items()}, {
+        "mean": mean,
+        "std": std,
+        "samples_without_frames": empty,
+    }
 
 
-def run(config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str, PackedSplit]], outputs: dict[str, Path]) -> dict:
+def run(
+    config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str, PackedSplit]], outputs: dict[str, Path]
+) -> dict:
     """Train every seed; write outputs["predictions"] (CSV), outputs["metrics"] (JSON) and a checkpoint per seed beside them."""
     device = compute.setup(config["compute"])
     spec = config["emi"]["feature_sets"][feature_set]
@@ -151,11 +196,29 @@ def run(config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str
     for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
         model, info = train_seed(seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device)
         with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp:
-            torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "mean": standardiser["mean"], "std": standardiser["std"], "feature_set": spec, "model": model_params}, tmp)
+            torch.save(
+                {
+                    "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                    "mean": standardiser["mean"],
+                    "std": standardiser["std"],
+                    "feature_set": spec,
+                    "model": model_params,
+                },
+                tmp,
+            )
         preds = {part: predict(model, inputs[part], train_params["batch_size"], device) for part in inputs}
         valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])
-        per_seed[str(seed)] = {"valid_mean_pearson": valid_mean, "valid_pearson": dict(zip(LABELS, valid_per_label)), "best_epoch": info["best_epoch"], "history": info["history"]}
-        rows += [{"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, values.tolist()))} for part, pred in preds.items() for key, values in zip(splits[part][0], pred)]
+        per_seed[str(seed)] = {
+            "valid_mean_pearson": valid_mean,
+            "valid_pearson": dict(zip(LABELS, valid_per_label)),
+            "best_epoch": info["best_epoch"],
+            "history": info["history"],
+        }
+        rows += [
+            {"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, values.tolist()))}
+            for part, pred in preds.items()
+            for key, values in zip(splits[part][0], pred)
+        ]
         log.info("%s seed %d: valid mean Pearson %.4f (epoch %d)", feature_set, seed, valid_mean, info["best_epoch"])
     with atomic_path(outputs["predictions"]) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
@@ -170,16 +233,31 @@ def run(config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str
         "samples_without_frames": standardiser["samples_without_frames"],
         "train": train_params,
         "model": model_params,
+        # Software and machine (device, GPU, CUDA/cuDNN); training is fp32 (no autocast). Read into the tables' provenance sidecars.
+        "environment": environment_record(device, "fp32"),
     }
     write_json(outputs["metrics"], metrics)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "emi", argv, feature_set=jobs.TEXT, root=jobs.PATH, packed=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__,
+        "emi",
+        argv,
+        feature_set=jobs.TEXT,
+        root=jobs.PATH,
+        packed=jobs.PATHS,
+        metrics=jobs.PATH,
+        predictions=jobs.PATH,
+    )
     if args.feature_set not in config["emi"]["feature_sets"]:
-        raise SystemExit(f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})")
-    left_out = {key for path in args.packed for key in read_json(path)["features"].get("skipped", {})}  # on_unreadable: skip
+        raise SystemExit(
+            f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})"
+        )
+    left_out = {
+        key for path in args.packed for key in read_json(path)["features"].get("skipped", {})
+    }  # on_unreadable: skip
     splits = plan.labelled_splits(config, args.root, left_out)
     stores = {read_json(path)["extractor"]: open_store(path) for path in args.packed}
     run(config, args.feature_set, splits, stores, {"metrics": args.metrics, "predictions": args.predictions})

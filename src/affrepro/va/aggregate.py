@@ -12,6 +12,7 @@ order, without repeats), so the mean row names every stand-in its folds ran with
 from __future__ import annotations
 
 from affrepro import jobs
+from affrepro.environment import distinct as distinct_environments
 from affrepro.io import read_json, write_json
 from affrepro.metrics import mean_std
 
@@ -21,13 +22,26 @@ def summarise(fold_metrics: list[dict]) -> dict:
     protocols = sorted({m["protocol"] for m in fold_metrics})
     if len(protocols) != 1:
         raise ValueError(f"the folds of one table must share a selection protocol, got {protocols}")
-    folds = {f"fold-{m['fold']}": {k: m[k] for k in ("valence", "arousal", "p", "best_epoch", "selection_fold")} for m in fold_metrics}
+    folds = {
+        f"fold-{m['fold']}": {k: m[k] for k in ("valence", "arousal", "p", "best_epoch", "selection_fold")}
+        for m in fold_metrics
+    }
     mean = {}
     for key in ("valence", "arousal", "p"):
         stats = mean_std([m[key] for m in fold_metrics])
         mean[key], mean[f"{key}_std"] = stats["mean"], stats["std"]
     substitutes = list(dict.fromkeys(s for m in fold_metrics for s in m["substitutes"]))
-    return {"protocol": protocols[0], "folds": folds, "mean": mean, "n_folds": len(fold_metrics), "substitutes": substitutes}
+    environments = distinct_environments(
+        m.get("environment") for m in fold_metrics
+    )  # where the folds trained (the provenance sidecars)
+    return {
+        "protocol": protocols[0],
+        "folds": folds,
+        "mean": mean,
+        "n_folds": len(fold_metrics),
+        "substitutes": substitutes,
+        "environments": environments,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,6 +37,7 @@ import torch
 
 from affrepro import compute, jobs
 from affrepro.config import substitutes_used
+from affrepro.environment import record as environment_record
 from affrepro.io import read_json, write_json, write_npz
 from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
@@ -45,6 +46,8 @@ from affrepro.store import PackedSplit, iter_rows, open_store
 from affrepro.va.folds import PROTOCOLS, selection_fold
 
 log = logging.getLogger("affrepro.va.train")
+
+CPU = torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,10 @@ class FoldData:
 
     def rows(self, trial: str, start: int = 0, stop: int | None = None) -> dict[str, torch.Tensor]:
         """Standardised rows [start, stop) of `trial`, per extractor."""
-        return {e: torch.from_numpy((self.features[e].rows(trial, start, stop) - self.stats[e][0]) / self.stats[e][1]) for e in self.extractors}
+        return {
+            e: torch.from_numpy((self.features[e].rows(trial, start, stop) - self.stats[e][0]) / self.stats[e][1])
+            for e in self.extractors
+        }
 
 
 def trial_labels(prepared: list[dict]) -> dict[str, Path]:
@@ -82,12 +88,23 @@ def load_labels(files: dict[str, Path], names: list[str]) -> dict[str, np.ndarra
     return labels
 
 
-def load_fold(label_files: dict[str, Path], stores: dict[str, PackedSplit], assignment: dict[str, int], fold: int, va: dict, protocol: str) -> FoldData:
+def load_fold(
+    label_files: dict[str, Path],
+    stores: dict[str, PackedSplit],
+    assignment: dict[str, int],
+    fold: int,
+    va: dict,
+    protocol: str,
+) -> FoldData:
     """The trials of scored `fold` by role under `protocol`, with the training trials' standardiser (`va`: the config's `va` section)."""
     extractors = list(va["extractors"])
-    missing = [e for e in extractors if e not in stores] + [f"{e}: {t}" for e in extractors if e in stores for t in sorted(assignment) if t not in stores[e]]
+    missing = [e for e in extractors if e not in stores] + [
+        f"{e}: {t}" for e in extractors if e in stores for t in sorted(assignment) if t not in stores[e]
+    ]
     if missing:
-        raise ValueError(f"no packed features for {', '.join(missing[:5])} in the stores given (--packed); rerun the va_pack jobs")
+        raise ValueError(
+            f"no packed features for {', '.join(missing[:5])} in the stores given (--packed); rerun the va_pack jobs"
+        )
     chooser = selection_fold(fold, va["cv"]["folds"], protocol)
     trials = {
         "held_out": sorted(t for t, f in assignment.items() if f == fold),
@@ -174,7 +191,11 @@ def evaluate(model: VAModel, data: FoldData, names: list[str], settings: dict) -
 
 def training_windows(data: FoldData, settings: dict) -> list[tuple[str, int]]:
     """(trial, start) of every training window."""
-    return [(n, s) for n in data.trials["training"] for s in window_starts(len(data.labels[n]), settings["window"], settings["hop"])]
+    return [
+        (n, s)
+        for n in data.trials["training"]
+        for s in window_starts(len(data.labels[n]), settings["window"], settings["hop"])
+    ]
 
 
 def window_item(data: FoldData, trial: str, start: int, window: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -183,12 +204,22 @@ def window_item(data: FoldData, trial: str, start: int, window: int) -> tuple[di
     return data.rows(trial, start, stop), data.targets[trial][start:stop]
 
 
-def train_epoch(model: VAModel, optimiser, data: FoldData, windows: list[tuple[str, int]], order: list[int], settings: dict, device: torch.device) -> list[float]:
+def train_epoch(
+    model: VAModel,
+    optimiser,
+    data: FoldData,
+    windows: list[tuple[str, int]],
+    order: list[int],
+    settings: dict,
+    device: torch.device,
+) -> list[float]:
     """One pass over the training windows in `order`, in batches; the batches' losses."""
     model.train()
     losses = []
     for first in range(0, len(order), settings["batch_size"]):
-        items = [window_item(data, *windows[i], settings["window"]) for i in order[first : first + settings["batch_size"]]]
+        items = [
+            window_item(data, *windows[i], settings["window"]) for i in order[first : first + settings["batch_size"]]
+        ]
         batch, labels, mask = to_device(make_batch(items, settings["window"], data.extractors), device)
         if mask.sum() < 2:
             continue
@@ -200,7 +231,9 @@ def train_epoch(model: VAModel, optimiser, data: FoldData, windows: list[tuple[s
     return losses
 
 
-def select_epoch(model: VAModel, data: FoldData, windows: list[tuple[str, int]], settings: dict, seed: int, device: torch.device) -> tuple[dict, list[dict]]:
+def select_epoch(
+    model: VAModel, data: FoldData, windows: list[tuple[str, int]], settings: dict, seed: int, device: torch.device
+) -> tuple[dict, list[dict]]:
     """Train every epoch, score it on the selection fold, and leave the model at the epoch with the best P.
 
     Returns the best epoch ({"p", "epoch"}) and every epoch's loss and selection-fold P.
@@ -213,10 +246,25 @@ def select_epoch(model: VAModel, data: FoldData, windows: list[tuple[str, int]],
         order = torch.randperm(len(windows), generator=generator).tolist()
         losses = train_epoch(model, optimiser, data, windows, order, settings, device)
         score, _ = evaluate(model, data, data.trials["selection"], settings)
-        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else None, "selection_p": score["p"]})
-        log.info("fold %d epoch %d: loss %.4f, selection-fold P %.4f", data.fold, epoch, history[-1]["train_loss"] or float("nan"), score["p"])
-        if best["state"] is None or score["p"] > best["p"]:  # a NaN score never wins, but the first epoch is always kept
-            best = {"p": score["p"], "epoch": epoch, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+        loss = float(np.mean(losses)) if losses else None
+        history.append(
+            {"epoch": epoch, "train_loss": loss, "selection_p": score["p"], "lr": optimiser.param_groups[0]["lr"]}
+        )
+        log.info(
+            "fold %d epoch %d: loss %.4f, selection-fold P %.4f",
+            data.fold,
+            epoch,
+            history[-1]["train_loss"] or float("nan"),
+            score["p"],
+        )
+        if (
+            best["state"] is None or score["p"] > best["p"]
+        ):  # a NaN score never wins, but the first epoch is always kept
+            best = {
+                "p": score["p"],
+                "epoch": epoch,
+                "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            }
     model.load_state_dict(best["state"])
     return {"p": best["p"], "epoch": best["epoch"]}, history
 
@@ -228,7 +276,7 @@ def train_fold(
     label_files: dict[str, Path],
     stores: dict[str, PackedSplit],
     protocol: str = "paper",
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Fold `fold`'s scores (valence, arousal, p: a fold row of Table 2 or table2_nested) and its predictions per scored trial.
 
@@ -262,17 +310,44 @@ def train_fold(
 
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
-        __doc__, "va", argv, protocol={"choices": list(PROTOCOLS), "required": True}, fold=jobs.INT, folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
-        prepared=jobs.PATHS, packed=jobs.PATHS, metrics=jobs.PATH, predictions=jobs.PATH,
+        __doc__,
+        "va",
+        argv,
+        protocol={"choices": list(PROTOCOLS), "required": True},
+        fold=jobs.INT,
+        folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
+        prepared=jobs.PATHS,
+        packed=jobs.PATHS,
+        metrics=jobs.PATH,
+        predictions=jobs.PATH,
     )
     device = compute.setup(config["compute"])
     assignment = read_json(args.folds)["assignment"]
     stores = {read_json(path)["extractor"]: open_store(path)["trials"] for path in args.packed}
-    metrics, predictions = train_fold(config, args.fold, assignment, trial_labels([read_json(p) for p in args.prepared]), stores, args.protocol, device)
+    metrics, predictions = train_fold(
+        config,
+        args.fold,
+        assignment,
+        trial_labels([read_json(p) for p in args.prepared]),
+        stores,
+        args.protocol,
+        device,
+    )
     metrics["substitutes"] = substitutes_used(config, "va", list(config["va"]["extractors"]))
+    metrics["environment"] = environment_record(
+        device, "fp32"
+    )  # training is fp32 (no autocast); read into the tables' provenance sidecars
     write_npz(args.predictions, **{name: p.astype(np.float32) for name, p in predictions.items()})
     write_json(args.metrics, metrics)
-    log.info("%s fold %d: valence %.4f arousal %.4f P %.4f (epoch %d)", args.protocol, args.fold, metrics["valence"], metrics["arousal"], metrics["p"], metrics["best_epoch"])
+    log.info(
+        "%s fold %d: valence %.4f arousal %.4f P %.4f (epoch %d)",
+        args.protocol,
+        args.fold,
+        metrics["valence"],
+        metrics["arousal"],
+        metrics["p"],
+        metrics["best_epoch"],
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""Per-epoch training curves of a paper's runs, in one small CSV: results/<key>/curves/training.csv.
+
+Every training job keeps its history in its metrics file (EMI: per seed; VA: per
+fold; ECAN: per run). This job gathers them into long format, one row per run and
+epoch, with the same columns for every paper (DVC plots them, `dvc plots show`):
+
+    run          EMI <feature_set>/seed<s>; VA <protocol>/fold<k>; ECAN the run id
+    epoch        as the job counts it (EMI, VA from 0; ECAN from 1)
+    train_loss   mean training loss of the epoch (EMI: MSE; VA: 1 - CCC; ECAN: the run's loss set)
+    valid_score  the selection score (EMI: validation mean Pearson; VA: selection-fold P; ECAN: validation accuracy)
+    lr           the learning rate at the end of the epoch (empty for a history from before lr was recorded)
+
+Values are written with 6 significant digits, rows in run then epoch order: the
+file is deterministic for deterministic runs.
+
+A plot of the three curves (`--png`) goes into the Snakemake report.
+
+    python -m affrepro.curves --paper emi --metrics work/emi/runs/*/metrics.json --out results/emi/curves/training.csv \
+        --png results/emi/curves/training.png
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from affrepro import jobs, papers
+from affrepro.io import read_json, write_text
+
+COLUMNS = ["run", "epoch", "train_loss", "valid_score", "lr"]
+# The history keys of each paper's training job: (loss, selection score).
+HISTORY_KEYS = {
+    "emi": ("train_mse", "valid_mean_pearson"),
+    "va": ("train_loss", "selection_p"),
+    "ecan": ("train_loss", "val_accuracy"),
+}
+
+
+def histories(paper: str, metrics: dict) -> dict[str, list[dict]]:
+    """{run label: history} of one training job's metrics file."""
+    if paper == "emi":
+        return {f"{metrics['feature_set']}/seed{seed}": entry["history"] for seed, entry in metrics["seeds"].items()}
+    if paper == "va":
+        return {f"{metrics['protocol']}/fold{metrics['fold']}": metrics["history"]}
+    return {metrics["run_id"]: metrics["history"]}
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{float(value):.6g}"
+
+
+def rows(paper: str, metrics_files: list[Path]) -> list[dict]:
+    loss, score = HISTORY_KEYS[paper]
+    found = {}
+    for path in metrics_files:
+        found |= histories(paper, read_json(path))
+    return [
+        {
+            "run": run,
+            "epoch": int(h["epoch"]),
+            "train_loss": _number(h.get(loss)),
+            "valid_score": _number(h.get(score)),
+            "lr": _number(h.get("lr")),
+        }
+        for run in sorted(found)
+        for h in sorted(found[run], key=lambda h: h["epoch"])
+    ]
+
+
+def render(table: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    return buffer.getvalue()
+
+
+def plot(paper: str, table: list[dict], png: Path) -> None:
+    """Train loss, validation score and lr against epoch, one line per run (a legend while it stays readable)."""
+    import matplotlib.pyplot as plt
+
+    from affrepro.plots import save_png
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    runs = sorted({row["run"] for row in table})
+    for run in runs:
+        points = [row for row in table if row["run"] == run]
+        for ax, column in zip(axes, COLUMNS[2:]):
+            kept = [(row["epoch"], float(row[column])) for row in points if row[column] != ""]
+            if kept:
+                ax.plot(*zip(*kept), linewidth=0.8, alpha=0.7, label=run)
+    loss, score = HISTORY_KEYS[paper]
+    from matplotlib.ticker import MaxNLocator
+
+    for ax, title in zip(axes, (f"train loss ({loss})", f"validation score ({score})", "learning rate")):
+        ax.set_title(title, fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+    if len(runs) <= 12:
+        axes[0].legend(fontsize=6)
+    fig.suptitle(f"{paper.upper()}: training curves of {len(runs)} runs", fontsize=10)
+    fig.tight_layout()
+    save_png(fig, png)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _, args = jobs.parse(
+        __doc__,
+        None,
+        argv,
+        paper={"choices": papers.PAPERS, "required": True},
+        metrics=jobs.PATHS,
+        out=jobs.PATH,
+        png=jobs.PATH,
+    )
+    table = rows(args.paper, args.metrics)
+    write_text(args.out, render(table))
+    plot(args.paper, table, args.png)
+
+
+if __name__ == "__main__":
+    main()
