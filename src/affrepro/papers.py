@@ -16,21 +16,61 @@ statistics) sit beside these modules.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import jsonschema
 import yaml
 
 from affrepro.config import REPO_ROOT
 
 PAPERS = ("emi", "va", "ecan")
 PAPERS_DIR = REPO_ROOT / "papers"
+PAPER_SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "paper.schema.yaml"
+
+
+class PaperFileError(ValueError):
+    """A papers/<key>.yaml that cannot be read or does not follow workflow/schemas/paper.schema.yaml."""
+
+
+@functools.cache
+def _validator(schema_path: Path) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(yaml.safe_load(Path(schema_path).read_text()))
+
+
+def validate_paper(paper, source: str | Path, schema_path: Path = PAPER_SCHEMA_PATH) -> None:
+    """Raise PaperFileError naming `source` and every key that breaks the schema."""
+    errors = sorted(_validator(Path(schema_path)).iter_errors(paper), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return
+    lines = []
+    for error in errors:
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        message = error.message if len(error.message) <= 300 else error.message[:300] + " ..."
+        lines.append(f"'{where}': {message}")
+    raise PaperFileError(
+        f"{source} is invalid:\n  - "
+        + "\n  - ".join(lines)
+        + f"\nFix these keys (see {schema_path.name} in workflow/schemas/)."
+    )
 
 
 def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:
-    """papers/<key>.yaml: every number the paper reports, which run fills each cell, the readings we chose."""
-    return yaml.safe_load((papers_dir / f"{key}.yaml").read_text())
+    """papers/<key>.yaml: every number the paper reports, which run fills each cell, the readings we chose, the claims.
+
+    Validated against workflow/schemas/paper.schema.yaml; a bad file raises PaperFileError naming it.
+    """
+    path = Path(papers_dir) / f"{key}.yaml"
+    try:
+        paper = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise PaperFileError(f"{path}: cannot be read ({error.strerror or error})") from error
+    except yaml.YAMLError as error:
+        raise PaperFileError(f"{path}: not valid YAML ({error})") from error
+    validate_paper(paper, path)
+    return paper
 
 
 @runtime_checkable
@@ -49,5 +89,7 @@ def report(key: str) -> PaperReport:
         raise ValueError(f"unknown paper {key!r}; known: {', '.join(PAPERS)}")
     module = importlib.import_module(f"affrepro.{key}.report")
     if not isinstance(module, PaperReport):
-        raise TypeError(f"affrepro.{key}.report does not implement affrepro.papers.PaperReport (provenance, profile_note)")
+        raise TypeError(
+            f"affrepro.{key}.report does not implement affrepro.papers.PaperReport (provenance, profile_note)"
+        )
     return module
