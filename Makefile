@@ -45,7 +45,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 snakemake --lint
 
-test: $(TEST_STAMP)
+test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -ra
 
 clean-work:

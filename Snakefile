@@ -14,10 +14,14 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/emi.smk"
 include: "workflow/rules/va.smk"
 include: "workflow/rules/ecan.smk"
+include: "workflow/rules/results.smk"
 
 
 rule all:

@@ -31,7 +31,14 @@ PAPER_SIZES = {
     "extractors": {
         "dino": {"image_size": 224},
         # audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim: wav2vec2-large pruned to 12 layers
-        "wav2vec2": {"random_arch": {"hidden_size": 1024, "num_hidden_layers": 12, "num_attention_heads": 16, "intermediate_size": 4096}},
+        "wav2vec2": {
+            "random_arch": {
+                "hidden_size": 1024,
+                "num_hidden_layers": 12,
+                "num_attention_heads": 16,
+                "intermediate_size": 4096,
+            }
+        },
         "iresnet50": {"input_size": 112},
     },
 }
@@ -42,19 +49,67 @@ def jobs(workdir: Path, out: Path) -> dict[str, tuple[list[str], str]]:
     emi, va = workdir / "work" / "emi", workdir / "work" / "va"
     root = workdir / "work" / "data" / "hume_vidmimic2"
     found = {
-        f"emi.prepare:{stage}": (["affrepro.emi.prepare", "--stage", stage, "--root", str(root), "--shard", "0", "--shards", "4", "--manifest", str(out / f"{stage}.json")], "frames")
+        f"emi.prepare:{stage}": (
+            [
+                "affrepro.emi.prepare",
+                "--stage",
+                stage,
+                "--root",
+                str(root),
+                "--shard",
+                "0",
+                "--shards",
+                "4",
+                "--manifest",
+                str(out / f"{stage}.json"),
+            ],
+            "frames",
+        )
         for stage in ("faces", "audio")
     }
     for extractor in ("resnet18", "au", "dino", "wav2vec2"):
         stage = "audio" if extractor == "wav2vec2" else "faces"
         found[f"emi.features:{extractor}"] = (
-            ["affrepro.emi.features", "--extractor", extractor, "--inputs", str(emi / stage / "shard0.json"), "--manifest", str(out / f"{extractor}.json")],
+            [
+                "affrepro.emi.features",
+                "--extractor",
+                extractor,
+                "--inputs",
+                str(emi / stage / "shard0.json"),
+                "--manifest",
+                str(out / f"{extractor}.json"),
+            ],
             "frames",
         )
-    found["va.prepare"] = (["affrepro.va.prepare", "--root", str(workdir / "work" / "data" / "affwild2"), "--shard", "0", "--shards", "2", "--out-dir", str(out / "va"), "--manifest", str(out / "va.json")], "va frames")
+    found["va.prepare"] = (
+        [
+            "affrepro.va.prepare",
+            "--root",
+            str(workdir / "work" / "data" / "affwild2"),
+            "--shard",
+            "0",
+            "--shards",
+            "2",
+            "--out-dir",
+            str(out / "va"),
+            "--manifest",
+            str(out / "va.json"),
+        ],
+        "va frames",
+    )
     for extractor in ("iresnet50", "vggish", "mfcc"):
         found[f"va.features:{extractor}"] = (
-            ["affrepro.va.features", "--extractor", extractor, "--prepared", str(va / "prepare" / "shard0.json"), "--out-dir", str(out / extractor), "--manifest", str(out / f"{extractor}-va.json")],
+            [
+                "affrepro.va.features",
+                "--extractor",
+                extractor,
+                "--prepared",
+                str(va / "prepare" / "shard0.json"),
+                "--out-dir",
+                str(out / extractor),
+                "--manifest",
+                str(out / f"{extractor}-va.json"),
+            ],
             "va frames",
         )
     return found
@@ -72,7 +127,9 @@ def units(workdir: Path, kind: str) -> int:
 def timed(command: list[str], cwd: Path) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak RSS in MB) of one job, from /usr/bin/time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        proc = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *command], cwd=cwd, capture_output=True, text=True)
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *command], cwd=cwd, capture_output=True, text=True
+        )
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr[-3000:]}")
         wall, user, system, peak_kb = report.read().split()[-4:]
@@ -106,8 +163,13 @@ def main() -> None:
                 out = Path(tmp) / "out"
                 subprocess.run(["rm", "-rf", str(out)], check=True)
                 out.mkdir()
-                wall, cpu, peak = timed([sys.executable, "-m", arguments[0], "--config", str(config), "--threads", "1", *arguments[1:]], workdir)
-                print(f"{name:24} {sizes:6} {wall:7.1f} {cpu:7.1f} {peak:8.0f} {n:7d} {kind:10} {cpu / n:.5f}", flush=True)
+                wall, cpu, peak = timed(
+                    [sys.executable, "-m", arguments[0], "--config", str(config), "--threads", "1", *arguments[1:]],
+                    workdir,
+                )
+                print(
+                    f"{name:24} {sizes:6} {wall:7.1f} {cpu:7.1f} {peak:8.0f} {n:7d} {kind:10} {cpu / n:.5f}", flush=True
+                )
 
 
 if __name__ == "__main__":

@@ -71,7 +71,10 @@ def main() -> None:
             peak, peak_at, peak_alive = total, time.monotonic() - start, alive
         time.sleep(args.interval)
     wall = time.monotonic() - start
-    print(f"\npeak memory of the process tree: {peak / 2**20:.2f} GiB at {peak_at:.0f} s; wall {wall:.0f} s; exit {proc.returncode}", file=sys.stderr)
+    print(
+        f"\npeak memory of the process tree: {peak / 2**20:.2f} GiB at {peak_at:.0f} s; wall {wall:.0f} s; exit {proc.returncode}",
+        file=sys.stderr,
+    )
     print("processes at the peak:\n  " + "\n  ".join(peak_alive), file=sys.stderr)
     sys.exit(proc.returncode)
 

@@ -60,8 +60,26 @@ def plan(workdir: Path, config: Path) -> tuple[float, float, dict[str, int]]:
     """(wall seconds, peak RSS in MB, jobs per rule) of `snakemake -n all` in workdir."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     report = workdir / "time.txt"
-    cmd = ["/usr/bin/time", "-f", "%e %M", "-o", str(report), sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    proc = subprocess.run(cmd + ["--configfile", str(config), "--cores", "8", "-n", "-q", "rules", "all"], capture_output=True, text=True, env=env)
+    cmd = [
+        "/usr/bin/time",
+        "-f",
+        "%e %M",
+        "-o",
+        str(report),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+    ]
+    proc = subprocess.run(
+        cmd + ["--configfile", str(config), "--cores", "8", "-n", "-q", "rules", "all"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"snakemake -n failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     wall, peak_kb = report.read_text().split()[-2:]
@@ -72,7 +90,9 @@ def plan(workdir: Path, config: Path) -> tuple[float, float, dict[str, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shards", type=int, default=8, help="preprocess.shards (config.yaml: 8)")
-    parser.add_argument("--keep", type=Path, help="write the root and workdir here and keep them (default: a temporary folder)")
+    parser.add_argument(
+        "--keep", type=Path, help="write the root and workdir here and keep them (default: a temporary folder)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
@@ -82,11 +102,16 @@ def main() -> None:
         write_root(root)
         wall, peak, counts = plan(workdir, write_config(workdir, root, args.shards))
     emi = {rule: n for rule, n in counts.items() if rule.startswith("emi_")}
-    print(f"snakemake -n all, Hume-Vidmimic2 of {sum(SPLITS.values()) + TEST:,} clips, preprocess.shards {args.shards}: {wall:.1f} s, peak RSS {peak:.0f} MB")
+    print(
+        f"snakemake -n all, Hume-Vidmimic2 of {sum(SPLITS.values()) + TEST:,} clips, preprocess.shards "
+        f"{args.shards}: {wall:.1f} s, peak RSS {peak:.0f} MB"
+    )
     print(f"all jobs: {counts.get('total')}; EMI jobs per rule: {emi}")
     per_sample = {"emi_prepare": 2 * args.shards, "emi_features": 4 * args.shards}
     for rule, expected in per_sample.items():
-        assert emi.get(rule) == expected, f"{rule}: {emi.get(rule)} jobs, expected one per shard and stage/extractor ({expected})"
+        assert emi.get(rule) == expected, (
+            f"{rule}: {emi.get(rule)} jobs, expected one per shard and stage/extractor ({expected})"
+        )
     print("per-sample stages: one job per shard (" + ", ".join(f"{rule} {n}" for rule, n in per_sample.items()) + ")")
 
 

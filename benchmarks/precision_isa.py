@@ -52,7 +52,11 @@ def main() -> None:
     for precision in ("fp32", "bf16"):
         for level in LEVELS[1:]:
             a, b = reference[precision], features[level][precision]
-            gap = "identical" if np.array_equal(a, b) else f"max relative difference {np.abs(a - b).max() / np.abs(a).max():.2e}"
+            gap = (
+                "identical"
+                if np.array_equal(a, b)
+                else f"max relative difference {np.abs(a - b).max() / np.abs(a).max():.2e}"
+            )
             print(f"{precision} {level:>18}: {gap}")
     fp32, bf16 = reference["fp32"], reference["bf16"]
     print(f"bf16 vs fp32 (default ISA): max relative difference {np.abs(fp32 - bf16).max() / np.abs(fp32).max():.2e}")

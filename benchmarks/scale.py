@@ -67,9 +67,17 @@ def synth_emi(workdir: Path, fraction: float, dim: int) -> dict:
         splits[split] = {"keys": keys, "frames": int(sum(lengths))}
         if split != "test":
             np.save(workdir / f"{split}.labels.npy", rng.uniform(0, 1, (n, 6)))
-    manifest = {"directory": str(workdir / "store"), "extractor": "wav2vec2", "dim": dim, "splits": {s: {"samples": len(v["keys"])} for s, v in splits.items()}}
+    manifest = {
+        "directory": str(workdir / "store"),
+        "extractor": "wav2vec2",
+        "dim": dim,
+        "splits": {s: {"samples": len(v["keys"])} for s, v in splits.items()},
+    }
     (workdir / "store.json").write_text(json.dumps(manifest))
-    return {"samples": sum(len(v["keys"]) for v in splits.values()), "frames": sum(v["frames"] for v in splits.values())}
+    return {
+        "samples": sum(len(v["keys"]) for v in splits.values()),
+        "frames": sum(v["frames"] for v in splits.values()),
+    }
 
 
 def run_emi(workdir: Path, threads: int) -> None:
@@ -84,7 +92,13 @@ def run_emi(workdir: Path, threads: int) -> None:
     compute.setup(config["compute"])
     store = open_store(workdir / "store.json")
     splits = {s: (store[s].keys, np.load(workdir / f"{s}.labels.npy") if s != "test" else None) for s in store}
-    train.run(config, "scale", splits, {"wav2vec2": store}, {"metrics": workdir / "run" / "metrics.json", "predictions": workdir / "run" / "predictions.csv"})
+    train.run(
+        config,
+        "scale",
+        splits,
+        {"wav2vec2": store},
+        {"metrics": workdir / "run" / "metrics.json", "predictions": workdir / "run" / "predictions.csv"},
+    )
 
 
 def synth_va(workdir: Path, fraction: float) -> dict:
@@ -103,7 +117,12 @@ def synth_va(workdir: Path, fraction: float) -> dict:
     for extractor, dim in VA_DIMS.items():
         rows = ((n, rng.standard_normal((t, dim), dtype=np.float32), np.arange(t)) for n, t in zip(names, lengths))
         write_rows(workdir / extractor, "trials", rows, lengths, dim)
-        manifest = {"directory": str(workdir / extractor), "extractor": extractor, "dim": dim, "splits": {"trials": {"samples": len(names)}}}
+        manifest = {
+            "directory": str(workdir / extractor),
+            "extractor": extractor,
+            "dim": dim,
+            "splits": {"trials": {"samples": len(names)}},
+        }
         (workdir / f"{extractor}.json").write_text(json.dumps(manifest))
     return {"samples": len(names), "frames": int(sum(lengths))}
 
@@ -134,7 +153,9 @@ def measure(paper: str, fraction: float, workdir: Path, threads: int) -> dict:
     size = synth_emi(workdir, fraction, EMI_DIM) if paper == "emi" else synth_va(workdir, fraction)
     synth_s = time.perf_counter() - started
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, __file__, f"run-{paper}", "--workdir", str(workdir), "--threads", str(threads)])
+    child = subprocess.Popen(
+        [sys.executable, __file__, f"run-{paper}", "--workdir", str(workdir), "--threads", str(threads)]
+    )
     _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"the {paper} job failed at fraction {fraction}")
@@ -163,7 +184,10 @@ def main() -> None:
         (run_emi if args.what == "run-emi" else run_va)(args.workdir, args.threads)
         return
     papers = ["emi", "va"] if args.what == "all" else [args.what]
-    print(f"{'paper':5} {'fraction':>8} {'samples':>8} {'frames':>10} {'disk GB':>8} {'synth s':>8} {'epoch s':>8} {'CPU s':>8} {'peak RSS GB':>11}", flush=True)
+    print(
+        f"{'paper':5} {'fraction':>8} {'samples':>8} {'frames':>10} {'disk GB':>8} {'synth s':>8} {'epoch s':>8} {'CPU s':>8} {'peak RSS GB':>11}",
+        flush=True,
+    )
     for fraction in args.fractions or [args.fraction]:
         for paper in papers:
             workdir = Path(tempfile.mkdtemp(prefix=f"scale-{paper}-", dir=args.workdir))
@@ -172,7 +196,11 @@ def main() -> None:
             finally:
                 if not args.keep:
                     shutil.rmtree(workdir, ignore_errors=True)
-            print(f"{r['paper']:5} {r['fraction']:8.2f} {r['samples']:8d} {r['frames']:10d} {r['disk_gb']:8.2f} {r['synth_s']:8.1f} {r['epoch_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_gb']:11.2f}", flush=True)
+            print(
+                f"{r['paper']:5} {r['fraction']:8.2f} {r['samples']:8d} {r['frames']:10d} {r['disk_gb']:8.2f} "
+                f"{r['synth_s']:8.1f} {r['epoch_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_gb']:11.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,17 @@ def run_tiny_config(workdir: Path, paper: str, *args: str) -> subprocess.Complet
     workdir.mkdir(parents=True, exist_ok=True)
     configs = [str(REPO / "config.yaml"), str(REPO / ".test" / f"config_{paper}.yaml")]
     # --configfile takes several values, so a single-valued option follows it before the targets.
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", *configs]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        *configs,
+    ]
     proc = subprocess.run(cmd + ["--cores", "2", *args], capture_output=True, text=True, env=snakemake_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -43,11 +53,25 @@ def snakemake_env() -> dict:
 
 def snakemake_run(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
     """Snakemake in `workdir` with its config.yaml and further arguments (targets, -n, --config ...); success not asserted."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(snakefile),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+    ]
     return subprocess.run(cmd + list(args), capture_output=True, text=True, env=snakemake_env())
 
 
-def snakemake(workdir: Path, *targets: str, dry_run: bool = False, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *targets: str, dry_run: bool = False, snakefile: Path = REPO / "Snakefile"
+) -> subprocess.CompletedProcess:
     """Snakemake in a fresh working directory with that directory's config.yaml; asserts success."""
     proc = snakemake_run(workdir, *(["-n"] if dry_run else []), *targets, snakefile=snakefile)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -76,4 +100,6 @@ def write_rafdb(root: Path, entries: list[tuple[str, int]], size: int = 100) -> 
 
 def rafdb_entries(n_train: int = 21, n_test: int = 7) -> list[tuple[str, int]]:
     """Label-file entries with every class in both splits (labels cycle 1-7)."""
-    return [(f"train_{i + 1:05d}.jpg", i % 7 + 1) for i in range(n_train)] + [(f"test_{i + 1:04d}.jpg", i % 7 + 1) for i in range(n_test)]
+    return [(f"train_{i + 1:05d}.jpg", i % 7 + 1) for i in range(n_train)] + [
+        (f"test_{i + 1:04d}.jpg", i % 7 + 1) for i in range(n_test)
+    ]

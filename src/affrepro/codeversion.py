@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -50,7 +50,7 @@ def direct_imports(module: str) -> set[str]:
     return found | {parent for name in found for parent in _parents(name)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def closure(module: str) -> frozenset[str]:
     """`module` and every affrepro module it imports, transitively (package __init__ files included)."""
     seen, todo = set(), [module, *_parents(module)]

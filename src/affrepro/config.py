@@ -53,7 +53,11 @@ def validate_config(config: dict, source: str = "config.yaml", schema_path: Path
             lines.append(f"'{path}': {error.instance!r} is not allowed; it must be {error.schema['description']}")
         else:
             lines.append(f"'{path}': {error.message}")
-    raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines) + "\nFix these keys (see config.yaml comments and workflow/schemas/config.schema.yaml).")
+    raise ConfigError(
+        f"{source} is invalid:\n  - "
+        + "\n  - ".join(lines)
+        + "\nFix these keys (see config.yaml comments and workflow/schemas/config.schema.yaml)."
+    )
 
 
 YAML_NULLS = ("null", "Null", "NULL", "~", "")
@@ -77,7 +81,8 @@ def _valid(value, node: dict, root: dict) -> bool:
 def _typed_text(text: str, node: dict, root: dict):
     """`text` read as YAML would read it, choosing the reading the schema accepts: null, the text, a boolean, a number.
 
-    When none is accepted, the most specific reading is kept, so the error names the real problem (3 below a minimum of 7, not "'3' is not an integer").
+    When none is accepted, the most specific reading is kept, so the error names the real problem
+    (3 below a minimum of 7, not "'3' is not an integer").
     """
     readings = ([None] if text in YAML_NULLS else []) + [text] + ([YAML_BOOLS[text]] if text in YAML_BOOLS else [])
     for parse in (int, float):
@@ -99,11 +104,14 @@ def coerce_to_schema(value, node: dict, root: dict):
     """
     branches = _branches(node, root)
     if isinstance(value, dict):
+
         def child(key):
             for branch in branches:
                 if key in branch.get("properties", {}):
                     return branch["properties"][key]
-            return next((b["additionalProperties"] for b in branches if isinstance(b.get("additionalProperties"), dict)), {})
+            return next(
+                (b["additionalProperties"] for b in branches if isinstance(b.get("additionalProperties"), dict)), {}
+            )
 
         return {key: coerce_to_schema(item, child(key), root) for key, item in value.items()}
     if isinstance(value, list):
@@ -142,7 +150,9 @@ def apply_command_line(config: dict, overrides: dict) -> list[str]:
     """
     given = command_line_config(overrides)
     for key, value in given.items():
-        config[key] = deep_merge(config[key], value) if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+        config[key] = (
+            deep_merge(config[key], value) if isinstance(value, dict) and isinstance(config.get(key), dict) else value
+        )
     demo_overrides = config.get("demo", {}).get("overrides", {})
     return [f"{key} = {value}" for key, value in _leaves(given).items() if _drop(demo_overrides, key)]
 
@@ -162,18 +172,24 @@ def check_consistency(config: dict, source: str = "config.yaml") -> None:
         if unknown:
             problems.append(f"emi.fusions.{name}: {unknown} not in emi.feature_sets")
     if emi["submission"] not in emi["fusions"]:
-        problems.append(f"emi.submission: {emi['submission']!r} is not one of emi.fusions ({', '.join(emi['fusions'])})")
+        problems.append(
+            f"emi.submission: {emi['submission']!r} is not one of emi.fusions ({', '.join(emi['fusions'])})"
+        )
     model = deep_merge(emi["model"], config["demo"]["overrides"].get("emi", {}).get("model", {}))
     if model["tcn_channels"] % model["transformer_heads"]:
         problems.append("emi.model.transformer_heads must divide emi.model.tcn_channels (the attention width)")
     va = config["va"]
     va_model = deep_merge(va["model"], config["demo"]["overrides"].get("va", {}).get("model", {}))
     if (va_model["tcn_channels"] * len(va["extractors"])) % va_model["transformer_heads"]:
-        problems.append("va.model.transformer_heads must divide va.model.tcn_channels x the number of va.extractors (the encoder width)")
+        problems.append(
+            "va.model.transformer_heads must divide va.model.tcn_channels x the number of va.extractors (the encoder width)"
+        )
     demo_va = config["demo"]["affwild2"]
     labelled = demo_va["n_train"] + demo_va["n_valid"]
     if labelled - 1 < va["cv"]["folds"]:  # the `_left`/`_right` pair is one video; every fold needs at least one video
-        problems.append(f"demo.affwild2: {labelled} annotated trials ({labelled - 1} videos) cannot fill va.cv.folds = {va['cv']['folds']} folds")
+        problems.append(
+            f"demo.affwild2: {labelled} annotated trials ({labelled - 1} videos) cannot fill va.cv.folds = {va['cv']['folds']} folds"
+        )
     if problems:
         raise ConfigError(f"{source} is inconsistent:\n  - " + "\n  - ".join(problems))
 
@@ -186,10 +202,14 @@ def check_weights(config: dict, paper: str) -> None:
     """
     problems = [*missing_weights(config, paper)]
     if not config["allow_substitutes"]:
-        problems += [f"{text}; {SUBSTITUTE_FIX[component.split(':')[0]]}" for component, text in substitutes(config, paper).items()]
+        problems += [
+            f"{text}; {SUBSTITUTE_FIX[component.split(':')[0]]}"
+            for component, text in substitutes(config, paper).items()
+        ]
     if problems:
         raise ConfigError(
-            "a real-data run cannot use the paper's models:\n  - " + "\n  - ".join(problems)
+            "a real-data run cannot use the paper's models:\n  - "
+            + "\n  - ".join(problems)
             + "\nFix each key, or set allow_substitutes: true for an exploratory run (every affected table row then names its substitute)."
         )
 
@@ -213,11 +233,25 @@ def substitutes(config: dict, paper: str) -> dict[str, str]:
     if config["profile"] != "demo":
         for extractor in sorted(set(weighted_extractors(config, paper))):
             if config["extractors"][extractor]["weights"] == "random":
-                found[f"extractor:{extractor}"] = f"extractors.{extractor}.weights is `random`: a random-init {extractor} runs instead of the paper's pretrained model"
-        if paper == "emi" and "au" in used_extractors(config, paper) and config["extractors"]["openface"]["bin"] is None:
-            found["openface:au"] = "extractors.openface.bin is null: the crop-based AU approximation (affrepro.features.au) runs instead of OpenFace 2.0"
-    if paper == "ecan" and dataset_location(config, "rafdb") is not None and config["ecan"]["rafdb"]["weights"] == "random":
-        found["encoder:rafdb"] = "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+                found[f"extractor:{extractor}"] = (
+                    f"extractors.{extractor}.weights is `random`: a random-init {extractor} runs instead of the paper's pretrained model"
+                )
+        if (
+            paper == "emi"
+            and "au" in used_extractors(config, paper)
+            and config["extractors"]["openface"]["bin"] is None
+        ):
+            found["openface:au"] = (
+                "extractors.openface.bin is null: the crop-based AU approximation (affrepro.features.au) runs instead of OpenFace 2.0"
+            )
+    if (
+        paper == "ecan"
+        and dataset_location(config, "rafdb") is not None
+        and config["ecan"]["rafdb"]["weights"] == "random"
+    ):
+        found["encoder:rafdb"] = (
+            "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+        )
     return found
 
 
@@ -236,19 +270,27 @@ def missing_weights(config: dict, paper: str) -> list[str]:
     for extractor in sorted(set(weighted_extractors(config, paper))):
         value = config["extractors"][extractor]["weights"]
         if value is None:
-            problems.append(f"extractors.{extractor}.weights is null: give a checkpoint path, a cached hub id, or `random`")
+            problems.append(
+                f"extractors.{extractor}.weights is null: give a checkpoint path, a cached hub id, or `random`"
+            )
         elif value != "random" and not Path(value).expanduser().exists():
             if not isinstance(try_to_load_from_cache(value, "config.json"), str):
                 problems.append(
                     f"extractors.{extractor}.weights: {value!r} is neither a local path nor in the local Hugging Face cache; "
                     f"fetch it where there is internet (`huggingface-cli download {value}`) or give a local folder"
                 )
-    for dataset in [d for d in PAPER_DATASETS["ecan"] if dataset_location(config, d) is not None] if paper == "ecan" else []:
+    for dataset in (
+        [d for d in PAPER_DATASETS["ecan"] if dataset_location(config, d) is not None] if paper == "ecan" else []
+    ):
         value = config["ecan"][dataset]["weights"]
         if value is None:
-            problems.append(f"ecan.{dataset}.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`")
+            problems.append(
+                f"ecan.{dataset}.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M for RAF-DB) or `random`"
+            )
         elif value != "random" and not Path(value).expanduser().exists():
-            problems.append(f"ecan.{dataset}.weights: {value} does not exist; give a local torchvision-layout ResNet-18 checkpoint or `random`")
+            problems.append(
+                f"ecan.{dataset}.weights: {value} does not exist; give a local torchvision-layout ResNet-18 checkpoint or `random`"
+            )
     return problems
 
 
@@ -365,7 +407,11 @@ def mixed_data_notice(config: dict, paper: str) -> str | None:
     real = [name for name in PAPER_DATASETS[paper] if name not in demo]
     applied = _leaves(demo_overrides(config, paper))
     overrides = config["demo"]["overrides"]
-    kept = {key: _lookup(config, key) for key in _leaves({"compute": overrides.get("compute", {}), paper: overrides.get(paper, {})}) if key not in applied}
+    kept = {
+        key: _lookup(config, key)
+        for key in _leaves({"compute": overrides.get("compute", {}), paper: overrides.get(paper, {})})
+        if key not in applied
+    }
     return (
         f"{paper} runs on real {', '.join(real)} and demo {', '.join(demo)}. Demo overrides applied to the demo data only: "
         f"{'; '.join(f'{key} {_lookup(config, key)} -> {value}' for key, value in applied.items()) or 'none'}. "
@@ -390,5 +436,6 @@ def write_resolved_config(config: dict, path: str | Path) -> None:
     try:
         write_text(path, yaml.safe_dump(dict(config), sort_keys=True))
     except OSError as error:
-        raise ConfigError(f"cannot write the resolved config {path} ({error.strerror or error}); free space or make the working directory writable, then rerun") from error
-
+        raise ConfigError(
+            f"cannot write the resolved config {path} ({error.strerror or error}); free space or make the working directory writable, then rerun"
+        ) from error

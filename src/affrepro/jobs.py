@@ -25,10 +25,14 @@ TEXT = {"required": True}
 NAMED_PATHS = {"nargs": "*", "default": [], "metavar": "NAME=PATH"}
 
 
-def parse(doc: str, paper: str | None, argv: list[str] | None = None, /, **arguments: dict) -> tuple[dict | None, argparse.Namespace]:
+def parse(
+    doc: str, paper: str | None, argv: list[str] | None = None, /, **arguments: dict
+) -> tuple[dict | None, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
     parser.add_argument("--config", default="config.yaml", help="the resolved config.yaml of the workflow")
-    parser.add_argument("--threads", type=int, help="torch threads (Snakemake's {threads}); default: the config's compute.threads")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (Snakemake's {threads}); default: the config's compute.threads"
+    )
     for name, options in arguments.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, **options)
     args = parser.parse_args(argv)

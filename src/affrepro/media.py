@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import imageio_ffmpeg
 import numpy as np
@@ -17,7 +17,18 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 # Flags that keep ffmpeg's output byte-identical from run to run.
-BITEXACT = ["-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-map_metadata", "-1"]
+BITEXACT = [
+    "-threads",
+    "1",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-flags:a",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+]
 
 
 class MediaError(RuntimeError):
@@ -42,11 +53,30 @@ def ffmpeg_reason(stderr: str) -> str:
 
 def stream_error(path: str | Path, stream: str) -> MediaError:
     """Why ffmpeg cannot read `stream` (v or a) of `path`: a missing stream, or ffmpeg's one-line reason (no banner)."""
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-map", f"0:{stream}:0", "-t", "0.1", "-f", "null", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        f"0:{stream}:0",
+        "-t",
+        "0.1",
+        "-f",
+        "null",
+        "-",
+    ]
     stderr = subprocess.run(cmd, capture_output=True).stderr.decode(errors="replace")
     if "matches no streams" in stderr:
-        return MediaError(f"{path}: has no {STREAMS[stream]} stream; give a file with {STREAMS[stream]} (or remove the sample)")
-    return MediaError(f"{path}: ffmpeg cannot read it ({ffmpeg_reason(stderr)}); check that it is a complete media file")
+        return MediaError(
+            f"{path}: has no {STREAMS[stream]} stream; give a file with {STREAMS[stream]} (or remove the sample)"
+        )
+    return MediaError(
+        f"{path}: ffmpeg cannot read it ({ffmpeg_reason(stderr)}); check that it is a complete media file"
+    )
 
 
 def probe(path: str | Path) -> dict:
@@ -77,7 +107,9 @@ def unreadable(path: str | Path, needs_audio: bool = True) -> str | None:
 
 def container_duration(path: str | Path) -> float | None:
     """The duration the file's container states (ffmpeg's `Duration:`), in seconds; None when it states none."""
-    stderr = subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)], capture_output=True).stderr.decode(errors="replace")
+    stderr = subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)], capture_output=True
+    ).stderr.decode(errors="replace")
     found = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", stderr)
     return None if found is None else int(found[1]) * 3600 + int(found[2]) * 60 + float(found[3])
 
@@ -95,7 +127,13 @@ def coverage(path: str | Path, decoded_s: float, what: str) -> dict:
     missing = max(container_s - float(decoded_s), 0.0)
     partial = missing > max(PARTIAL_TOLERANCE_S, PARTIAL_TOLERANCE_FRACTION * container_s)
     if partial:
-        log.warning("%s: decoded %.2f s of %s out of the %.2f s its container states; the file is truncated or damaged (recorded as partial)", path, decoded_s, what, container_s)
+        log.warning(
+            "%s: decoded %.2f s of %s out of the %.2f s its container states; the file is truncated or damaged (recorded as partial)",
+            path,
+            decoded_s,
+            what,
+            container_s,
+        )
     return {"container_s": round(container_s, 3), "decoded_s": round(float(decoded_s), 3), "partial": partial}
 
 
@@ -121,23 +159,73 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such media file")
-    cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate),
+        "-f",
+        "f32le",
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
         stderr = proc.stderr.decode(errors="replace")
         if "matches no streams" in stderr:
-            raise MediaError(f"{path}: has no audio stream; the audio branch needs one (remove the sample or add its audio)")
+            raise MediaError(
+                f"{path}: has no audio stream; the audio branch needs one (remove the sample or add its audio)"
+            )
         raise MediaError(f"{path}: ffmpeg could not decode its audio ({ffmpeg_reason(stderr)})")
     return np.frombuffer(proc.stdout, dtype="<f4").copy()
 
 
-def encode_video(path: str | Path, frames: Iterator[np.ndarray], size: tuple[int, int], fps: int, audio_wav: str | Path | None) -> None:
+def encode_video(
+    path: str | Path, frames: Iterator[np.ndarray], size: tuple[int, int], fps: int, audio_wav: str | Path | None
+) -> None:
     """Encode RGB frames (H.264, yuv420p) with an optional audio track (AAC), deterministically."""
     width, height = size
-    cmd = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]
+    cmd = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+    ]
     if audio_wav is not None:
         cmd += ["-i", str(audio_wav), "-c:a", "aac", "-b:a", "96k"]
-    cmd += ["-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", *BITEXACT, "-f", "mp4", str(path)]
+    cmd += [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "medium",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        *BITEXACT,
+        "-f",
+        "mp4",
+        str(path),
+    ]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for frame in frames:

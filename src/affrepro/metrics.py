@@ -82,7 +82,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"confusion_matrix needs two 1-D label arrays of one length, got {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"confusion_matrix needs two 1-D label arrays of one length, got {y_true.shape} and {y_pred.shape}"
+        )
     if len(y_true) and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1}")
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)

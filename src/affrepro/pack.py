@@ -29,7 +29,16 @@ def pack_splits(config: dict, paper: str, root: Path) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, None, argv, paper={"choices": ["emi", "va"], "required": True}, root=jobs.PATH, features=jobs.PATHS, out_dir=jobs.PATH, manifest=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__,
+        None,
+        argv,
+        paper={"choices": ["emi", "va"], "required": True},
+        root=jobs.PATH,
+        features=jobs.PATHS,
+        out_dir=jobs.PATH,
+        manifest=jobs.PATH,
+    )
     config = jobs.paper_config(args.config, args.paper)
     manifests = [read_json(path) for path in args.features]
     extractors = {m["extractor"] for m in manifests}
@@ -39,7 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     info = {k: v for k, v in manifests[0].items() if k not in ("samples", "trials", "shard", "shards")}
     # Samples the prepare stage left out (datasets.<name>.on_unreadable: skip) are not packed; the store lists them.
     info["skipped"] = {key: why for m in manifests for key, why in m.get("skipped", {}).items()}
-    splits = {split: [key for key in keys if key not in info["skipped"]] for split, keys in pack_splits(config, args.paper, args.root).items()}
+    splits = {
+        split: [key for key in keys if key not in info["skipped"]]
+        for split, keys in pack_splits(config, args.paper, args.root).items()
+    }
     store = pack(extractor, splits, sample_files(manifests), args.out_dir, args.manifest, info)
     log.info("%s: packed %s", extractor, {split: entry["rows"] for split, entry in store["splits"].items()})
 

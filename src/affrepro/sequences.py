@@ -18,7 +18,7 @@ Shared choices (the EMI paper gives only T = 300):
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -82,7 +82,9 @@ def to_fixed_length(sequence: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.
     return out, mask
 
 
-def batch_inputs(sequences: Iterable[np.ndarray], mean: np.ndarray, std: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+def batch_inputs(
+    sequences: Iterable[np.ndarray], mean: np.ndarray, std: np.ndarray, seq_len: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Standardised, fixed-length (N, seq_len, D) float32 inputs and their (N, seq_len) masks."""
     xs, masks = zip(*(to_fixed_length((s - mean) / std if len(s) else s, seq_len) for s in sequences))
     return np.stack(xs), np.stack(masks)

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from affrepro.features import load_features
 from affrepro.io import atomic_path, read_json, write_json, write_npz
+
 
 def read_npy_header(handle) -> tuple[tuple[int, ...], np.dtype]:
     """(shape, dtype) of the .npy whose start `handle` is at; leaves it at the first data byte."""
@@ -43,7 +44,9 @@ def npz_shape(path: Path, array: str = "features") -> tuple[int, ...]:
         return read_npy_header(member)[0]
 
 
-def write_rows(out_dir: Path, split: str, samples: Iterable[tuple[str, np.ndarray, np.ndarray]], lengths: list[int], dim: int) -> dict:
+def write_rows(
+    out_dir: Path, split: str, samples: Iterable[tuple[str, np.ndarray, np.ndarray]], lengths: list[int], dim: int
+) -> dict:
     """Write <split>.npy and <split>.index.npz from (key, features (T, dim), frame index (T,)) in order, one sample at a time.
 
     `lengths` (each sample's T, in order) sizes the file up front, so no sample is held longer than it is written.
@@ -51,12 +54,18 @@ def write_rows(out_dir: Path, split: str, samples: Iterable[tuple[str, np.ndarra
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     frame_index = np.empty(offsets[-1], np.int64)
     keys = []
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": (int(offsets[-1]), dim)}
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+        "fortran_order": False,
+        "shape": (int(offsets[-1]), dim),
+    }
     with atomic_path(out_dir / f"{split}.npy") as tmp, open(tmp, "wb") as out:
         np.lib.format.write_array_header_1_0(out, header)
         for i, (key, features, frames) in enumerate(samples):
             if features.shape != (lengths[i], dim) or len(frames) != lengths[i]:
-                raise ValueError(f"split {split}, sample {key}: {features.shape} features and {len(frames)} frame indices, expected ({lengths[i]}, {dim})")
+                raise ValueError(
+                    f"split {split}, sample {key}: {features.shape} features and {len(frames)} frame indices, expected ({lengths[i]}, {dim})"
+                )
             out.write(np.ascontiguousarray(features, np.float32).tobytes())
             frame_index[offsets[i] : offsets[i + 1]] = frames
             keys.append(key)
@@ -71,7 +80,9 @@ def write_split(out_dir: Path, split: str, samples: list[tuple[str, Path]]) -> d
     shapes = [npz_shape(path) for _, path in samples]
     dims = {shape[1] for shape in shapes}
     if len(dims) > 1:
-        raise ValueError(f"split {split}: feature files of different widths {sorted(dims)} (e.g. {samples[0][1]}); rerun the features jobs")
+        raise ValueError(
+            f"split {split}: feature files of different widths {sorted(dims)} (e.g. {samples[0][1]}); rerun the features jobs"
+        )
 
     def read():
         for key, path in samples:
@@ -81,16 +92,33 @@ def write_split(out_dir: Path, split: str, samples: list[tuple[str, Path]]) -> d
     return write_rows(out_dir, split, read(), [shape[0] for shape in shapes], dims.pop() if dims else 0)
 
 
-def pack(extractor: str, splits: dict[str, list[str]], files: dict[str, Path], out_dir: Path, manifest: Path, info: dict | None = None) -> dict:
+def pack(
+    extractor: str,
+    splits: dict[str, list[str]],
+    files: dict[str, Path],
+    out_dir: Path,
+    manifest: Path,
+    info: dict | None = None,
+) -> dict:
     """Pack every split's samples (in the given order) into `out_dir`; `manifest`, written last, describes the store."""
     missing = [key for keys in splits.values() for key in keys if key not in files]
     if missing:
-        raise ValueError(f"{extractor}: no feature file for samples {missing[:5]} in the features manifests given; rerun their features jobs")
-    written = {split: write_split(out_dir, split, [(key, files[key]) for key in keys]) for split, keys in splits.items()}
+        raise ValueError(
+            f"{extractor}: no feature file for samples {missing[:5]} in the features manifests given; rerun their features jobs"
+        )
+    written = {
+        split: write_split(out_dir, split, [(key, files[key]) for key in keys]) for split, keys in splits.items()
+    }
     dims = {entry["dim"] for entry in written.values()}
     if len(dims) > 1:
         raise ValueError(f"{extractor}: splits have different feature widths {sorted(dims)}; rerun the features jobs")
-    store = {"directory": str(out_dir), "extractor": extractor, "dim": dims.pop(), "splits": written, "features": info or {}}
+    store = {
+        "directory": str(out_dir),
+        "extractor": extractor,
+        "dim": dims.pop(),
+        "splits": written,
+        "features": info or {},
+    }
     write_json(manifest, store)
     return store
 
@@ -110,7 +138,12 @@ class PackedSplit:
             self.data_start = handle.tell()
         self.dim = int(shape[1]) if len(shape) == 2 else 0
         expected_size = self.data_start + int(self.offsets[-1]) * self.dim * 4
-        if dtype != np.float32 or len(shape) != 2 or shape[0] != self.offsets[-1] or self.path.stat().st_size != expected_size:
+        if (
+            dtype != np.float32
+            or len(shape) != 2
+            or shape[0] != self.offsets[-1]
+            or self.path.stat().st_size != expected_size
+        ):
             raise ValueError(
                 f"{self.path}: {shape} {dtype}, {self.path.stat().st_size} bytes, does not match its index "
                 f"({int(self.offsets[-1])} float32 rows, {expected_size} bytes); rerun its pack job"
@@ -142,7 +175,10 @@ class PackedSplit:
         out = np.empty((max(stop - start, 0), self.dim), np.float32)
         if not out.size:
             return out
-        view, position = memoryview(out).cast("B"), self.data_start + (int(self.offsets[self.position[key]]) + start) * self.dim * 4
+        view, position = (
+            memoryview(out).cast("B"),
+            self.data_start + (int(self.offsets[self.position[key]]) + start) * self.dim * 4,
+        )
         while len(view):
             n = os.preadv(self._fd, [view], position)
             if n == 0:

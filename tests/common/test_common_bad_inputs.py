@@ -17,11 +17,13 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 import yaml
+from helpers import FIXTURES, REPO
 
-import helpers
+from affrepro import pack, store
 from affrepro.config import command_line_config
 from affrepro.data import DatasetError, affwild2, fer2013, hume, rafdb
 from affrepro.demo.expressions import write_fer2013
@@ -29,14 +31,12 @@ from affrepro.ecan import prepare as ecan_prepare
 from affrepro.emi import plan as emi_plan
 from affrepro.emi import prepare as emi_prepare
 from affrepro.emi.stats import dataset_stats
-from affrepro import pack, store
 from affrepro.features import save_features
 from affrepro.io import atomic_path, read_json, write_json
 from affrepro.media import ffmpeg_exe, unreadable
 from affrepro.provenance import left_out, left_out_note
 from affrepro.va import plan as va_plan
 from affrepro.va import prepare as va_prepare
-from helpers import FIXTURES, REPO
 
 VIDEO = FIXTURES / "video" / "single_face.mp4"  # 2.42 s, 30 fps, with audio
 WAV = FIXTURES / "audio" / "librivox_0870.wav"
@@ -56,13 +56,31 @@ def media(tmp_path_factory) -> dict[str, Path]:
     (folder / "truncated.mp4").write_bytes(data[: len(data) * 3 // 10])  # decodes ~0.5 of 2.42 s, ffmpeg exits 0
     (folder / "garbage.mp4").write_bytes(bytes(range(256)) * 20)
     ffmpeg("-i", str(VIDEO), "-an", "-c", "copy", str(folder / "no_audio.mp4"))
-    ffmpeg("-i", str(VIDEO), "-t", "0.5", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(folder / "clip.mp4"))
+    ffmpeg(
+        "-i",
+        str(VIDEO),
+        "-t",
+        "0.5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
+        str(folder / "clip.mp4"),
+    )
     shutil.copy(WAV, folder / "speech.wav")
     return {path.stem: path for path in folder.iterdir()}
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "affrepro.cli", *args], capture_output=True, text=True, cwd=cwd, env=helpers.snakemake_env())
+    return subprocess.run(
+        [sys.executable, "-m", "affrepro.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=helpers.snakemake_env(),
+    )
 
 
 def fake_weights(folder: Path) -> dict:
@@ -88,7 +106,12 @@ def workdir_with(tmp_path: Path, config: dict) -> Path:
     return workdir
 
 
-def hume_root(root: Path, train: str = "1,0.1,0.2,0.3,0.4,0.5,0.6\n2,0,0,0,0,0,1\n", valid: str = "3,0.5,0.5,0.5,0.5,0.5,0.5\n", videos: dict | None = None) -> Path:
+def hume_root(
+    root: Path,
+    train: str = "1,0.1,0.2,0.3,0.4,0.5,0.6\n2,0,0,0,0,0,1\n",
+    valid: str = "3,0.5,0.5,0.5,0.5,0.5,0.5\n",
+    videos: dict | None = None,
+) -> Path:
     (root / "raw").mkdir(parents=True)
     (root / "train_split.csv").write_text(HUME_HEADER + train)
     (root / "valid_split.csv").write_text(HUME_HEADER + valid)
@@ -137,7 +160,11 @@ def readme_workdir(tmp_path_factory, media) -> tuple[Path, dict[str, str]]:
     base = tmp_path_factory.mktemp("readme")
     hume = hume_root(base / "hume")
     fer = base / "fer2013.csv.gz"
-    write_fer2013(fer, helpers.repo_config()["demo"]["fer2013"] | {"n_train": 70, "n_public_test": 14, "n_private_test": 14, "min_per_class": 2})
+    write_fer2013(
+        fer,
+        helpers.repo_config()["demo"]["fer2013"]
+        | {"n_train": 70, "n_public_test": 14, "n_private_test": 14, "min_per_class": 2},
+    )
     config = real_hume_config(base, hume)  # a reader following "Running on the real data" gives the paper's weights
     workdir = base / "work"
     workdir.mkdir()
@@ -148,7 +175,10 @@ def readme_workdir(tmp_path_factory, media) -> tuple[Path, dict[str, str]]:
 
 def test_the_readme_has_the_commands_this_test_runs():
     commands = readme_commands()
-    assert "snakemake --cores 8 results/table3.csv" in commands and "affrepro faces clip.mp4 --out clip_faces.npz" in commands
+    assert (
+        "snakemake --cores 8 results/table3.csv" in commands
+        and "affrepro faces clip.mp4 --out clip_faces.npz" in commands
+    )
     assert "dvc repro" in commands and "dvc metrics diff HEAD~1" in commands
     assert any("ecan='{fer2013: {max_train: 3500}}'" in c for c in commands)
     assert len(commands) >= 15
@@ -160,15 +190,19 @@ def test_every_readme_command_works(command, readme_workdir):
 
     snakemake: a dry run (-n) in a fresh working directory with the repository's config.yaml (plus local
     stand-ins for the real checkpoints, as "Running on the real data" asks; the /data placeholders point to
-    small datasets in the real layout). dvc repro: `--dry` (prints the stages it would run). dvc metrics
-    show / diff only read the committed metrics, so they run as written. affrepro has no dry run: the
+    small datasets in the real layout). dvc repro and dvc exp run: `--dry` (prints the stages it would run), in
+    a clone of HEAD, which must be left unchanged. The other dvc commands only read (metrics, params, plots,
+    exp show), so they run as written. affrepro has no dry run: the
     commands run as written on a 0.5 s clip.
     """
     workdir, data = readme_workdir
-    for placeholder, stand_in in data.items():
+    # The README's placeholders, and the .test command's checkout and scratch folder.
+    for placeholder, stand_in in data.items() | {"$PWD": str(REPO), "/tmp/tiny-emi": str(workdir / "tiny-emi")}.items():
         command = command.replace(placeholder, stand_in)
     words = shlex.split(command)
     tool, args = words[0], words[1:]
+    if "--report" in args:
+        pytest.skip("a report needs a finished run: tests/emi and tests/ecan test_*_workflow.py make and check one")
     if tool == "snakemake":
         if "--sdm" in args and shutil.which("conda") is None:
             pytest.skip("`snakemake --sdm conda` needs conda, which this machine lacks")
@@ -178,10 +212,23 @@ def test_every_readme_command_works(command, readme_workdir):
     elif tool == "dvc":
         if not (REPO / ".git").exists():
             pytest.skip("dvc needs the git checkout")
-        proc = subprocess.run([sys.executable, "-m", "dvc", *args, *(["--dry"] if args[0] == "repro" else [])], cwd=REPO, capture_output=True, text=True)
+        cwd = REPO
+        if args[0] == "repro" or args[:2] == ["exp", "run"]:
+            # They would rerun a paper (and `exp run -S` edits config.yaml): a dry run, in a clone of HEAD.
+            cwd = workdir / "clone"
+            if not cwd.exists():
+                subprocess.run(["git", "clone", "--quiet", str(REPO), str(cwd)], check=True)
+            args = [*args, "--dry"]
+        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True)
         assert proc.returncode == 0, message(proc)[-3000:]
+        if cwd != REPO:
+            assert not subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
+            ).stdout
     else:
-        proc = subprocess.run([sys.executable, "-m", "affrepro.cli", *args], cwd=workdir, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "affrepro.cli", *args], cwd=workdir, capture_output=True, text=True
+        )
         assert proc.returncode == 0, message(proc)[-3000:]
         assert (workdir / args[args.index("--out") + 1]).is_file()
 
@@ -203,7 +250,9 @@ def test_every_readme_command_works(command, readme_workdir):
 )
 def test_command_line_config_values_get_the_schema_types(overrides, key, typed):
     """Snakemake leaves every nested --config scalar as text; they are typed as config.yaml would type them."""
-    parsed = {name: yaml.load(value, Loader=yaml.BaseLoader) for name, value in overrides.items()}  # what Snakemake hands over
+    parsed = {
+        name: yaml.load(value, Loader=yaml.BaseLoader) for name, value in overrides.items()
+    }  # what Snakemake hands over
     value = command_line_config(parsed)
     for part in key:
         value = value[part]
@@ -212,11 +261,24 @@ def test_command_line_config_values_get_the_schema_types(overrides, key, typed):
 
 def test_command_line_config_is_applied_before_validation(tmp_path):
     workdir = workdir_with(tmp_path, helpers.repo_config())
-    proc = helpers.snakemake_run(workdir, "-n", "results/table3.csv", "--config", "preprocess={shards: 2}", "datasets={hume_vidmimic2: {root: null}}")
+    proc = helpers.snakemake_run(
+        workdir,
+        "-n",
+        "results/table3.csv",
+        "--config",
+        "preprocess={shards: 2}",
+        "datasets={hume_vidmimic2: {root: null}}",
+    )
     assert proc.returncode == 0, message(proc)[-2000:]
-    assert "emi_prepare" in proc.stdout and "shard1" in proc.stdout and "shard2" not in proc.stdout  # 2 shards, on the demo
-    assert "--config value(s) kept over demo.overrides on demo data: preprocess.shards = 2" in proc.stderr  # not replaced by the demo's 4
-    proc = helpers.snakemake_run(workdir, "-n", "results/ecan/table5.csv", "--config", "ecan={fer2013: {max_train: abc}}")
+    assert (
+        "emi_prepare" in proc.stdout and "shard1" in proc.stdout and "shard2" not in proc.stdout
+    )  # 2 shards, on the demo
+    assert (
+        "--config value(s) kept over demo.overrides on demo data: preprocess.shards = 2" in proc.stderr
+    )  # not replaced by the demo's 4
+    proc = helpers.snakemake_run(
+        workdir, "-n", "results/ecan/table5.csv", "--config", "ecan={fer2013: {max_train: abc}}"
+    )
     assert proc.returncode != 0 and "'ecan.fer2013.max_train': 'abc' is not of type 'integer', 'null'" in message(proc)
 
 
@@ -234,13 +296,34 @@ def test_missing_configfile_is_named(tmp_path):
     assert proc.returncode != 0 and f"No such file or directory: '{tmp_path / 'nope.yaml'}'" in message(proc)
 
 
-def run_only(workdir: Path, rule: str, target: str, snakefile: Path = REPO / "Snakefile", env: dict | None = None) -> subprocess.CompletedProcess:
+def run_only(
+    workdir: Path, rule: str, target: str, snakefile: Path = REPO / "Snakefile", env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run `target` with only `rule` allowed, first creating each input it lacks as an empty file (as if upstream had run)."""
-    base = [sys.executable, "-m", "snakemake", target, "-s", str(snakefile), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "1", "--allowed-rules", rule]
+    base = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        target,
+        "-s",
+        str(snakefile),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "1",
+        "--allowed-rules",
+        rule,
+    ]
     env = env or helpers.snakemake_env()
     for _ in range(3):
         text = message(subprocess.run(base + ["-n"], capture_output=True, text=True, env=env))
-        missing = re.findall(r"^ {8}(\S.*?)\s*$", text.split("affected files:", 1)[1], re.M) if "affected files:" in text else []
+        missing = (
+            re.findall(r"^ {8}(\S.*?)\s*$", text.split("affected files:", 1)[1], re.M)
+            if "affected files:" in text
+            else []
+        )
         for path in missing:
             (workdir / path).parent.mkdir(parents=True, exist_ok=True)
             (workdir / path).write_text("")
@@ -264,7 +347,9 @@ def test_a_name_from_the_config_cannot_run_a_command(section, rule, target, tmp_
     """
     name = "x||touch PWNED||y"
     config = helpers.repo_config()
-    config["emi"][section][name] = {"modality": "V", "extractors": ["resnet18"]} if section == "feature_sets" else ["vit", "wav2vec2"]
+    config["emi"][section][name] = (
+        {"modality": "V", "extractors": ["resnet18"]} if section == "feature_sets" else ["vit", "wav2vec2"]
+    )
     workdir = workdir_with(tmp_path, config)
     proc = run_only(workdir, rule, target.format(name=name))
     assert not (workdir / "PWNED").exists()
@@ -274,7 +359,10 @@ def test_a_name_from_the_config_cannot_run_a_command(section, rule, target, tmp_
 def test_every_value_a_rule_hands_to_a_shell_is_quoted():
     unquoted = []
     for path in (REPO / "workflow" / "rules").glob("*.smk"):
-        unquoted += [f"{path.name}: {m}" for m in re.findall(r"\{(?:wildcards|params|input|output|log)(?:\.\w+)?\}", path.read_text())]
+        unquoted += [
+            f"{path.name}: {m}"
+            for m in re.findall(r"\{(?:wildcards|params|input|output|log)(?:\.\w+)?\}", path.read_text())
+        ]
     assert not unquoted, unquoted
 
 
@@ -287,7 +375,9 @@ def test_a_dry_run_plans_and_a_real_run_names_an_unwritable_config(tmp_path):
     assert proc.returncode == 0, message(proc)[-2000:]
     assert sorted(p.name for p in (workdir / "work").iterdir()) == ["config"]
     proc = helpers.snakemake_run(workdir, "work/data/fer2013/fer2013.csv.gz")
-    assert proc.returncode != 0 and re.search(r"cannot write the resolved config work/config/config-\w+\.yaml", message(proc))
+    assert proc.returncode != 0 and re.search(
+        r"cannot write the resolved config work/config/config-\w+\.yaml", message(proc)
+    )
     assert "Traceback" not in message(proc) and not (workdir / "work" / "data").exists()
 
 
@@ -352,7 +442,9 @@ def test_faces_of_an_audio_file_says_it_has_no_video(media, tmp_path):
 @pytest.mark.parametrize("command", ["faces", "audio"])
 def test_an_unreadable_file_gets_one_line_not_ffmpegs_banner(command, media, tmp_path):
     proc = cli(command, str(media["garbage"]), "--out", str(tmp_path / "out"))
-    assert proc.returncode == 2 and f"{media['garbage']}: ffmpeg c" in proc.stderr and "moov atom not found" in proc.stderr
+    assert (
+        proc.returncode == 2 and f"{media['garbage']}: ffmpeg c" in proc.stderr and "moov atom not found" in proc.stderr
+    )
     assert "configuration:" not in proc.stderr and "ffmpeg version" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr
 
@@ -366,7 +458,10 @@ def test_a_truncated_file_is_reported_as_partial(media, tmp_path):
     """The index is at the start, so ffmpeg decodes the first fifth and exits 0; the shortfall is now said."""
     proc = cli("audio", str(media["truncated"]), "--out", str(tmp_path / "a.wav"))
     assert proc.returncode == 0
-    found = re.search(rf"{re.escape(str(media['truncated']))}: decoded (\d+\.\d+) s of audio out of the 2\.42 s its container states", proc.stderr)
+    found = re.search(
+        rf"{re.escape(str(media['truncated']))}: decoded (\d+\.\d+) s of audio out of the 2\.42 s its container states",
+        proc.stderr,
+    )
     assert found and float(found[1]) < 1.5, proc.stderr
 
 
@@ -396,12 +491,31 @@ def prepare_job(root: Path, config: dict, stage: str, tmp_path: Path) -> dict:
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     manifest = tmp_path / stage / "shard0.json"
-    emi_prepare.main(["--config", str(config_path), "--stage", stage, "--root", str(root), "--shard", "0", "--shards", "1", "--manifest", str(manifest)])
+    emi_prepare.main(
+        [
+            "--config",
+            str(config_path),
+            "--stage",
+            stage,
+            "--root",
+            str(root),
+            "--shard",
+            "0",
+            "--shards",
+            "1",
+            "--manifest",
+            str(manifest),
+        ]
+    )
     return read_json(manifest)
 
 
 def test_hume_unreadable_video_fails_by_default_and_is_left_out_with_skip(media, tmp_path):
-    root = hume_root(tmp_path / "hume", valid="3,0.5,0.5,0.5,0.5,0.5,0.5\n4,0,0,0,0,0,0\n", videos={"1": VIDEO, "2": media["truncated"], "3": media["garbage"], "4": VIDEO})
+    root = hume_root(
+        tmp_path / "hume",
+        valid="3,0.5,0.5,0.5,0.5,0.5,0.5\n4,0,0,0,0,0,0\n",
+        videos={"1": VIDEO, "2": media["truncated"], "3": media["garbage"], "4": VIDEO},
+    )
     config = real_hume_config(tmp_path, root)
     with pytest.raises(Exception, match=rf"{re.escape(str(root / 'raw' / '3.mp4'))}: ffmpeg c"):
         prepare_job(root, config, "audio", tmp_path)
@@ -412,23 +526,53 @@ def test_hume_unreadable_video_fails_by_default_and_is_left_out_with_skip(media,
     assert manifests[0]["partial"] == ["2"] and manifests[0]["samples"]["2"]["coverage"]["container_s"] == 2.42
     assert manifests[0]["samples"]["1"]["coverage"]["partial"] is False
     stats = dataset_stats(root, manifests)
-    assert stats["partitions"]["valid"] == {"samples": 1, "duration_s": 2.42, "skipped": 1}  # Table 1 counts what was used
+    assert stats["partitions"]["valid"] == {
+        "samples": 1,
+        "duration_s": 2.42,
+        "skipped": 1,
+    }  # Table 1 counts what was used
     assert stats["skipped"] == manifests[0]["skipped"] and list(stats["partial"]) == ["2"]
-    splits = emi_plan.labelled_splits({"datasets": config["datasets"], "demo": config["demo"]}, root, left_out=stats["skipped"])
+    splits = emi_plan.labelled_splits(
+        {"datasets": config["datasets"], "demo": config["demo"]}, root, left_out=stats["skipped"]
+    )
     assert splits["valid"][0] == ["4"] and splits["train"][0] == ["1", "2"]
 
 
 def test_the_store_and_training_leave_out_what_prepare_skipped(tmp_path):
     """A sample the prepare stage left out (on_unreadable: skip) is not packed, and training plans without it."""
-    root = hume_root(tmp_path / "hume", valid="3,0.5,0.5,0.5,0.5,0.5,0.5\n4,0,0,0,0,0,0\n", videos={k: VIDEO for k in "1234"})
+    root = hume_root(
+        tmp_path / "hume", valid="3,0.5,0.5,0.5,0.5,0.5,0.5\n4,0,0,0,0,0,0\n", videos={k: VIDEO for k in "1234"}
+    )
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(real_hume_config(tmp_path, root)))
     for key in "124":
         save_features(tmp_path / f"{key}.npz", np.full((5, 3), float(key), np.float32), np.arange(5), 5)
     why = {"3": f"{root / 'raw' / '3.mp4'}: ffmpeg cannot read it (moov atom not found)"}
-    manifest = {"stage": "features", "extractor": "au", "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in "124"}, "shard": 0, "shards": 1, "skipped": why}
+    manifest = {
+        "stage": "features",
+        "extractor": "au",
+        "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in "124"},
+        "shard": 0,
+        "shards": 1,
+        "skipped": why,
+    }
     write_json(tmp_path / "features.json", manifest)
-    pack.main(["--config", str(config_path), "--paper", "emi", "--root", str(root), "--features", str(tmp_path / "features.json"), "--out-dir", str(tmp_path / "packed"), "--manifest", str(tmp_path / "packed.json")])
+    pack.main(
+        [
+            "--config",
+            str(config_path),
+            "--paper",
+            "emi",
+            "--root",
+            str(root),
+            "--features",
+            str(tmp_path / "features.json"),
+            "--out-dir",
+            str(tmp_path / "packed"),
+            "--manifest",
+            str(tmp_path / "packed.json"),
+        ]
+    )
     assert read_json(tmp_path / "packed.json")["features"]["skipped"] == why
     opened = store.open_store(tmp_path / "packed.json")
     assert opened["train"].keys == ["1", "2"] and opened["valid"].keys == ["4"]
@@ -443,7 +587,9 @@ def test_a_left_out_sample_is_noted_in_every_table_row():
 
 def test_unreadable_says_why(media):
     assert unreadable(media["clip"]) is None
-    assert "has no audio stream" in unreadable(media["no_audio"]) and "has no video stream" in unreadable(media["speech"])
+    assert "has no audio stream" in unreadable(media["no_audio"]) and "has no video stream" in unreadable(
+        media["speech"]
+    )
     assert unreadable(media["truncated"]) is None  # readable, only short: that is `partial`, not unreadable
 
 
@@ -486,7 +632,9 @@ def test_too_few_affwild2_videos_for_the_folds_stop_start_up(tmp_path):
     root = affwild2_root(tmp_path / "aff", {"a": VIDEO, "b": VIDEO})
     config = helpers.repo_config()
     config["datasets"]["affwild2"]["root"] = str(root)
-    with pytest.raises(DatasetError, match=r"VA_Estimation_Challenge: 3 annotated video\(s\) cannot fill va.cv.folds = 6 folds"):
+    with pytest.raises(
+        DatasetError, match=r"VA_Estimation_Challenge: 3 annotated video\(s\) cannot fill va.cv.folds = 6 folds"
+    ):
         va_plan.check_pool(config, root)
 
 
@@ -498,7 +646,22 @@ def test_affwild2_unreadable_video_fails_by_default_and_is_left_out_with_skip(me
 
     def prepare():
         manifest = tmp_path / "prep" / "shard0.json"
-        va_prepare.main(["--config", str(tmp_path / "config.yaml"), "--root", str(root), "--shard", "0", "--shards", "1", "--out-dir", str(tmp_path / "prep" / "shard0"), "--manifest", str(manifest)])
+        va_prepare.main(
+            [
+                "--config",
+                str(tmp_path / "config.yaml"),
+                "--root",
+                str(root),
+                "--shard",
+                "0",
+                "--shards",
+                "1",
+                "--out-dir",
+                str(tmp_path / "prep" / "shard0"),
+                "--manifest",
+                str(manifest),
+            ]
+        )
         return read_json(manifest)
 
     with pytest.raises(Exception, match=rf"{re.escape(str(root / 'videos' / 'b.mp4'))}: ffmpeg c"):
@@ -506,8 +669,16 @@ def test_affwild2_unreadable_video_fails_by_default_and_is_left_out_with_skip(me
     config["datasets"]["affwild2"]["on_unreadable"] = "skip"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     manifest = prepare()
-    assert sorted(manifest["trials"]) == ["a", "v"] and list(manifest["skipped"]) == ["b"] and "b.mp4" in manifest["skipped"]["b"]
-    assert manifest["trials"]["a"]["audio_coverage"] == {"container_s": 2.42, "decoded_s": pytest.approx(2.42, abs=0.05), "partial": False}
+    assert (
+        sorted(manifest["trials"]) == ["a", "v"]
+        and list(manifest["skipped"]) == ["b"]
+        and "b.mp4" in manifest["skipped"]["b"]
+    )
+    assert manifest["trials"]["a"]["audio_coverage"] == {
+        "container_s": 2.42,
+        "decoded_s": pytest.approx(2.42, abs=0.05),
+        "partial": False,
+    }
 
 
 # ------------------------------------------------------------------ RAF-DB
@@ -518,7 +689,9 @@ def test_a_rafdb_image_of_another_size_is_named(tmp_path):
 
     root = helpers.write_rafdb(tmp_path / "raf", helpers.rafdb_entries(7, 7))
     cv2.imwrite(str(rafdb.image_path(root, "train_00003.jpg")), np.zeros((120, 90, 3), np.uint8))
-    with pytest.raises(DatasetError, match=r"train_00003_aligned.jpg: 90x120 pixels; RAF-DB aligned images are 100x100"):
+    with pytest.raises(
+        DatasetError, match=r"train_00003_aligned.jpg: 90x120 pixels; RAF-DB aligned images are 100x100"
+    ):
         rafdb.load(root)
 
 
@@ -526,7 +699,9 @@ def test_a_duplicate_rafdb_line_is_refused(tmp_path):
     root = helpers.write_rafdb(tmp_path / "raf", helpers.rafdb_entries(7, 7))
     label_file = root / rafdb.LABEL_FILE
     label_file.write_text(label_file.read_text() + "train_00002.jpg 3\n")
-    with pytest.raises(DatasetError, match=r"list_patition_label.txt:15: train_00002.jpg is listed again \(first on line 2\)"):
+    with pytest.raises(
+        DatasetError, match=r"list_patition_label.txt:15: train_00002.jpg is listed again \(first on line 2\)"
+    ):
         rafdb.read_labels(root)
 
 
@@ -541,7 +716,9 @@ def test_a_duplicate_rafdb_line_is_refused(tmp_path):
 def test_an_empty_rafdb_split_stops_start_up(entries, empty, tmp_path):
     root = helpers.write_rafdb(tmp_path / "raf", entries)
     ecan = helpers.repo_config()["ecan"]
-    with pytest.raises(DatasetError, match=rf"{re.escape(str(root / rafdb.LABEL_FILE))}: empty split\(s\): {re.escape(empty)}"):
+    with pytest.raises(
+        DatasetError, match=rf"{re.escape(str(root / rafdb.LABEL_FILE))}: empty split\(s\): {re.escape(empty)}"
+    ):
         ecan_prepare.check_dataset("rafdb", root, ecan)
     with pytest.raises(DatasetError, match=re.escape(empty)):  # and the training job, if it ever got there
         ecan_prepare.load_splits("rafdb", root, ecan)
@@ -564,8 +741,14 @@ def test_unreadable_rafdb_images_fail_by_default_and_are_left_out_with_skip(tmp_
     with pytest.raises(DatasetError, match=r"train_00004_aligned.jpg: image listed in"):
         rafdb.load(root)
     data, skipped = rafdb.read(root, "skip")
-    assert sorted(skipped) == ["test_0002.jpg", "train_00004.jpg"] and "test_0002_aligned.jpg" in skipped["test_0002.jpg"]
-    assert len(data["train"]["labels"]) == 13 and len(data["test"]["labels"]) == 6 and "train_00004.jpg" not in data["train"]["names"]
+    assert (
+        sorted(skipped) == ["test_0002.jpg", "train_00004.jpg"] and "test_0002_aligned.jpg" in skipped["test_0002.jpg"]
+    )
+    assert (
+        len(data["train"]["labels"]) == 13
+        and len(data["test"]["labels"]) == 6
+        and "train_00004.jpg" not in data["train"]["names"]
+    )
 
 
 # ------------------------------------------------------------------ FER2013
@@ -574,7 +757,11 @@ def test_unreadable_rafdb_images_fail_by_default_and_are_left_out_with_skip(tmp_
 @pytest.fixture()
 def fer_file(tmp_path) -> Path:
     path = tmp_path / "fer2013.csv.gz"
-    write_fer2013(path, helpers.repo_config()["demo"]["fer2013"] | {"n_train": 21, "n_public_test": 7, "n_private_test": 7, "min_per_class": 1})
+    write_fer2013(
+        path,
+        helpers.repo_config()["demo"]["fer2013"]
+        | {"n_train": 21, "n_public_test": 7, "n_private_test": 7, "min_per_class": 1},
+    )
     return path
 
 
@@ -590,7 +777,11 @@ def test_a_truncated_fer2013_gz_is_named(fer_file):
 @pytest.mark.parametrize("usage, split", [("PrivateTest", "val"), ("PublicTest", "test"), ("Training", "train")])
 def test_an_empty_fer2013_split_stops_start_up(usage, split, fer_file):
     text = gzip.decompress(fer_file.read_bytes()).decode()
-    fer_file.write_bytes(gzip.compress("".join(line for line in text.splitlines(True) if not line.rstrip().endswith("," + usage)).encode()))
+    fer_file.write_bytes(
+        gzip.compress(
+            "".join(line for line in text.splitlines(True) if not line.rstrip().endswith("," + usage)).encode()
+        )
+    )
     with pytest.raises(DatasetError, match=rf"{re.escape(str(fer_file))}: empty split\(s\): {split} \(Usage {usage}\)"):
         ecan_prepare.check_dataset("fer2013", fer_file, helpers.repo_config()["ecan"])
 
@@ -612,10 +803,18 @@ def test_malformed_fer2013_rows_fail_by_default_and_are_left_out_with_skip(fer_f
 
 def test_the_bad_inputs_table_lists_at_least_30_cases_and_names_existing_tests():
     text = (REPO / "docs" / "bad-inputs.md").read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| #") and not set(line) <= set("|- ")]
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| #") and not set(line) <= set("|- ")
+    ]
     assert len(rows) >= 30
     tests = set(re.findall(r"`(test_\w+)`", text))
-    defined = {name for path in (REPO / "tests").rglob("test_*.py") for name in re.findall(r"^def (test_\w+)", path.read_text(), re.M)}
+    defined = {
+        name
+        for path in (REPO / "tests").rglob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", path.read_text(), re.M)
+    }
     assert tests and tests <= defined, sorted(tests - defined)
     for area in ("CLI", "Hume-Vidmimic2", "Aff-Wild2", "RAF-DB", "FER2013", "config"):
         assert any(f"| {area} |" in row for row in rows), area

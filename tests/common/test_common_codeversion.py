@@ -1,15 +1,21 @@
 """The code version that makes Snakemake rerun a job when the code it runs changes."""
 
 import yaml
+from helpers import repo_config, snakemake
 
 from affrepro import codeversion
 from affrepro.codeversion import closure, code_version
-from helpers import repo_config, snakemake
 
 
 def test_closure_follows_the_imports_of_a_job():
     modules = closure("affrepro.emi.train")
-    assert {"affrepro.emi.train", "affrepro.models.tcn", "affrepro.sequences", "affrepro.metrics", "affrepro.emi"} <= modules
+    assert {
+        "affrepro.emi.train",
+        "affrepro.models.tcn",
+        "affrepro.sequences",
+        "affrepro.metrics",
+        "affrepro.emi",
+    } <= modules
     assert not any(m.startswith("affrepro.ecan") or m.startswith("affrepro.va") for m in modules)
 
 

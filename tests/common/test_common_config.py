@@ -4,9 +4,18 @@ import sys
 
 import pytest
 import yaml
-
-from affrepro.config import ConfigError, check_consistency, check_weights, effective_config, load_config, substitutes, substitutes_used, validate_config
 from helpers import REPO
+
+from affrepro.config import (
+    ConfigError,
+    check_consistency,
+    check_weights,
+    effective_config,
+    load_config,
+    substitutes,
+    substitutes_used,
+    validate_config,
+)
 
 
 @pytest.fixture()
@@ -16,9 +25,20 @@ def config(repo):
 
 def test_shipped_config_is_valid_and_paper_defaults(config):
     train = config["emi"]["train"]
-    assert (train["lr"], train["batch_size"], train["seq_len"], train["lr_patience"], train["lr_factor"]) == (3e-5, 128, 300, 10, 0.5)
+    assert (train["lr"], train["batch_size"], train["seq_len"], train["lr_patience"], train["lr_factor"]) == (
+        3e-5,
+        128,
+        300,
+        10,
+        0.5,
+    )
     model = config["emi"]["model"]
-    assert (model["tcn_layers"], model["tcn_kernel_size"], model["transformer_layers"], model["transformer_heads"]) == (5, 3, 2, 4)
+    assert (model["tcn_layers"], model["tcn_kernel_size"], model["transformer_layers"], model["transformer_heads"]) == (
+        5,
+        3,
+        2,
+        4,
+    )
     assert config["emi"]["seeds"] == [0, 1, 2, 3, 4, 5]
 
 
@@ -54,8 +74,20 @@ def test_snakemake_stops_at_startup_on_a_bad_key(repo, tmp_path, config):
     bad["preprocess"]["mtnn"] = {}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "-s", str(repo / "Snakefile"), "-d", str(tmp_path), "--configfile", str(tmp_path / "bad.yaml")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-s",
+            str(repo / "Snakefile"),
+            "-d",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "bad.yaml"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode != 0
     assert "'mtnn'" in proc.stdout + proc.stderr
@@ -95,7 +127,9 @@ def test_real_data_needs_loadable_weights_at_startup(config, tmp_path):
     real["allow_substitutes"] = True
     check_weights(effective_config(real, "emi"), "emi")  # the opt-in accepts both substitutes
     assert sorted(substitutes(effective_config(real, "emi"), "emi")) == ["extractor:dino", "openface:au"]
-    assert substitutes_used(effective_config(real, "emi"), "emi", ["resnet18", "au"]) == [substitutes(effective_config(real, "emi"), "emi")["openface:au"]]
+    assert substitutes_used(effective_config(real, "emi"), "emi", ["resnet18", "au"]) == [
+        substitutes(effective_config(real, "emi"), "emi")["openface:au"]
+    ]
 
 
 def test_demo_data_has_no_substitutes(config):
@@ -111,7 +145,9 @@ def test_real_rafdb_with_random_encoder_is_a_substitute(config, tmp_path):
     with pytest.raises(ConfigError, match="ecan.rafdb.weights is `random`"):
         check_weights(effective_config(real, "ecan"), "ecan")
     real["allow_substitutes"] = True
-    assert list(substitutes(effective_config(real, "ecan"), "ecan")) == ["encoder:rafdb"]  # FER2013 from scratch is the paper's protocol
+    assert list(substitutes(effective_config(real, "ecan"), "ecan")) == [
+        "encoder:rafdb"
+    ]  # FER2013 from scratch is the paper's protocol
 
 
 def test_schema_names_exactly_the_emi_extractors():

@@ -114,14 +114,20 @@ def test_classification_scores_match_sklearn():
         balanced = skm.balanced_accuracy_score(y_true, y_pred)  # mean recall over the classes with support
     assert scores["mean_class_accuracy"] == pytest.approx(balanced, abs=1e-12)
     # Macro-F1 over the classes whose F1 is defined: class 5 (2TP + FP + FN = 0) is left out, as sklearn does with zero_division=nan.
-    assert scores["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, labels=range(7), average="macro", zero_division=np.nan), abs=1e-12)
+    assert scores["macro_f1"] == pytest.approx(
+        skm.f1_score(y_true, y_pred, labels=range(7), average="macro", zero_division=np.nan), abs=1e-12
+    )
     per_class = skm.f1_score(y_true, y_pred, labels=range(7), average=None, zero_division=0.0)
     assert scores["macro_f1"] == pytest.approx(np.delete(per_class, 5).mean(), abs=1e-12)
     # sklearn's default (zero_division=0: "warn") would count class 5 as F1 = 0 and average over 7: a lower number
-    assert skm.f1_score(y_true, y_pred, labels=range(7), average="macro", zero_division=0.0) == pytest.approx(scores["macro_f1"] * 6 / 7, abs=1e-12)
+    assert skm.f1_score(y_true, y_pred, labels=range(7), average="macro", zero_division=0.0) == pytest.approx(
+        scores["macro_f1"] * 6 / 7, abs=1e-12
+    )
     # When every class occurs (the real test splits), the readings agree: no class is left out.
     full_true, full_pred = np.arange(70) % 7, (np.arange(70) % 7 + (np.arange(70) % 5 == 0)) % 7
-    assert classification_scores(full_true, full_pred, 7)["macro_f1"] == pytest.approx(skm.f1_score(full_true, full_pred, labels=range(7), average="macro", zero_division=0.0), abs=1e-12)
+    assert classification_scores(full_true, full_pred, 7)["macro_f1"] == pytest.approx(
+        skm.f1_score(full_true, full_pred, labels=range(7), average="macro", zero_division=0.0), abs=1e-12
+    )
 
 
 def test_classification_scores_refuse_an_empty_split():

@@ -4,8 +4,14 @@ from affrepro.models.emi import EMIBranch
 from affrepro.models.tcn import TCN
 
 PARAMS = {
-    "tcn_channels": 16, "tcn_layers": 5, "tcn_kernel_size": 3, "transformer_layers": 2,
-    "transformer_heads": 4, "transformer_ff_dim": 32, "ffn_hidden": 16, "dropout": 0.0,
+    "tcn_channels": 16,
+    "tcn_layers": 5,
+    "tcn_kernel_size": 3,
+    "transformer_layers": 2,
+    "transformer_heads": 4,
+    "transformer_ff_dim": 32,
+    "ffn_hidden": 16,
+    "dropout": 0.0,
 }
 
 

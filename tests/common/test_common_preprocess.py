@@ -4,9 +4,9 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import FIXTURES
 
 from affrepro.media import MediaError
-from helpers import FIXTURES
 from affrepro.preprocess.audio import peak_normalise, prepare_audio
 from affrepro.preprocess.faces import TEMPLATE_112, detect_faces, load_faces, make_detector, similarity_transform
 
@@ -50,7 +50,11 @@ def test_no_face_video_gives_zero_faces(detector):
 
 def test_cli_faces_reports_no_face_clearly(tmp_path):
     out = tmp_path / "nf.npz"
-    proc = subprocess.run([sys.executable, "-m", "affrepro.cli", "faces", str(FIXTURES / "video/no_face.mp4"), "--out", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "affrepro.cli", "faces", str(FIXTURES / "video/no_face.mp4"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "no face found" in proc.stdout
     with np.load(out) as data:

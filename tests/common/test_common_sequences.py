@@ -40,10 +40,17 @@ def test_standardiser_uses_training_frames():
 def test_streaming_standardiser_is_bitwise_the_in_memory_one():
     """Two streaming passes give numpy's float64 mean and std of all frames at once, to the last bit."""
     rng = np.random.default_rng(3)
-    sequences = [(rng.normal(size=(int(rng.integers(0, 120)), 37)) * rng.uniform(0.1, 50) + rng.uniform(-9, 9)).astype(np.float32) for _ in range(40)]
+    sequences = [
+        (rng.normal(size=(int(rng.integers(0, 120)), 37)) * rng.uniform(0.1, 50) + rng.uniform(-9, 9)).astype(
+            np.float32
+        )
+        for _ in range(40)
+    ]
     frames = np.concatenate(sequences).astype(np.float64)
     assert np.array_equal(running_sum(s.astype(np.float64) for s in sequences)[0], frames.sum(0))
     mean, std = fit_standardiser(lambda: iter(sequences))
-    assert np.array_equal(mean, frames.mean(0).astype(np.float32)) and np.array_equal(std, frames.std(0).astype(np.float32))
+    assert np.array_equal(mean, frames.mean(0).astype(np.float32)) and np.array_equal(
+        std, frames.std(0).astype(np.float32)
+    )
     with pytest.raises(ValueError, match="no training frames"):
         fit_standardiser(lambda: [np.zeros((0, 3), np.float32)])

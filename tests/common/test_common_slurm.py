@@ -30,7 +30,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import REPO, repo_config
 
 for _paper in ("emi", "va", "ecan"):  # the papers' tiny demos, reused as they are defined there
@@ -102,20 +101,27 @@ def test_agreement_config_keeps_each_tiny_demo():
     for dataset in ("rafdb", "fer2013"):
         assert config["demo"][dataset] == tiny_ecan_config()["demo"][dataset]
     assert config["demo"]["overrides"]["ecan"] == tiny_ecan_config()["demo"]["overrides"]["ecan"]
-    assert config["demo"]["overrides"]["emi"]["seeds"] == [0] and base["demo"]["overrides"]["emi"] != config["demo"]["overrides"]["emi"]
+    assert (
+        config["demo"]["overrides"]["emi"]["seeds"] == [0]
+        and base["demo"]["overrides"]["emi"] != config["demo"]["overrides"]["emi"]
+    )
 
 
 def cannot_run() -> str | None:
     """Why this machine cannot bring up the test cluster, or None."""
     if os.environ.get("AFFREPRO_SKIP_SLURM_TEST"):
-        return "AFFREPRO_SKIP_SLURM_TEST is set (this test installs Debian's Slurm packages and starts a one-node cluster)"
+        return (
+            "AFFREPRO_SKIP_SLURM_TEST is set (this test installs Debian's Slurm packages and starts a one-node cluster)"
+        )
     if not sys.platform.startswith("linux"):
         return "the SLURM test needs Linux (it starts Slurm daemons from Debian packages)"
     if os.geteuid() != 0:
         return "the SLURM test needs root (it installs Debian's Slurm packages and starts munge, MariaDB and the Slurm daemons)"
     if not shutil.which("dpkg-query"):
         return "the SLURM test needs a Debian/Ubuntu machine (dpkg and apt-get)"
-    installed = subprocess.run(["dpkg-query", "-W", "-f=${Status}\\n", *PACKAGES], capture_output=True, text=True).stdout
+    installed = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}\\n", *PACKAGES], capture_output=True, text=True
+    ).stdout
     if installed.count("install ok installed") < len(PACKAGES) and not shutil.which("apt-get"):
         return f"the SLURM test needs {', '.join(PACKAGES)} installed, or apt-get to install them"
     conf = Path("/etc/slurm/slurm.conf")
@@ -125,7 +131,9 @@ def cannot_run() -> str | None:
 
 
 def cluster(command: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(SCRIPT), command], capture_output=True, text=True, env=dict(os.environ, **env), timeout=900)
+    return subprocess.run(
+        ["bash", str(SCRIPT), command], capture_output=True, text=True, env=dict(os.environ, **env), timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +166,26 @@ class Run:
     def __init__(self, name: str, workdir: Path, config: dict, *options: str, env: dict | None = None):
         workdir.mkdir(parents=True)
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-        cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *options, *TARGETS]
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", **(env or {}))
+        cmd = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(workdir / "config.yaml"),
+            *options,
+            *TARGETS,
+        ]
+        env = dict(
+            os.environ,
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            **(env or {}),
+        )
         self.name, self.log = name, workdir / "snakemake.log"
         self.started = time.monotonic()
         with open(self.log, "w") as out:
@@ -217,10 +243,16 @@ def test_slurm_run_equals_local_run_byte_for_byte(slurm_cluster, tmp_path):
         "SLURM",
         tmp_path / "slurm",
         config,
-        "--profile", str(REPO / "profiles" / "slurm"),
-        "--executor", "slurm",
-        "--slurm-init-seconds-before-status-checks", "2",  # a one-node cluster answers at once
-        env={"AFFREPRO_SLURM_PARTITION": slurm_cluster["partition"], "AFFREPRO_SLURM_ACCOUNT": slurm_cluster["account"]},
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--executor",
+        "slurm",
+        "--slurm-init-seconds-before-status-checks",
+        "2",  # a one-node cluster answers at once
+        env={
+            "AFFREPRO_SLURM_PARTITION": slurm_cluster["partition"],
+            "AFFREPRO_SLURM_ACCOUNT": slurm_cluster["account"],
+        },
     )
     local = Run("local", tmp_path / "local", config, "--profile", str(REPO / "profiles" / "local"), "--cores", "2")
     try:
@@ -233,7 +265,12 @@ def test_slurm_run_equals_local_run_byte_for_byte(slurm_cluster, tmp_path):
     # The SLURM run's jobs really went through the cluster, and its accounting saw each one complete.
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", log)
     assert len(job_ids) >= 20, log[-3000:]
-    states = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "JobIDRaw,State,Partition,Account", "-j", ",".join(job_ids)], capture_output=True, text=True, check=True).stdout
+    states = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-o", "JobIDRaw,State,Partition,Account", "-j", ",".join(job_ids)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rows = [line.split("|") for line in states.split()]
     assert sorted(r[0] for r in rows) == sorted(job_ids)
     assert {(r[1], r[2], r[3]) for r in rows} == {("COMPLETED", slurm_cluster["partition"], slurm_cluster["account"])}

@@ -22,9 +22,15 @@ def write_samples(tmp_path, lengths: dict[str, int], dim: int = 5) -> dict[str, 
 def test_store_returns_each_samples_exact_rows_and_frames(tmp_path):
     written = write_samples(tmp_path, {"a": 7, "b": 0, "c": 12, "d": 3})
     splits = {"train": ["c", "a", "b"], "valid": ["d"]}
-    manifests = [{"extractor": "x", "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in ("a", "b")}}, {"extractor": "x", "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in ("c", "d")}}]
+    manifests = [
+        {"extractor": "x", "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in ("a", "b")}},
+        {"extractor": "x", "samples": {k: {"file": str(tmp_path / f"{k}.npz")} for k in ("c", "d")}},
+    ]
     store = pack("x", splits, sample_files(manifests), tmp_path / "packed", tmp_path / "packed.json", {"weights": "w"})
-    assert store["splits"] == {"train": {"samples": 3, "rows": 19, "dim": 5}, "valid": {"samples": 1, "rows": 3, "dim": 5}}
+    assert store["splits"] == {
+        "train": {"samples": 3, "rows": 19, "dim": 5},
+        "valid": {"samples": 1, "rows": 3, "dim": 5},
+    }
     assert read_json(tmp_path / "packed.json")["features"] == {"weights": "w"}
     opened = open_store(tmp_path / "packed.json")
     assert opened["train"].keys == ["c", "a", "b"] and "d" in opened["valid"] and "d" not in opened["train"]
@@ -37,7 +43,9 @@ def test_store_returns_each_samples_exact_rows_and_frames(tmp_path):
     assert np.array_equal(opened["train"].rows("c", 10, 99), written["c"][0][10:])  # stops at the sample's end
     assert opened["train"].rows("b").shape == (0, 5)
     # the .npy is a plain numpy array: the rows of every sample, in split order
-    assert np.array_equal(np.load(tmp_path / "packed" / "train.npy"), np.concatenate([written[k][0] for k in splits["train"]]))
+    assert np.array_equal(
+        np.load(tmp_path / "packed" / "train.npy"), np.concatenate([written[k][0] for k in splits["train"]])
+    )
     assert [len(r) for r in iter_rows(opened["train"], ["a", "c"])] == [7, 12]
 
 

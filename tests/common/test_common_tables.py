@@ -12,7 +12,11 @@ PAPER = {
             "metrics": {"rho": {}},
             "rows": [
                 {"Features": "theirs", "paper": {"rho": 0.25}, "note": "organisers' baseline"},
-                {"Features": "ours", "paper": {"rho": 0.3288}, "ours": {"rho": {"file": "m.json", "value": "score.mean", "std": "score.std"}}},
+                {
+                    "Features": "ours",
+                    "paper": {"rho": 0.3288},
+                    "ours": {"rho": {"file": "m.json", "value": "score.mean", "std": "score.std"}},
+                },
             ],
         }
     }
@@ -41,7 +45,13 @@ def test_emi_yaml_covers_the_papers_tables(repo):
     tables = paper["tables"]
     assert sorted(tables) == ["table1", "table2", "table3", "table4"]
     features = [r["Features"] for r in tables["table3"]["rows"]]
-    assert features == ["ViT+Wav2Vec2.0(baseline)", "ViT+Wav2Vec2.0(ours)", "ResNet18+Wav2Vec2.0", "AUs+Wav2Vec2.0", "ResNet18+AUs+Wav2Vec2.0"]
+    assert features == [
+        "ViT+Wav2Vec2.0(baseline)",
+        "ViT+Wav2Vec2.0(ours)",
+        "ResNet18+Wav2Vec2.0",
+        "AUs+Wav2Vec2.0",
+        "ResNet18+AUs+Wav2Vec2.0",
+    ]
     assert [r["paper"]["rho"] for r in tables["table2"]["rows"]] == [0.09, 0.10, 0.1236, 0.1352, 0.1479, 0.24, 0.2808]
     for table in tables.values():
         for row in table["rows"]:

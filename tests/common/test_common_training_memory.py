@@ -3,9 +3,10 @@ bytes per frame, hand-computed at the real size (the rules ask for it: test_comm
 
 import math
 
+from helpers import repo_config
+
 from affrepro import resources
 from affrepro.config import effective_config
-from helpers import repo_config
 
 REAL_CLIPS = 17_246
 
@@ -26,7 +27,10 @@ def test_emi_branch_model_at_the_real_size_by_hand():
     assert resources.emi_train_mem_mb(config, "audio", REAL_CLIPS, 1024) == math.ceil(by_hand * 1.2 / 100) * 100 == 1800
     # a visual branch adds the Transformer's attention per token, not per clip
     config["emi"]["feature_sets"]["visual"] = {"modality": "V", "extractors": ["wav2vec2"]}
-    assert resources.emi_train_mem_mb(config, "visual", REAL_CLIPS, 1024) == math.ceil((by_hand + 38_400 * (53_000 - 8_200) / 2**20) * 1.2 / 100) * 100
+    assert (
+        resources.emi_train_mem_mb(config, "visual", REAL_CLIPS, 1024)
+        == math.ceil((by_hand + 38_400 * (53_000 - 8_200) / 2**20) * 1.2 / 100) * 100
+    )
     # ten times the clips: the same but for the index and the prediction rows (about 2.8 KB per clip with 1 seed: 25 MB)
     config["emi"]["seeds"] = [0]
     small, large = (resources.emi_train_mem_mb(config, "audio", n, 1024) for n in (1_000, 10_000))
@@ -42,5 +46,11 @@ def test_va_fold_and_pack_models():
     assert resources.va_fold_mem_mb(config, trials) == math.ceil((1_674 + frames * 48 / 2**20) * 1.2 / 100) * 100
     assert resources.va_fold_mem_mb(config, trials) <= 4_000 - resources.SLURM_WRAPPERS_MB
     config["va"]["train"]["batch_size"] = 8  # half the batch: half the measured activations
-    assert resources.va_fold_mem_mb(config, trials) == math.ceil((1_674 - (1_674 - 648) / 2 + frames * 48 / 2**20) * 1.2 / 100) * 100
-    assert resources.pack_mem_mb(real_emi_config(), "emi", REAL_CLIPS) == math.ceil((96 + REAL_CLIPS * 210 * 8 / 2**20) * 1.2 / 100) * 100
+    assert (
+        resources.va_fold_mem_mb(config, trials)
+        == math.ceil((1_674 - (1_674 - 648) / 2 + frames * 48 / 2**20) * 1.2 / 100) * 100
+    )
+    assert (
+        resources.pack_mem_mb(real_emi_config(), "emi", REAL_CLIPS)
+        == math.ceil((96 + REAL_CLIPS * 210 * 8 / 2**20) * 1.2 / 100) * 100
+    )

@@ -1,11 +1,14 @@
 """`make verify`: a verdict per committed table cell, with the tolerance derived from the row's std."""
 
-from affrepro.verify import compare_table, main, tolerances
-
 import pandas as pd
 
+from affrepro.verify import compare_table, main, tolerances
+
 HEADER = "Modality,Features,rho_paper,rho_ours,rho_std,rho_delta,note\n"
-COMMITTED = HEADER + "V+A,theirs,0.25,,,,not rerun\nV+A,fused,0.3288,0.5117,0.0476,0.1829,demo\nV,single,0.2,0.4000,,0.2,one seed\n"
+COMMITTED = (
+    HEADER
+    + "V+A,theirs,0.25,,,,not rerun\nV+A,fused,0.3288,0.5117,0.0476,0.1829,demo\nV,single,0.2,0.4000,,0.2,one seed\n"
+)
 
 
 def write(path, text):
@@ -21,7 +24,10 @@ def verdicts_of(tmp_path, rebuilt_text):
 
 
 def test_identical_within_and_beyond_the_rows_std(tmp_path):
-    rebuilt = HEADER + "V+A,theirs,0.25,,,,not rerun\nV+A,fused,0.3288,0.5419,0.0323,0.2131,demo\nV,single,0.2,0.4000,,0.2,one seed\n"
+    rebuilt = (
+        HEADER
+        + "V+A,theirs,0.25,,,,not rerun\nV+A,fused,0.3288,0.5419,0.0323,0.2131,demo\nV,single,0.2,0.4000,,0.2,one seed\n"
+    )
     verdicts = verdicts_of(tmp_path, rebuilt)
     assert verdicts[("V+A | fused", "rho_ours")] == "within tolerance"  # |0.5419 - 0.5117| = 0.0302 <= 0.0476
     assert verdicts[("V+A | fused", "rho_std")] == "within tolerance"
@@ -41,7 +47,9 @@ def test_exit_code_says_whether_anything_differs(tmp_path):
     write(tmp_path / "committed/emi/table3.csv", COMMITTED)
     write(tmp_path / "build/results/emi/table3.csv", COMMITTED)
     assert main(["--built", str(tmp_path / "build"), "--results", str(tmp_path / "committed")]) == 0
-    write(tmp_path / "build/results/emi/table3.csv", COMMITTED.replace("0.4000", "0.4100"))  # a std-less row, tolerance 0.0476: fine
+    write(
+        tmp_path / "build/results/emi/table3.csv", COMMITTED.replace("0.4000", "0.4100")
+    )  # a std-less row, tolerance 0.0476: fine
     assert main(["--built", str(tmp_path / "build"), "--results", str(tmp_path / "committed")]) == 0
     write(tmp_path / "build/results/emi/table3.csv", COMMITTED.replace("0.4000", "0.5000"))
     assert main(["--built", str(tmp_path / "build"), "--results", str(tmp_path / "committed")]) == 1

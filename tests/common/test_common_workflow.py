@@ -1,5 +1,5 @@
-"""The workflow's shape: every number a paper YAML reads is produced by a rule, each rule file
-stands on common.smk alone, and DVC lists the committed tables' numbers."""
+"""The workflow's shape: every number a paper YAML reads is produced by a rule, each paper's rule file
+stands on common.smk (and the shared rules of results.smk) alone, and DVC lists the committed tables' numbers."""
 
 import ast
 import json
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from affrepro.papers import PAPERS
-from affrepro.papers import load_paper
 from helpers import REPO, repo_config, snakemake
+
+from affrepro.papers import PAPERS, load_paper
 
 
 def paper_files(key: str) -> list[str]:
@@ -45,8 +44,23 @@ def test_planning_imports_no_torch(dry_run_workdir):
     """Every parse plans all papers (a SLURM job parses twice), so planning stays torch-free: about 1.7 s and
     0.15 GB per parse here, against 5.5 s and 0.96 GB when emi.plan imported the extractors for their widths."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-X", "importtime", "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(dry_run_workdir)]
-    proc = subprocess.run(cmd + ["--configfile", str(dry_run_workdir / "config.yaml"), "--cores", "1", "-n", "all"], capture_output=True, text=True, env=env)
+    cmd = [
+        sys.executable,
+        "-X",
+        "importtime",
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(dry_run_workdir),
+    ]
+    proc = subprocess.run(
+        cmd + ["--configfile", str(dry_run_workdir / "config.yaml"), "--cores", "1", "-n", "all"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert {"affrepro.emi.plan", "affrepro.va.plan", "affrepro.ecan.plan"} <= imported
@@ -60,6 +74,7 @@ def test_each_rule_file_needs_only_common_smk(key, tmp_path):
         'configfile: "config.yaml"\n'
         f'include: "{REPO}/workflow/rules/common.smk"\n'
         f'include: "{REPO}/workflow/rules/{key}.smk"\n'
+        f'include: "{REPO}/workflow/rules/results.smk"\n'
         f'rule only:\n    input: PAPER_TARGETS["{key}"]\n'
     )
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(repo_config()))
@@ -74,17 +89,26 @@ def test_functions_stay_small():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 a = node.args
-                params = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) - (1 if a.args and a.args[0].arg in ("self", "cls") else 0)
+                params = (
+                    len(a.posonlyargs)
+                    + len(a.args)
+                    + len(a.kwonlyargs)
+                    - (1 if a.args and a.args[0].arg in ("self", "cls") else 0)
+                )
                 lines = node.end_lineno - node.lineno + 1
                 if params > 8 or lines > 60:
-                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {lines} lines, {params} parameters")
+                    offenders.append(
+                        f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {lines} lines, {params} parameters"
+                    )
     assert not offenders, "\n".join(offenders)
 
 
 def test_dvc_lists_the_table_numbers():
     if not (REPO / ".git").exists():
         pytest.skip("dvc metrics needs the git checkout")
-    proc = subprocess.run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", "metrics", "show", "--json"], cwd=REPO, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads(proc.stdout)
     data = next(iter(metrics.values()))["data"]

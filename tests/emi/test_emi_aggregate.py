@@ -11,7 +11,9 @@ def _predictions(values, ids=("1", "2")):
     for seed in (0, 1):
         for part in ("valid", "test"):
             for i, key in enumerate(ids):
-                rows.append({"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, np.full(6, values[i] + seed)))})
+                rows.append(
+                    {"seed": seed, "partition": part, "id": key, **dict(zip(LABELS, np.full(6, values[i] + seed)))}
+                )
     return pd.DataFrame(rows)
 
 

@@ -1,11 +1,10 @@
-import shutil
 import stat
 
 import numpy as np
 import pytest
+from helpers import FIXTURES
 
 from affrepro.features.au import AUS, DIM, OpenFaceError, crop_au_proxy, read_openface_csv, run_openface
-from helpers import FIXTURES
 
 
 @pytest.fixture()

@@ -6,13 +6,13 @@ import sys
 
 import numpy as np
 import yaml
+from helpers import REPO, repo_config
 
 from affrepro.config import effective_config, substitutes
 from affrepro.data.hume import LABELS
 from affrepro.emi import aggregate, train
 from affrepro.features import save_features
 from affrepro.store import open_store, pack
-from helpers import REPO, repo_config
 
 DEFAULT_HUB_IDS = ["facebook/dino-vits16", "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim"]
 
@@ -34,8 +34,27 @@ def dry_run(workdir, config):
     """`snakemake -n emi_tables` as a user runs it, with an empty Hugging Face cache; returns the process (may fail)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(workdir / "empty-hf-cache"), PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "1", "-n", "emi_tables"]
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        HF_HUB_CACHE=str(workdir / "empty-hf-cache"),
+        PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "1",
+        "-n",
+        "emi_tables",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
@@ -52,7 +71,13 @@ def test_real_root_with_default_extractors_stops_at_start_up_naming_every_key(tm
     proc = dry_run(tmp_path / "run", real_config(real_root(tmp_path / "hume")))
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
-    for key in ["extractors.openface.bin", "extractors.resnet18.weights", "extractors.dino.weights", "extractors.wav2vec2.weights", *DEFAULT_HUB_IDS]:
+    for key in [
+        "extractors.openface.bin",
+        "extractors.resnet18.weights",
+        "extractors.dino.weights",
+        "extractors.wav2vec2.weights",
+        *DEFAULT_HUB_IDS,
+    ]:
         assert key in message, key
     assert "allow_substitutes" in message
     assert "emi_train" not in message  # stopped before planning any job
@@ -91,16 +116,36 @@ def test_train_and_fusion_metrics_name_the_substitutes_their_extractors_ran_with
     stores = {}
     for extractor, dim in (("resnet18", 3), ("au", 2)):
         files = write_features(tmp_path, keys, extractor, dim, rng)
-        pack(extractor, {part: keys for part, (keys, _) in splits.items()}, files, tmp_path / f"packed-{extractor}", tmp_path / f"packed-{extractor}.json")
+        pack(
+            extractor,
+            {part: keys for part, (keys, _) in splits.items()},
+            files,
+            tmp_path / f"packed-{extractor}",
+            tmp_path / f"packed-{extractor}.json",
+        )
         stores[extractor] = open_store(tmp_path / f"packed-{extractor}.json")
     runs = tmp_path / "runs"
-    metrics = train.run(config, "resnet18_aus", splits, stores, {"metrics": runs / "metrics.json", "predictions": runs / "predictions.csv"})
+    metrics = train.run(
+        config,
+        "resnet18_aus",
+        splits,
+        stores,
+        {"metrics": runs / "metrics.json", "predictions": runs / "predictions.csv"},
+    )
     assert metrics["substitutes"] == texts(config, "extractor:resnet18", "openface:au")
 
     # a fusion carries the union of its members' substitutes, in member order, once each
-    fused = aggregate.fuse(config, "both", [runs / "predictions.csv"] * 2, splits["valid"], {"metrics": tmp_path / "f.json", "predictions": tmp_path / "f.csv"})
+    fused = aggregate.fuse(
+        config,
+        "both",
+        [runs / "predictions.csv"] * 2,
+        splits["valid"],
+        {"metrics": tmp_path / "f.json", "predictions": tmp_path / "f.csv"},
+    )
     assert fused["substitutes"] == texts(config, "extractor:resnet18", "openface:au", "extractor:wav2vec2")
-    assert aggregate.fusion_substitutes(config, ["aus", "resnet18_aus"]) == texts(config, "openface:au", "extractor:resnet18")
+    assert aggregate.fusion_substitutes(config, ["aus", "resnet18_aus"]) == texts(
+        config, "openface:au", "extractor:resnet18"
+    )
 
 
 def test_no_substitute_is_recorded_for_the_papers_models_or_on_the_demo(tmp_path):

@@ -7,7 +7,16 @@ from affrepro.features import save_features
 from affrepro.metrics import mean_pearson
 from affrepro.store import open_store, pack
 
-MODEL = {"tcn_channels": 16, "tcn_layers": 2, "tcn_kernel_size": 3, "transformer_layers": 1, "transformer_heads": 2, "transformer_ff_dim": 16, "ffn_hidden": 16, "dropout": 0.0}
+MODEL = {
+    "tcn_channels": 16,
+    "tcn_layers": 2,
+    "tcn_kernel_size": 3,
+    "transformer_layers": 1,
+    "transformer_heads": 2,
+    "transformer_ff_dim": 16,
+    "ffn_hidden": 16,
+    "dropout": 0.0,
+}
 
 
 def toy(n, rng):
@@ -44,7 +53,9 @@ def test_training_learns_a_planted_signal_and_returns_the_best_epoch_weights(tmp
     scores = [h["valid_mean_pearson"] for h in info["history"]]
     assert max(scores) > 0.8
     # the returned weights are those of the best validation epoch, not the last
-    assert mean_pearson(yv, predict(model, inputs["valid"], 16, torch.device("cpu")))[0] == pytest.approx(scores[info["best_epoch"]], abs=1e-6)
+    assert mean_pearson(yv, predict(model, inputs["valid"], 16, torch.device("cpu")))[0] == pytest.approx(
+        scores[info["best_epoch"]], abs=1e-6
+    )
 
 
 def test_learning_rate_halves_after_exactly_lr_patience_epochs_without_improvement():

@@ -6,11 +6,13 @@ import json
 import pandas as pd
 import pytest
 import yaml
-
-from helpers import repo_config, run_in, run_tiny_config, tiny_config
+from helpers import REPO, repo_config, run_in, run_tiny_config, tiny_config
 
 TABLES = ["table1", "table2", "table3", "table4"]
-EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json")] + ["results/emi/submission_test.csv"]
+EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json", "provenance.json")] + [
+    "results/emi/submission_test.csv",
+    "results/emi/curves/training.csv",
+]
 
 
 def tiny_emi_config() -> dict:
@@ -24,7 +26,13 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     run_tiny_config(first, "emi", *EMI_TARGETS)  # as the catalog runs .test/config_emi.yaml
 
     table3 = pd.read_csv(first / "results/table3.csv")
-    assert table3["Features"].tolist() == ["ViT+Wav2Vec2.0(baseline)", "ViT+Wav2Vec2.0(ours)", "ResNet18+Wav2Vec2.0", "AUs+Wav2Vec2.0", "ResNet18+AUs+Wav2Vec2.0"]
+    assert table3["Features"].tolist() == [
+        "ViT+Wav2Vec2.0(baseline)",
+        "ViT+Wav2Vec2.0(ours)",
+        "ResNet18+Wav2Vec2.0",
+        "AUs+Wav2Vec2.0",
+        "ResNet18+AUs+Wav2Vec2.0",
+    ]
     assert table3["rho_ours"].isna().tolist() == [True, False, False, False, False]
     assert (table3["rho_delta"].dropna() == (table3["rho_ours"] - table3["rho_paper"]).dropna().round(4)).all()
     table1 = pd.read_csv(first / "results/table1.csv")
@@ -34,15 +42,43 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     assert table2["rho_ours"].notna().sum() == 5
     submission = pd.read_csv(first / "results/emi/submission_test.csv")
     assert len(submission) == 2 and submission.columns[0] == "Filename"
-    provenance = yaml.safe_load((first / "results/table3.json").read_text())["provenance"]
+    assert list(json.loads((first / "results/table3.json").read_text())) == [
+        "rows"
+    ]  # the metrics file holds numbers only
+    sidecar = json.loads((first / "results/table3.provenance.json").read_text())
+    provenance = sidecar["provenance"]
     assert provenance["dataset"]["kind"] == "demo" and provenance["seeds"] == [0, 1]
     assert provenance["extractors"]["resnet18"]["weights"].startswith("random-init")
+    assert [e["device"] for e in sidecar["environment"]["training"]] == ["cpu"] and sidecar["environment"]["table_job"][
+        "python"
+    ]
+    curves = pd.read_csv(first / "results/emi/curves/training.csv")
+    assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "lr"] and curves["lr"].notna().all()
     assert "Nothing to be done" in run_tiny_config(first, "emi", "-n", *EMI_TARGETS).stdout
+
+    # The Snakemake report: every table rendered with the paper's caption and its paper/ours columns,
+    # the training curves, the claims verdicts and the configuration.
+    run_tiny_config(first, "emi", "--report", str(first / "report.html"), "emi_tables")
+    report = (first / "report.html").read_text()
+    for table in TABLES:
+        caption = yaml.safe_load((REPO / "papers/emi.yaml").read_text())["tables"][table]["caption"]
+        assert f"EMI {table}.** {caption}" not in report and f"EMI {table}.</strong> {caption}" in report
+    assert report.count('<th class=\\"head\\">rho_paper</th>') >= 2  # Tables 2 and 3, rendered
+    for name in ("training.png", "claims.csv", "claim_id", "config-"):
+        assert name in report
 
     # The planted faults reached the pipeline: frames without a face were dropped, the silent track flagged.
     planted = json.loads((first / "work/data/hume_vidmimic2/planted.json").read_text())["samples"]
-    faces = {k: v for m in sorted(first.glob("work/emi/faces/shard*.json")) for k, v in json.loads(m.read_text())["samples"].items()}
-    audio = {k: v for m in sorted(first.glob("work/emi/audio/shard*.json")) for k, v in json.loads(m.read_text())["samples"].items()}
+    faces = {
+        k: v
+        for m in sorted(first.glob("work/emi/faces/shard*.json"))
+        for k, v in json.loads(m.read_text())["samples"].items()
+    }
+    audio = {
+        k: v
+        for m in sorted(first.glob("work/emi/audio/shard*.json"))
+        for k, v in json.loads(m.read_text())["samples"].items()
+    }
     faceless = [k for k, v in planted.items() if v["faceless_frames"]]
     silent = [k for k, v in planted.items() if v["silent_audio"]]
     assert faceless and silent
@@ -54,7 +90,9 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     run_in(second, tiny_emi_config(), *EMI_TARGETS)  # the same config written as one file: the same bytes
     for table in TABLES:
         for ext in ("csv", "json"):
-            assert (first / f"results/{table}.{ext}").read_bytes() == (second / f"results/{table}.{ext}").read_bytes(), f"{table}.{ext} differs"
+            assert (first / f"results/{table}.{ext}").read_bytes() == (
+                second / f"results/{table}.{ext}"
+            ).read_bytes(), f"{table}.{ext} differs"
 
 
 @pytest.mark.slow

@@ -62,7 +62,13 @@ def write_real_layout(root, splits: dict[str, list[str]], videos: list[str]) -> 
 def test_trials_and_pairs(tmp_path):
     write_real_layout(tmp_path, {"train": ["a", "vid_left", "vid_right"], "valid": ["b"]}, ["a", "vid", "b", "c"])
     trials = affwild2.list_trials(tmp_path)
-    assert [(t.name, t.split) for t in trials] == [("a", "train"), ("vid_left", "train"), ("vid_right", "train"), ("b", "valid"), ("c", "test")]
+    assert [(t.name, t.split) for t in trials] == [
+        ("a", "train"),
+        ("vid_left", "train"),
+        ("vid_right", "train"),
+        ("b", "valid"),
+        ("c", "test"),
+    ]
     assert [affwild2.video_group(t.name) for t in trials] == ["a", "vid", "vid", "b", "c"]
     assert affwild2.video_path(tmp_path, trials[2]) == tmp_path / "videos" / "vid.mp4"
     assert trials[3].annotation == tmp_path / "VA_Estimation_Challenge" / "Validation_Set" / "b.txt"
@@ -72,14 +78,27 @@ def test_plan_of_a_real_root_lists_annotated_trials_and_shards_them(tmp_path):
     write_real_layout(tmp_path, {"train": ["a", "vid_left", "vid_right"], "valid": ["b"]}, ["a", "vid", "b", "c"])
     config = {"datasets": {"affwild2": {"root": str(tmp_path)}}, "va": {"preprocess": {"shards": 8}}}
     assert plan.trials(config, tmp_path) == ["a", "vid_left", "vid_right", "b"]  # the test video "c" is not in the pool
-    assert plan.annotation_files(config, tmp_path)[-1] == str(tmp_path / "VA_Estimation_Challenge" / "Validation_Set" / "b.txt")
+    assert plan.annotation_files(config, tmp_path)[-1] == str(
+        tmp_path / "VA_Estimation_Challenge" / "Validation_Set" / "b.txt"
+    )
     assert plan.n_shards(config, tmp_path) == 4
     assert [plan.shard(config, tmp_path, k, 2) for k in range(2)] == [["a", "vid_right"], ["vid_left", "b"]]
 
 
 def test_plan_of_the_demo_comes_from_the_generator_parameters(tmp_path):
-    config = {"datasets": {"affwild2": {"root": None}}, "demo": {"affwild2": {"n_train": 4, "n_valid": 2, "n_test": 1}}, "va": {"preprocess": {"shards": 8}}}
-    assert plan.trials(config, tmp_path) == ["demo-000", "demo-001", "pair-video_left", "pair-video_right", "demo-002", "demo-003"]
+    config = {
+        "datasets": {"affwild2": {"root": None}},
+        "demo": {"affwild2": {"n_train": 4, "n_valid": 2, "n_test": 1}},
+        "va": {"preprocess": {"shards": 8}},
+    }
+    assert plan.trials(config, tmp_path) == [
+        "demo-000",
+        "demo-001",
+        "pair-video_left",
+        "pair-video_right",
+        "demo-002",
+        "demo-003",
+    ]
     assert plan.annotation_files(config, "root")[0] == "root/VA_Estimation_Challenge/Train_Set/demo-000.txt"
     assert plan.annotation_files(config, "root")[-1] == "root/VA_Estimation_Challenge/Validation_Set/demo-003.txt"
     assert plan.n_shards(config, tmp_path) == 6

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from helpers import REPO
 
 from affrepro.data import DatasetError
 from affrepro.features import iresnet, load_features, mfcc, vggish
 from affrepro.features.weights import parse_weights
 from affrepro.io import write_json, write_npz
 from affrepro.va import features
-
-from helpers import REPO
 
 
 def test_mfcc_shape_and_value_against_an_independent_computation():
@@ -25,7 +24,11 @@ def test_mfcc_shape_and_value_against_an_independent_computation():
     import torchaudio
     from scipy.fft import dct
 
-    mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=40)(torch.from_numpy(signal)).double().numpy()
+    mel = (
+        torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=40)(torch.from_numpy(signal))
+        .double()
+        .numpy()
+    )
     db = 10 * np.log10(np.maximum(mel, 1e-10))
     db = np.maximum(db, db.max() - 80)
     expected = dct(db, type=2, norm="ortho", axis=0)[:13].T
@@ -55,11 +58,15 @@ def test_vggish_loads_the_torchvggish_key_layout(tmp_path):
     reference = vggish.VGGish()
     keys = sorted(reference.state_dict())
     assert keys == sorted(
-        [f"features.{i}.{p}" for i in (0, 3, 6, 8, 11, 13) for p in ("weight", "bias")] + [f"embeddings.{i}.{p}" for i in (0, 2, 4) for p in ("weight", "bias")]
+        [f"features.{i}.{p}" for i in (0, 3, 6, 8, 11, 13) for p in ("weight", "bias")]
+        + [f"embeddings.{i}.{p}" for i in (0, 2, 4) for p in ("weight", "bias")]
     )
     torch.manual_seed(3)
     state = {k: torch.randn_like(v) * 0.01 for k, v in reference.state_dict().items()}
-    state |= {"pca_eigen_vectors": torch.zeros(128, 128), "pca_means": torch.zeros(128, 1)}  # shipped with torchvggish, unused
+    state |= {
+        "pca_eigen_vectors": torch.zeros(128, 128),
+        "pca_means": torch.zeros(128, 1),
+    }  # shipped with torchvggish, unused
     path = tmp_path / "vggish-10086976.pth"
     torch.save(state, path)
     model = vggish.build(parse_weights(str(path), "vggish"))
@@ -74,14 +81,18 @@ def test_vggish_loads_the_torchvggish_key_layout(tmp_path):
         model(x)
         conv = model.features(x)  # (2, 512, 6, 4)
     assert conv.shape == (2, 512, 6, 4)
-    assert torch.equal(seen["input"][:, :512], conv[:, :, 0, 0]) and torch.equal(seen["input"][:, 512:1024], conv[:, :, 0, 1])
+    assert torch.equal(seen["input"][:, :512], conv[:, :, 0, 0]) and torch.equal(
+        seen["input"][:, 512:1024], conv[:, :, 0, 1]
+    )
     torch.save({"features.0.weight": state["features.0.weight"]}, tmp_path / "partial.pth")
     with pytest.raises(ValueError, match="not a torchvggish state dict"):
         vggish.build(parse_weights(str(tmp_path / "partial.pth"), "vggish"))
 
 
 def batchnorm_keys(prefix: str, width: int) -> dict[str, tuple]:
-    return {f"{prefix}.{p}": (width,) for p in ("weight", "bias", "running_mean", "running_var")} | {f"{prefix}.num_batches_tracked": ()}
+    return {f"{prefix}.{p}": (width,) for p in ("weight", "bias", "running_mean", "running_var")} | {
+        f"{prefix}.num_batches_tracked": ()
+    }
 
 
 def insightface_iresnet50_keys(fc_side: int = 7) -> dict[str, tuple]:
@@ -98,12 +109,22 @@ def insightface_iresnet50_keys(fc_side: int = 7) -> dict[str, tuple]:
         for block in range(blocks):
             name, width_in = f"layer{stage}.{block}", inplanes if block == 0 else planes
             keys |= batchnorm_keys(f"{name}.bn1", width_in) | {f"{name}.conv1.weight": (planes, width_in, 3, 3)}
-            keys |= batchnorm_keys(f"{name}.bn2", planes) | {f"{name}.prelu.weight": (planes,), f"{name}.conv2.weight": (planes, planes, 3, 3)}
+            keys |= batchnorm_keys(f"{name}.bn2", planes) | {
+                f"{name}.prelu.weight": (planes,),
+                f"{name}.conv2.weight": (planes, planes, 3, 3),
+            }
             keys |= batchnorm_keys(f"{name}.bn3", planes)
             if block == 0:
-                keys |= {f"{name}.downsample.0.weight": (planes, width_in, 1, 1)} | batchnorm_keys(f"{name}.downsample.1", planes)
+                keys |= {f"{name}.downsample.0.weight": (planes, width_in, 1, 1)} | batchnorm_keys(
+                    f"{name}.downsample.1", planes
+                )
         inplanes = planes
-    return keys | batchnorm_keys("bn2", 512) | {"fc.weight": (512, 512 * fc_side * fc_side), "fc.bias": (512,)} | batchnorm_keys("features", 512)
+    return (
+        keys
+        | batchnorm_keys("bn2", 512)
+        | {"fc.weight": (512, 512 * fc_side * fc_side), "fc.bias": (512,)}
+        | batchnorm_keys("features", 512)
+    )
 
 
 def test_iresnet50_has_insightface_keys_and_shapes():
@@ -126,10 +147,20 @@ def test_iresnet50_loads_an_insightface_checkpoint_and_checks_input_size(tmp_pat
     path = tmp_path / "backbone.pth"
     torch.save(state, path)  # as arcface_torch saves it: the bare backbone state dict
     loaded = iresnet.build(parse_weights(str(path), "iresnet50"), input_size=16)
-    for key in ("conv1.weight", "layer3.5.conv2.weight", "layer2.0.downsample.1.running_var", "layer4.2.prelu.weight", "features.running_mean", "fc.bias"):
+    for key in (
+        "conv1.weight",
+        "layer3.5.conv2.weight",
+        "layer2.0.downsample.1.running_var",
+        "layer4.2.prelu.weight",
+        "features.running_mean",
+        "fc.bias",
+    ):
         assert torch.equal(loaded.state_dict()[key], state[key]), key
     torch.save({f"module.{k}": v for k, v in state.items()}, tmp_path / "ddp.pth")  # a DistributedDataParallel save
-    assert torch.equal(iresnet.build(parse_weights(str(tmp_path / "ddp.pth"), "iresnet50"), input_size=16).layer1[0].bn1.weight, state["layer1.0.bn1.weight"])
+    assert torch.equal(
+        iresnet.build(parse_weights(str(tmp_path / "ddp.pth"), "iresnet50"), input_size=16).layer1[0].bn1.weight,
+        state["layer1.0.bn1.weight"],
+    )
     frames = np.random.default_rng(0).integers(0, 255, (3, 48, 48, 3), dtype=np.uint8)
     out = iresnet.extract(loaded, frames, torch.device("cpu"), "fp32", 2, 16)
     assert out.shape == (3, 512) and np.isfinite(out).all()
@@ -156,10 +187,36 @@ def test_features_job_reads_the_prepare_manifest_and_lists_each_trial_file(tmp_p
     prepared.mkdir()
     sf.write(prepared / "a.wav", signal, 16000, subtype="PCM_16")  # as affrepro.va.prepare writes it
     rows = np.array([0, 10, 20, 40])  # at 25 fps: 0, 0.4, 0.8 and 1.6 s, the last past the 1 s of audio
-    write_npz(prepared / "a.npz", frames=np.zeros((4, 48, 48, 3), np.uint8), rows=rows, labels=np.zeros((4, 2), np.float32), fps=np.float64(25.0))
-    write_json(tmp_path / "prepare.json", {"trials": {"a": {"trial": str(prepared / "a.npz"), "audio": str(prepared / "a.wav")}}, "shard": 0, "shards": 1})
+    write_npz(
+        prepared / "a.npz",
+        frames=np.zeros((4, 48, 48, 3), np.uint8),
+        rows=rows,
+        labels=np.zeros((4, 2), np.float32),
+        fps=np.float64(25.0),
+    )
+    write_json(
+        tmp_path / "prepare.json",
+        {
+            "trials": {"a": {"trial": str(prepared / "a.npz"), "audio": str(prepared / "a.wav")}},
+            "shard": 0,
+            "shards": 1,
+        },
+    )
     out_dir, manifest = tmp_path / "features", tmp_path / "features.json"
-    features.main(["--config", str(REPO / "config.yaml"), "--extractor", "mfcc", "--prepared", str(tmp_path / "prepare.json"), "--out-dir", str(out_dir), "--manifest", str(manifest)])
+    features.main(
+        [
+            "--config",
+            str(REPO / "config.yaml"),
+            "--extractor",
+            "mfcc",
+            "--prepared",
+            str(tmp_path / "prepare.json"),
+            "--out-dir",
+            str(out_dir),
+            "--manifest",
+            str(manifest),
+        ]
+    )
     written = json.loads(manifest.read_text())
     assert written["dim"] == 39 and written["extractor"] == "mfcc"
     assert written["trials"] == {"a": {"file": str(out_dir / "a.npz"), "rows": 4}}

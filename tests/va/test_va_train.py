@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import repo_config
 
 from affrepro.config import deep_merge, effective_config, substitutes
 from affrepro.features import save_features
@@ -14,21 +15,32 @@ from affrepro.metrics import ccc, va_score
 from affrepro.models.tcn import TCN
 from affrepro.models.temporal_transformer import TemporalTransformer
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
+from affrepro.store import open_store, pack
 from affrepro.va import train
 from affrepro.va.aggregate import summarise
 from affrepro.va.folds import assign_folds, selection_fold
-from affrepro.store import open_store, pack
 from affrepro.va.train import moving_average, train_fold, trial_labels, window_starts
-from helpers import repo_config
 
 TINY_MODEL = {
-    "tcn_channels": 8, "tcn_layers": 2, "tcn_kernel_size": 3, "tcn_dropout": 0.0,
-    "transformer_layers": 1, "transformer_heads": 2, "transformer_ff_dim": 16, "dropout": 0.0, "head_hidden": 8,
+    "tcn_channels": 8,
+    "tcn_layers": 2,
+    "tcn_kernel_size": 3,
+    "tcn_dropout": 0.0,
+    "transformer_layers": 1,
+    "transformer_heads": 2,
+    "transformer_ff_dim": 16,
+    "dropout": 0.0,
+    "head_hidden": 8,
 }
 
 
 def test_folds_partition_keep_pairs_and_are_deterministic():
-    lengths = {f"t{i:02d}": 100 + 37 * i for i in range(15)} | {"v_left": 300, "v_right": 300, "w_left": 50, "w_right": 50}
+    lengths = {f"t{i:02d}": 100 + 37 * i for i in range(15)} | {
+        "v_left": 300,
+        "v_right": 300,
+        "w_left": 50,
+        "w_right": 50,
+    }
     folds = assign_folds(lengths, 6, seed=0)
     assert sorted(folds) == sorted(lengths)  # every trial in exactly one fold
     assert set(folds.values()) == set(range(6))
@@ -69,7 +81,9 @@ def test_ccc_loss_is_two_minus_the_metric():
 
 def test_va_model_per_frame_outputs_ignore_padding():
     torch.manual_seed(0)
-    settings = VAModelSettings(**(TINY_MODEL | {"tcn_channels": 16, "transformer_layers": 2, "transformer_heads": 4, "transformer_ff_dim": 32}))
+    settings = VAModelSettings(
+        **(TINY_MODEL | {"tcn_channels": 16, "transformer_layers": 2, "transformer_heads": 4, "transformer_ff_dim": 32})
+    )
     model = VAModel({"v": 8, "a": 4}, settings).eval()
     features = {"v": torch.randn(1, 10, 8), "a": torch.randn(1, 10, 4)}
     mask = torch.ones(1, 10, dtype=torch.bool)
@@ -127,7 +141,9 @@ def test_order_reaches_the_encoder_only_through_the_tcn_window():
         assert torch.allclose(encoder(full[:, order], mask), encoder(full, mask)[:, order], atol=1e-5)
 
 
-def write_tiny_trials(root, n_trials: int, length: int, extractors: tuple[str, ...] = ("v", "a")) -> tuple[dict, list[dict]]:
+def write_tiny_trials(
+    root, n_trials: int, length: int, extractors: tuple[str, ...] = ("v", "a")
+) -> tuple[dict, list[dict]]:
     """Trials whose first extractor carries the labels and whose others are noise, as the prepare and features jobs write them.
 
     Returns the prepare manifest and one features manifest per extractor.
@@ -140,7 +156,11 @@ def write_tiny_trials(root, n_trials: int, length: int, extractors: tuple[str, .
         write_npz(root / f"{name}.npz", rows=np.arange(length), labels=labels)
         prepared["trials"][name] = {"trial": str(root / f"{name}.npz")}
         for extractor in extractors:
-            values = np.c_[labels, rng.normal(0, 0.1, (length, 1))] if extractor == extractors[0] else rng.normal(0, 1, (length, 2))
+            values = (
+                np.c_[labels, rng.normal(0, 0.1, (length, 1))]
+                if extractor == extractors[0]
+                else rng.normal(0, 1, (length, 2))
+            )
             save_features(root / f"{extractor}-{name}.npz", values, np.arange(length), length)
             by_extractor[extractor]["trials"][name] = {"file": str(root / f"{extractor}-{name}.npz")}
     return prepared, list(by_extractor.values())
@@ -152,12 +172,27 @@ def pack_tiny_trials(root, features: list[dict]) -> tuple[list, dict]:
     for manifest in features:
         extractor, trials = manifest["extractor"], manifest["trials"]
         manifests.append(root / f"packed-{extractor}.json")
-        pack(extractor, {"trials": sorted(trials)}, {t: info["file"] for t, info in trials.items()}, root / f"packed-{extractor}", manifests[-1])
+        pack(
+            extractor,
+            {"trials": sorted(trials)},
+            {t: info["file"] for t, info in trials.items()},
+            root / f"packed-{extractor}",
+            manifests[-1],
+        )
         stores[extractor] = open_store(manifests[-1])["trials"]
     return manifests, stores
 
 
-TINY_TRAIN = {"window": 16, "hop": 8, "eval_hop": 8, "smoothing": 3, "epochs": 3, "batch_size": 4, "lr": 1e-2, "weight_decay": 0.0}
+TINY_TRAIN = {
+    "window": 16,
+    "hop": 8,
+    "eval_hop": 8,
+    "smoothing": 3,
+    "epochs": 3,
+    "batch_size": 4,
+    "lr": 1e-2,
+    "weight_decay": 0.0,
+}
 
 
 # Three folds of two trials, t0..t5: t_i in fold i mod 3. Per protocol, the trials by role when fold 0 is scored.
@@ -174,17 +209,31 @@ def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, prot
     assert files["t3"] == tmp_path / "t3.npz"
     _, stores = pack_tiny_trials(tmp_path, features)
     assert np.array_equal(stores["v"].rows("t3", 5, 9), np.load(tmp_path / "v-t3.npz")["features"][5:9])
-    config = {"va": {"seed": 0, "extractors": ["v", "a"], "cv": {"folds": 3, "seed": 0}, "model": TINY_MODEL, "train": TINY_TRAIN}}
+    config = {
+        "va": {
+            "seed": 0,
+            "extractors": ["v", "a"],
+            "cv": {"folds": 3, "seed": 0},
+            "model": TINY_MODEL,
+            "train": TINY_TRAIN,
+        }
+    }
     assignment = {f"t{i}": i % 3 for i in range(6)}
     metrics, predictions = train_fold(config, 0, assignment, files, stores, protocol)
     assert metrics["trials"] == TINY_ROLES[protocol]
-    assert metrics["fold"] == 0 and metrics["protocol"] == protocol and metrics["selection_fold"] == {"paper": 0, "nested": 1}[protocol]
+    assert (
+        metrics["fold"] == 0
+        and metrics["protocol"] == protocol
+        and metrics["selection_fold"] == {"paper": 0, "nested": 1}[protocol]
+    )
     # windows start at 0, 8, 16, 24 in each 40-frame training trial
     assert metrics["frames"] == {"held_out": 80, "training_windows": 4 * len(TINY_ROLES[protocol]["training"])}
     assert sorted(predictions) == ["t0", "t3"]
     labels = np.concatenate([np.load(tmp_path / f"{n}.npz")["labels"].astype(np.float64) for n in ("t0", "t3")])
     predicted = np.concatenate([predictions["t0"], predictions["t3"]])
-    assert {k: metrics[k] for k in ("valence", "arousal", "p")} == va_score(labels[:, 0], predicted[:, 0], labels[:, 1], predicted[:, 1])
+    assert {k: metrics[k] for k in ("valence", "arousal", "p")} == va_score(
+        labels[:, 0], predicted[:, 0], labels[:, 1], predicted[:, 1]
+    )
     selection = [epoch["selection_p"] for epoch in metrics["history"]]
     assert metrics["best_epoch"] == int(np.argmax(selection)) and metrics["selection_p"] == max(selection)
     if protocol == "paper":  # the reported score is the best epoch's score on the reported fold itself
@@ -195,7 +244,9 @@ def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, prot
 
 def test_fold_job_records_the_substitutes_it_ran_with(tmp_path):
     """On real data with allow_substitutes, a fold's metrics name the random-init extractor it used; on the demo, none."""
-    prepared, by_extractor = write_tiny_trials(tmp_path, n_trials=6, length=40, extractors=("iresnet50", "vggish", "mfcc"))
+    prepared, by_extractor = write_tiny_trials(
+        tmp_path, n_trials=6, length=40, extractors=("iresnet50", "vggish", "mfcc")
+    )
     (tmp_path / "vggish.pth").write_bytes(b"a checkpoint")
     real = deep_merge(
         repo_config(),
@@ -207,7 +258,11 @@ def test_fold_job_records_the_substitutes_it_ran_with(tmp_path):
             "va": {"cv": {"folds": 3}, "model": TINY_MODEL, "train": TINY_TRAIN},
         },
     )
-    paths = {"prepared": tmp_path / "prepared.json", "folds": tmp_path / "folds.json", "config": tmp_path / "config.yaml"}
+    paths = {
+        "prepared": tmp_path / "prepared.json",
+        "folds": tmp_path / "folds.json",
+        "config": tmp_path / "config.yaml",
+    }
     write_json(paths["prepared"], prepared)
     write_json(paths["folds"], {"assignment": {f"t{i}": i % 3 for i in range(6)}})
     features, _ = pack_tiny_trials(tmp_path, by_extractor)
@@ -215,20 +270,52 @@ def test_fold_job_records_the_substitutes_it_ran_with(tmp_path):
     assert "iresnet50" in expected[0] and "random" in expected[0]
     for config, substituted in ((real, expected), (deep_merge(real, {"datasets": {"affwild2": {"root": None}}}), [])):
         paths["config"].write_text(yaml.safe_dump(config))
-        args = ["--config", paths["config"], "--protocol", "paper", "--fold", "0", "--folds", paths["folds"], "--prepared", paths["prepared"]]
-        train.main([str(a) for a in args + ["--packed", *features, "--metrics", tmp_path / "m.json", "--predictions", tmp_path / "p.npz"]])
+        args = [
+            "--config",
+            paths["config"],
+            "--protocol",
+            "paper",
+            "--fold",
+            "0",
+            "--folds",
+            paths["folds"],
+            "--prepared",
+            paths["prepared"],
+        ]
+        train.main(
+            [
+                str(a)
+                for a in args
+                + ["--packed", *features, "--metrics", tmp_path / "m.json", "--predictions", tmp_path / "p.npz"]
+            ]
+        )
         assert json.loads((tmp_path / "m.json").read_text())["substitutes"] == substituted
 
 
 def fold_row(fold: int, valence: float, arousal: float, substitutes: list[str]) -> dict:
-    return {"fold": fold, "protocol": "paper", "valence": valence, "arousal": arousal, "p": (valence + arousal) / 2, "best_epoch": fold, "selection_fold": fold, "substitutes": substitutes}
+    return {
+        "fold": fold,
+        "protocol": "paper",
+        "valence": valence,
+        "arousal": arousal,
+        "p": (valence + arousal) / 2,
+        "best_epoch": fold,
+        "selection_fold": fold,
+        "substitutes": substitutes,
+    }
 
 
 def test_aggregate_mean_row_is_the_fold_mean_with_the_sample_std():
     folds = [fold_row(2, 0.5, 0.1, ["b"]), fold_row(0, 0.7, 0.3, ["a", "b"]), fold_row(1, 0.6, 0.2, [])]
     summary = summarise(folds)
     assert list(summary["folds"]) == ["fold-0", "fold-1", "fold-2"]
-    assert summary["folds"]["fold-2"] == {"valence": 0.5, "arousal": 0.1, "p": 0.3, "best_epoch": 2, "selection_fold": 2}
+    assert summary["folds"]["fold-2"] == {
+        "valence": 0.5,
+        "arousal": 0.1,
+        "p": 0.3,
+        "best_epoch": 2,
+        "selection_fold": 2,
+    }
     assert summary["mean"]["valence"] == pytest.approx(0.6) and summary["mean"]["valence_std"] == pytest.approx(0.1)
     assert summary["mean"]["arousal"] == pytest.approx(0.2) and summary["mean"]["p_std"] == pytest.approx(0.1)
     assert summary["n_folds"] == 3 and summary["protocol"] == "paper"

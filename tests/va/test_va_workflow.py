@@ -5,10 +5,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from helpers import run_in, run_tiny_config, tiny_config
 
-VA_TARGETS = [f"results/va/{table}.{ext}" for table in ("table1", "table2", "table2_nested") for ext in ("csv", "json")]
+VA_TARGETS = [
+    f"results/va/{table}.{ext}" for table in ("table1", "table2", "table2_nested") for ext in ("csv", "json")
+] + [
+    "results/va/curves/training.csv"  # the folds' per-epoch histories: deterministic too
+]
 PROTOCOL_TABLES = {"paper": "table2", "nested": "table2_nested"}  # how each table's epochs were selected
 
 
@@ -26,7 +29,9 @@ def assert_fold_table(workdir: Path, protocol: str) -> None:
     assert table["P_ours"].iloc[6] > 0.2  # the planted signal is recovered even on this tiny budget
     for k in range(6):
         fold = json.loads((workdir / f"work/va/folds/{protocol}/fold{k}/metrics.json").read_text())
-        assert fold["protocol"] == protocol and fold["substitutes"] == []  # the demo's stand-ins are named by the demo note
+        assert (
+            fold["protocol"] == protocol and fold["substitutes"] == []
+        )  # the demo's stand-ins are named by the demo note
         assert table.loc[k, "P_ours"] == round(fold["p"], 4)
         chooser = {"paper": k, "nested": (k + 1) % 6}[protocol]
         assert fold["selection_fold"] == chooser and f"epoch selected on fold-{chooser}" in table.loc[k, "note"]
@@ -37,29 +42,51 @@ def assert_fold_table(workdir: Path, protocol: str) -> None:
         assert not set(fold["trials"]["training"]) & set(fold["trials"]["held_out"] + fold["trials"]["selection"])
     cv = json.loads((workdir / f"work/va/folds/{protocol}/cv.json").read_text())
     assert cv["protocol"] == protocol and cv["substitutes"] == []
-    assert table.loc[6, "P_ours"] == round(cv["mean"]["p"], 4) and table.loc[6, "P_std"] == round(cv["mean"]["p_std"], 4)
+    assert table.loc[6, "P_ours"] == round(cv["mean"]["p"], 4) and table.loc[6, "P_std"] == round(
+        cv["mean"]["p_std"], 4
+    )
 
 
 def assert_tables(workdir: Path) -> None:
     for protocol in PROTOCOL_TABLES:
         assert_fold_table(workdir, protocol)
-    paper_folds, nested_folds = ([json.loads((workdir / f"work/va/folds/{p}/fold{k}/metrics.json").read_text()) for k in range(6)] for p in PROTOCOL_TABLES)
-    for paper, nested in zip(paper_folds, nested_folds):  # the same scored trials; the paper's protocol trains on one fold more
+    paper_folds, nested_folds = (
+        [json.loads((workdir / f"work/va/folds/{p}/fold{k}/metrics.json").read_text()) for k in range(6)]
+        for p in PROTOCOL_TABLES
+    )
+    for paper, nested in zip(
+        paper_folds, nested_folds
+    ):  # the same scored trials; the paper's protocol trains on one fold more
         assert paper["trials"]["held_out"] == nested["trials"]["held_out"]
         assert len(paper["trials"]["training"]) > len(nested["trials"]["training"])
     table1 = pd.read_csv(workdir / "results/va/table1.csv")
     assert table1["Dimension_ours"].tolist() == [128, 39, 512]
-    provenance = json.loads((workdir / "results/va/table2_nested.json").read_text())["provenance"]
+    assert list(json.loads((workdir / "results/va/table2_nested.json").read_text())) == [
+        "rows"
+    ]  # the metrics file holds numbers only
+    sidecar = json.loads((workdir / "results/va/table2_nested.provenance.json").read_text())
+    assert [e["device"] for e in sidecar["environment"]["training"]] == ["cpu"]
+    curves = pd.read_csv(workdir / "results/va/curves/training.csv")
+    assert (
+        sorted(set(curves["run"])) == sorted(f"{p}/fold{k}" for p in PROTOCOL_TABLES for k in range(6))
+        and curves["lr"].notna().all()
+    )
+    provenance = sidecar["provenance"]
     assert provenance["dataset"]["kind"] == "demo" and provenance["dataset"]["root"] == "work/data/affwild2"
     assert provenance["folds"]["n"] == 6
-    assert provenance["selection"]["table2"].startswith("paper: ") and provenance["selection"]["table2_nested"].startswith("nested: ")
+    assert provenance["selection"]["table2"].startswith("paper: ") and provenance["selection"][
+        "table2_nested"
+    ].startswith("nested: ")
 
 
 def assert_planted_faults_reached_the_pipeline(workdir: Path) -> None:
     """-5 rows shortened trials, missing crops were filled, the two people of a video share a fold."""
     folds = json.loads((workdir / "work/va/folds.json").read_text())
     assert folds["assignment"]["pair-video_left"] == folds["assignment"]["pair-video_right"]
-    assert sorted(folds["assignment"]) == sorted(f"demo-{i:03d}" for i in range(6)) + ["pair-video_left", "pair-video_right"]
+    assert sorted(folds["assignment"]) == sorted(f"demo-{i:03d}" for i in range(6)) + [
+        "pair-video_left",
+        "pair-video_right",
+    ]
     planted = json.loads((workdir / "work/data/affwild2/planted.json").read_text())["trials"]
     manifests = [json.loads(m.read_text()) for m in sorted(workdir.glob("work/va/prepare/shard*.json"))]
     prepared = {k: v for m in manifests for k, v in m["trials"].items()}

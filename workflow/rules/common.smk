@@ -1,10 +1,11 @@
-# Shared rule machinery: imports, config validation, the resolved config every job reads,
-# dataset locations, the job command line, and the one rule that renders any paper table.
-# Each paper's .smk needs only this file before it.
+# Shared machinery, no rules: imports, config validation, the resolved config every job reads,
+# dataset locations, the job command line, and the registries each paper's .smk fills.
+# Each paper's .smk needs only this file before it; results.smk holds the rules shared by the papers.
 import shlex
 import sys
 from pathlib import Path
 
+from affrepro import claims as paper_claims
 from affrepro import papers
 from affrepro import resources as job_resources  # `resources` is Snakemake's own name in a Snakefile
 from affrepro.codeversion import code_version
@@ -54,16 +55,6 @@ onstart:
         sys.exit(f"affrepro: {RESOLVED_CONFIG_ERROR}")
 
 
-localrules:
-    resolved_config,
-
-
-rule resolved_config:
-    output:
-        RESOLVED_CONFIG,
-    run:
-        write_resolved_config(config, output[0])
-
 # Where each dataset is read from: the configured location, or the demo a rule writes there.
 DEMO_DATA = {
     "hume_vidmimic2": "work/data/hume_vidmimic2",
@@ -76,6 +67,19 @@ DEMO_DATA = {
 def data_location(dataset):
     value = dataset_location(config, dataset)
     return DEMO_DATA[dataset] if value is None else value
+
+
+def folder_of(key, up=1):
+    """A params function: the folder `up` levels above the first file of the rule's named input or output
+    `key` (0: the file itself), e.g. a dataset's root from the index file the rule reads or writes there.
+    A job that reads a whole folder thus gets it from its declared files, not from a path typed twice."""
+
+    def folder(wildcards, input, output):
+        files = dict(output.items()) | dict(input.items())
+        first = Path(files[key] if isinstance(files[key], str) else files[key][0])
+        return str(first.parents[up - 1] if up else first)
+
+    return folder
 
 
 def paper_config(paper):
@@ -118,37 +122,10 @@ wildcard_constraints:
     paper="|".join(papers.PAPERS),
 
 
-# Filled by each paper's .smk: the files its tables' provenance reads ({name: path}),
-# and every result file of the paper (the `<paper>_tables` target and `all`).
+# Filled by each paper's .smk: its effective config, the files its tables' provenance reads
+# ({name: path}), its training jobs' metrics files (their per-epoch histories make
+# results/<paper>/curves/), and every result file of the paper (the `<paper>_tables` target and `all`).
+PAPER_CONFIGS = {}
 PROVENANCE = {}
+TRAINING_RUNS = {}
 PAPER_TARGETS = {}
-
-
-rule paper_table:
-    input:
-        # The tables depend on the config they were computed with; in a fresh
-        # clone this record is new, so the committed tables are recomputed.
-        config=RESOLVED_CONFIG,
-        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
-        runs=lambda w: input_files(load_paper(w.paper), w.table),
-        provenance=lambda w: list(PROVENANCE[w.paper].values()),
-    output:
-        csv="results/{paper}/{table}.csv",
-        json="results/{paper}/{table}.json",
-    params:
-        provenance=lambda w: [f"{name}={path}" for name, path in PROVENANCE[w.paper].items()],
-    conda:
-        "../../envs/affrepro.yaml"
-    log:
-        "logs/{paper}/{table}.log",
-    localrule: True
-    threads: 1
-    resources:
-        mem_mb=job_resources.small_job_mem_mb("paper_table"),
-        runtime=job_resources.MIN_RUNTIME,
-    shell:
-        job(
-            "tables",
-            "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --provenance {params.provenance:q}",
-            reads=[f"{paper}.report" for paper in papers.PAPERS],
-        )

@@ -18,11 +18,17 @@ ECAN_DATA_FILES = {
     "rafdb": f"{ECAN_DATA['rafdb']}/EmoLabel/list_patition_label.txt",
     "fer2013": ECAN_DATA["fer2013"],
 }
+ECAN_DATA_DEPTH = {"rafdb": 2, "fer2013": 0}  # folders from that file up to the dataset's location
 
+PAPER_CONFIGS["ecan"] = ECAN
 PROVENANCE["ecan"] = {"datasets": "work/ecan/datasets.json"}
-PAPER_TARGETS["ecan"] = expand("results/ecan/{table}.{ext}", table=["table1", "table2", "table3", "table4", "table5"], ext=["csv", "json"]) + expand(
-    "results/ecan/{figure}.{ext}", figure=["figure3", "figure4", "figure6", "figure7"], ext=["png", "csv"]
+TRAINING_RUNS["ecan"] = expand("work/ecan/runs/{run}/metrics.json", run=sorted(ECAN_RUNS))
+PAPER_TARGETS["ecan"] = (
+    expand("results/ecan/{table}.{ext}", table=["table1", "table2", "table3", "table4", "table5"], ext=["csv", "json", "provenance.json"])
+    + expand("results/ecan/{figure}.{ext}", figure=["figure3", "figure4", "figure6", "figure7"], ext=["png", "csv"])
+    + ["results/ecan/curves/training.csv"]
 )
+PAPER_TARGETS["ecan"] += ["results/ecan/curves/training.png", "results/ecan/claims.csv"]  # rules of results.smk
 
 
 for _dataset in ecan_plan.DATASETS:
@@ -32,11 +38,11 @@ for _dataset in ecan_plan.DATASETS:
             name:
                 f"ecan_demo_{_dataset}"
             output:
-                ECAN_DATA_FILES[_dataset],
+                index=ECAN_DATA_FILES[_dataset],
             params:
                 demo=config["demo"][_dataset],
                 dataset=_dataset,
-                out=ECAN_DATA[_dataset],
+                out=folder_of("index", up=ECAN_DATA_DEPTH[_dataset]),
             conda:
                 "../../envs/affrepro.yaml"
             log:
@@ -95,13 +101,13 @@ rule ecan_aggregate:
 
 rule ecan_stats:
     input:
-        ECAN_DATA_FILES.values(),
+        **ECAN_DATA_FILES,
     output:
         datasets="work/ecan/datasets.json",
         augmentations="work/ecan/augmentations.json",
     params:
-        rafdb=ECAN_DATA["rafdb"],
-        fer2013=ECAN_DATA["fer2013"],
+        rafdb=folder_of("rafdb", up=ECAN_DATA_DEPTH["rafdb"]),
+        fer2013=folder_of("fer2013", up=ECAN_DATA_DEPTH["fer2013"]),
         augment=ECAN["ecan"]["augment"],
     conda:
         "../../envs/affrepro.yaml"
@@ -121,10 +127,18 @@ rule ecan_figure:
         RESOLVED_CONFIG,
         data=lambda w: "work/ecan/datasets.json" if w.figure == "figure6" else f"work/ecan/experiments/{w.figure}.json",
     output:
-        png="results/ecan/{figure}.png",
+        png=report(
+            "results/ecan/{figure}.png",
+            caption="../report/figure.rst",
+            category="ecan",
+            subcategory="figures",
+            labels={"paper": "ecan", "figure": "{figure}"},
+        ),
         csv="results/ecan/{figure}.csv",
     wildcard_constraints:
         figure="figure[3467]",
+    params:
+        caption=lambda w: load_paper("ecan")["figures"][w.figure]["caption"],
     conda:
         "../../envs/affrepro.yaml"
     log:

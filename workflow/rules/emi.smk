@@ -11,37 +11,32 @@ EMI_LABELLED_CLIPS = sum(s.partition != "test" for s in EMI_SAMPLES)
 EMI_SPLIT_FILES = [f"{EMI_ROOT}/train_split.csv", f"{EMI_ROOT}/valid_split.csv"]
 EMI_TABLES = ["table1", "table2", "table3", "table4"]
 
+PAPER_CONFIGS["emi"] = EMI
 PROVENANCE["emi"] = {"stats": "work/emi/dataset_stats.json"} | {
     e: f"work/emi/features/{e}/shard0.json" for e in emi_plan.used_extractors(EMI)
 }
+TRAINING_RUNS["emi"] = expand("work/emi/runs/{feature_set}/metrics.json", feature_set=EMI["emi"]["feature_sets"])
 PAPER_TARGETS["emi"] = (
-    expand("results/{table}.{ext}", table=EMI_TABLES, ext=["csv", "json"])
-    + expand("results/emi/{table}.{ext}", table=EMI_TABLES, ext=["csv", "json"])
-    + ["results/emi/submission_test.csv"]
+    expand("results/{table}.{ext}", table=EMI_TABLES, ext=["csv", "json", "provenance.json"])
+    + expand("results/emi/{table}.{ext}", table=EMI_TABLES, ext=["csv", "json", "provenance.json"])
+    + ["results/emi/submission_test.csv", "results/emi/curves/training.csv"]
 )
+PAPER_TARGETS["emi"] += ["results/emi/curves/training.png", "results/emi/claims.csv"]  # rules of results.smk
 
 
 wildcard_constraints:
     extractor="|".join(EMI_EXTRACTORS),
 
 
-def emi_shard_videos(wildcards):
-    return emi_plan.shard_videos(EMI, EMI_ROOT, int(wildcards.shard), EMI_SHARDS)
-
-
-def emi_packed_stores(feature_set):
-    return [f"work/emi/packed/{e}.json" for e in EMI["emi"]["feature_sets"][feature_set]["extractors"]]
-
-
 if emi_plan.is_demo(EMI):
 
     rule emi_demo_data:
         output:
-            EMI_SPLIT_FILES,
-            [f"{EMI_ROOT}/raw/{s.key}.mp4" for s in EMI_SAMPLES],
+            splits=EMI_SPLIT_FILES,
+            videos=[f"{EMI_ROOT}/raw/{s.key}.mp4" for s in EMI_SAMPLES],
         params:
             demo=config["demo"]["hume_vidmimic2"],
-            root=EMI_ROOT,
+            root=folder_of("splits"),  # the dataset root holds the split files
         conda:
             "../../envs/affrepro.yaml"
         log:
@@ -57,8 +52,8 @@ if emi_plan.is_demo(EMI):
 
 rule emi_prepare:
     input:
-        EMI_SPLIT_FILES,
-        emi_shard_videos,
+        splits=EMI_SPLIT_FILES,
+        videos=lambda w: emi_plan.shard_videos(EMI, EMI_ROOT, int(w.shard), EMI_SHARDS),
     output:
         "work/emi/{stage}/shard{shard}.json",
     wildcard_constraints:
@@ -66,7 +61,7 @@ rule emi_prepare:
     params:
         settings=lambda w: {k: EMI["preprocess"][k] for k in ("fps", "face_size", "mtcnn")} if w.stage == "faces" else EMI["preprocess"]["audio"],
         compute=EMI["compute"],
-        root=EMI_ROOT,
+        root=folder_of("splits"),
         shards=EMI_SHARDS,
     conda:
         "../../envs/affrepro.yaml"
@@ -112,7 +107,7 @@ rule emi_pack:
         manifest="work/emi/packed/{extractor}.json",
         store=directory("work/emi/packed/{extractor}"),
     params:
-        root=EMI_ROOT,
+        root=folder_of("splits"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -128,7 +123,7 @@ rule emi_pack:
 rule emi_train:
     input:
         splits=EMI_SPLIT_FILES,
-        packed=lambda w: emi_packed_stores(w.feature_set),
+        packed=lambda w: [f"work/emi/packed/{e}.json" for e in EMI["emi"]["feature_sets"][w.feature_set]["extractors"]],
     output:
         metrics="work/emi/runs/{feature_set}/metrics.json",
         predictions="work/emi/runs/{feature_set}/predictions.csv",
@@ -137,7 +132,7 @@ rule emi_train:
         seeds=EMI["emi"]["seeds"],
         train=EMI["emi"]["train"],
         model=EMI["emi"]["model"],
-        root=EMI_ROOT,
+        root=folder_of("splits"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -164,7 +159,7 @@ rule emi_aggregate:
         predictions="work/emi/fusion/{fusion}/predictions.csv",
     params:
         members=lambda w: EMI["emi"]["fusions"][w.fusion],
-        root=EMI_ROOT,
+        root=folder_of("splits"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -203,13 +198,13 @@ rule emi_submission:
 
 rule emi_dataset_stats:
     input:
-        EMI_SPLIT_FILES,
-        lambda w: [v for k in range(EMI_SHARDS) for v in emi_plan.shard_videos(EMI, EMI_ROOT, k, EMI_SHARDS)],
+        splits=EMI_SPLIT_FILES,
+        videos=lambda w: [v for k in range(EMI_SHARDS) for v in emi_plan.shard_videos(EMI, EMI_ROOT, k, EMI_SHARDS)],
         manifests=expand("work/emi/{stage}/shard{shard}.json", stage=["faces", "audio"], shard=range(EMI_SHARDS)),
     output:
         "work/emi/dataset_stats.json",
     params:
-        root=EMI_ROOT,
+        root=folder_of("splits"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -229,7 +224,9 @@ rule emi_headline_table:
     output:
         "results/{table}.{ext}",
     wildcard_constraints:
-        ext="csv|json",
+        ext=r"csv|json|provenance\.json",
+    conda:
+        "../../envs/affrepro.yaml"
     log:
         "logs/emi/headline_{table}.{ext}.log",
     localrule: True

@@ -14,21 +14,26 @@ VA_TRIALS = len(va_plan.trials(VA, VA_ROOT))
 VA_TRIALS_PER_SHARD = -(-VA_TRIALS // len(VA_SHARDS))
 VA_FOLDS = range(VA["va"]["cv"]["folds"])
 
+PAPER_CONFIGS["va"] = VA
 PROVENANCE["va"] = {
     "folds": "work/va/folds.json",
     "prepare": "work/va/prepare/shard0.json",
     **{extractor: f"work/va/features/{extractor}/shard0.json" for extractor in VA["va"]["extractors"]},
 }
-PAPER_TARGETS["va"] = expand("results/va/{table}.{ext}", table=["table1", "table2", "table2_nested"], ext=["csv", "json"])
+TRAINING_RUNS["va"] = expand("work/va/folds/{protocol}/fold{fold}/metrics.json", protocol=VA_PROTOCOLS, fold=VA_FOLDS)
+PAPER_TARGETS["va"] = expand("results/va/{table}.{ext}", table=["table1", "table2", "table2_nested"], ext=["csv", "json", "provenance.json"]) + [
+    "results/va/curves/training.csv"
+]
+PAPER_TARGETS["va"] += ["results/va/curves/training.png", "results/va/claims.csv"]  # rules of results.smk
 
 
 if uses_demo(VA, "va"):
 
     rule va_demo_data:
         output:
-            va_plan.annotation_files(VA, VA_ROOT),
+            annotations=va_plan.annotation_files(VA, VA_ROOT),
         params:
-            root=VA_ROOT,
+            root=folder_of("annotations", up=va_plan.ANNOTATION_DEPTH),
             demo=VA["demo"]["affwild2"],
         conda:
             "../../envs/affrepro.yaml"
@@ -45,12 +50,12 @@ if uses_demo(VA, "va"):
 
 rule va_prepare:
     input:
-        va_plan.annotation_files(VA, VA_ROOT),
+        annotations=va_plan.annotation_files(VA, VA_ROOT),
     output:
         manifest="work/va/prepare/shard{shard}.json",
         trials=directory("work/va/prepare/shard{shard}"),
     params:
-        root=VA_ROOT,
+        root=folder_of("annotations", up=va_plan.ANNOTATION_DEPTH),
         shards=len(VA_SHARDS),
         settings=VA["va"]["preprocess"],
     conda:

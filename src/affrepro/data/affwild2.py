@@ -53,7 +53,9 @@ def read_annotation(path: str | Path) -> np.ndarray:
         raise DatasetError(f"{path}: missing annotation file")
     lines = path.read_text().splitlines()
     if not lines or lines[0].replace(" ", "").lower() != "valence,arousal":
-        raise DatasetError(f"{path}: the first line must be the header `valence,arousal` (found {lines[0] if lines else 'an empty file'!r})")
+        raise DatasetError(
+            f"{path}: the first line must be the header `valence,arousal` (found {lines[0] if lines else 'an empty file'!r})"
+        )
     if len(lines) == 1:
         raise DatasetError(f"{path}: no annotation rows after the header; restore the file or remove the trial")
     rows = []
@@ -64,13 +66,17 @@ def read_annotation(path: str | Path) -> np.ndarray:
                 raise ValueError(f"{len(fields)} field(s)")
             rows.append([float(fields[0]), float(fields[1])])
         except ValueError as exc:
-            raise DatasetError(f"{path}: line {number} is {line!r}; every line after the header must be two numbers `valence,arousal` ({exc})") from exc
+            raise DatasetError(
+                f"{path}: line {number} is {line!r}; every line after the header must be two numbers `valence,arousal` ({exc})"
+            ) from exc
     values = np.array(rows, dtype=np.float64).reshape(-1, 2)
     ignored = (values == IGNORED).any(1)
     bad = ~ignored & ((np.abs(values) > 1.0).any(1) | ~np.isfinite(values).all(1))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DatasetError(f"{path}: line {row + 2} has {values[row].tolist()}; values must lie in [-1, 1], or be -5 for an ignored frame")
+        raise DatasetError(
+            f"{path}: line {row + 2} has {values[row].tolist()}; values must lie in [-1, 1], or be -5 for an ignored frame"
+        )
     return values
 
 
@@ -84,7 +90,9 @@ def list_trials(root: str | Path) -> list[Trial]:
     root = Path(root)
     base = root / ANNOTATIONS
     if not base.is_dir():
-        raise DatasetError(f"{base}: missing. An Aff-Wild2 root needs {ANNOTATIONS}/Train_Set and Validation_Set; point datasets.affwild2.root at it")
+        raise DatasetError(
+            f"{base}: missing. An Aff-Wild2 root needs {ANNOTATIONS}/Train_Set and Validation_Set; point datasets.affwild2.root at it"
+        )
     trials = []
     for split, folder in SPLITS.items():
         directory = base / folder
@@ -92,7 +100,10 @@ def list_trials(root: str | Path) -> list[Trial]:
             raise DatasetError(f"{directory}: missing annotation folder")
         found = [Trial(p.stem, split, p) for p in sorted(directory.glob("*.txt"))]
         if not found:
-            raise DatasetError(f"{directory}: no annotation files (<trial>.txt); the {split} split is empty. Restore them, or point datasets.affwild2.root at the complete dataset")
+            raise DatasetError(
+                f"{directory}: no annotation files (<trial>.txt); the {split} split is empty. Restore them, or "
+                "point datasets.affwild2.root at the complete dataset"
+            )
         trials += found
     annotated_videos = {video_group(t.name) for t in trials}
     videos_dir = root / "videos"
@@ -113,7 +124,9 @@ def video_path(root: str | Path, trial: Trial) -> Path:
         path = Path(root) / "videos" / f"{video}{suffix}"
         if path.is_file():
             return path
-    raise DatasetError(f"{Path(root) / 'videos'}: no {video}.mp4 or .avi for trial {trial.name}; the audio branch needs the video")
+    raise DatasetError(
+        f"{Path(root) / 'videos'}: no {video}.mp4 or .avi for trial {trial.name}; the audio branch needs the video"
+    )
 
 
 def frame_path(root: str | Path, trial_name: str, frame: int) -> Path:

@@ -25,14 +25,18 @@ HEADER = b"emotion,pixels,Usage"
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
-        raise DatasetError(f"{path}: FER2013 file not found; set datasets.fer2013.path to fer2013.csv or fer2013.csv.gz (or null for the demo)")
+        raise DatasetError(
+            f"{path}: FER2013 file not found; set datasets.fer2013.path to fer2013.csv or fer2013.csv.gz (or null for the demo)"
+        )
     raw = path.read_bytes()
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
         return gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:  # a truncated or corrupt download
-        raise DatasetError(f"{path}: not a complete gzip file ({exc}); download it again or give the uncompressed fer2013.csv") from exc
+        raise DatasetError(
+            f"{path}: not a complete gzip file ({exc}); download it again or give the uncompressed fer2013.csv"
+        ) from exc
 
 
 def usage_counts(path: str | Path) -> dict[str, int]:
@@ -41,7 +45,9 @@ def usage_counts(path: str | Path) -> dict[str, int]:
     text = _read_bytes(path)
     header = text[: text.find(b"\n")].strip().replace(b" ", b"")
     if header != HEADER:
-        raise DatasetError(f"{path}: header is {header[:60].decode(errors='replace')!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?")
+        raise DatasetError(
+            f"{path}: header is {header[:60].decode(errors='replace')!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?"
+        )
     return {usage: text.count(b"," + usage.encode()) for usage in USAGES}
 
 
@@ -49,7 +55,9 @@ def parse_pixels(text: bytes, n_rows: int, path: Path) -> np.ndarray:
     """Space-separated decimal values (rows joined by spaces) -> uint8 (n_rows, 48, 48)."""
     chars = np.frombuffer(text, dtype=np.uint8)
     if not np.all(((chars >= 48) & (chars <= 57)) | (chars == 32)):
-        raise DatasetError(f"{path}: the pixels column holds characters other than digits and spaces; re-export the file")
+        raise DatasetError(
+            f"{path}: the pixels column holds characters other than digits and spaces; re-export the file"
+        )
     # Text-mode fromstring is numpy's fastest number parser (C loop); the check above rules out the inputs it would misread.
     values = np.fromstring(text, dtype=np.int32, sep=" ")
     if values.size != n_rows * SIZE * SIZE:
@@ -63,7 +71,9 @@ def parse_row(line: bytes, path: Path, number: int) -> tuple[int, bytes, str]:
     """(emotion, pixel text, usage) of one data line; DatasetError naming the file and line when it is malformed."""
     parts = line.strip().split(b",")
     if len(parts) != 3:
-        raise DatasetError(f"{path}:{number}: expected 3 comma-separated fields (emotion,pixels,Usage), got {len(parts)}")
+        raise DatasetError(
+            f"{path}:{number}: expected 3 comma-separated fields (emotion,pixels,Usage), got {len(parts)}"
+        )
     emotion, pixel_text, usage = parts
     if not emotion.isdigit() or int(emotion) > 6:
         raise DatasetError(f"{path}:{number}: emotion {emotion.decode(errors='replace')!r} is not in 0-6")
@@ -72,7 +82,9 @@ def parse_row(line: bytes, path: Path, number: int) -> tuple[int, bytes, str]:
         raise DatasetError(f"{path}:{number}: unknown Usage {usage!r}; expected one of {', '.join(USAGES)}")
     pixel_text = pixel_text.strip()
     if pixel_text.count(b" ") != SIZE * SIZE - 1 or b"  " in pixel_text or not pixel_text.replace(b" ", b"").isdigit():
-        raise DatasetError(f"{path}:{number}: {len(pixel_text.split())} pixel values, expected {SIZE * SIZE} (48x48) decimal values separated by single spaces")
+        raise DatasetError(
+            f"{path}:{number}: {len(pixel_text.split())} pixel values, expected {SIZE * SIZE} (48x48) decimal values separated by single spaces"
+        )
     return int(emotion), pixel_text, usage
 
 
@@ -87,7 +99,9 @@ def read(path: str | Path, on_unreadable: str = "fail") -> tuple[dict[str, dict[
     lines = _read_bytes(path).splitlines()
     if not lines or lines[0].strip().replace(b" ", b"") != HEADER:
         found = lines[0][:60].decode(errors="replace") if lines else "<empty file>"
-        raise DatasetError(f"{path}: header is {found!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?")
+        raise DatasetError(
+            f"{path}: header is {found!r}, expected 'emotion,pixels,Usage'; is this the Kaggle fer2013.csv?"
+        )
     labels, usages, pixels, skipped = [], [], [], {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():

@@ -31,10 +31,16 @@ class Sample:
 
 def _read_split(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise DatasetError(f"{path}: missing. A Hume-Vidmimic2 root needs train_split.csv and valid_split.csv next to raw/; point datasets.hume_vidmimic2.root at that folder")
+        raise DatasetError(
+            f"{path}: missing. A Hume-Vidmimic2 root needs train_split.csv and valid_split.csv next to raw/; point "
+            "datasets.hume_vidmimic2.root at that folder"
+        )
     frame = pd.read_csv(path)
     if frame.empty:
-        raise DatasetError(f"{path}: no sample rows (only a header); every split needs samples. Add its rows, or point datasets.hume_vidmimic2.root at the complete dataset")
+        raise DatasetError(
+            f"{path}: no sample rows (only a header); every split needs samples. Add its rows, or point "
+            "datasets.hume_vidmimic2.root at the complete dataset"
+        )
     if frame.shape[1] != 1 + len(LABELS):
         raise DatasetError(f"{path}: expected 7 columns (file id, {', '.join(LABELS)}), found {frame.shape[1]}")
     label_columns = list(frame.columns[1:])
@@ -44,13 +50,17 @@ def _read_split(path: Path) -> pd.DataFrame:
     bad_id = raw_ids.isna() | (raw_ids != raw_ids.round())
     if bad_id.any():
         row = int(np.flatnonzero(bad_id.to_numpy())[0])
-        raise DatasetError(f"{path}: row {row + 2} has file id {frame.iloc[row, 0]!r}; the first column must be the integer file id")
+        raise DatasetError(
+            f"{path}: row {row + 2} has file id {frame.iloc[row, 0]!r}; the first column must be the integer file id"
+        )
     ids = raw_ids.astype("int64")
     values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
-        raise DatasetError(f"{path}: row {row + 2} (id {ids.iloc[row]}) has a label outside [0, 1]; fix or remove that row")
+        raise DatasetError(
+            f"{path}: row {row + 2} (id {ids.iloc[row]}) has a label outside [0, 1]; fix or remove that row"
+        )
     if ids.duplicated().any():
         raise DatasetError(f"{path}: file id {ids[ids.duplicated()].iloc[0]} appears twice")
     return pd.DataFrame(values, index=ids.to_numpy(), columns=LABELS)
@@ -100,7 +110,7 @@ def fingerprint(root: str | Path) -> str:
     digest = hashlib.sha256()
     for name in ("train_split.csv", "valid_split.csv"):
         digest.update(name.encode() + (root / name).read_bytes())
-    for file_id, path in sorted(_raw_files(root).items()):
+    for _file_id, path in sorted(_raw_files(root).items()):
         size = path.stat().st_size
         digest.update(f"{path.name}:{size}".encode())
         with open(path, "rb") as handle:

@@ -26,7 +26,9 @@ SIZE = 100  # aligned images are 100x100
 def read_labels(root: Path) -> list[tuple[str, int]]:
     path = root / LABEL_FILE
     if not path.is_file():
-        raise DatasetError(f"{path}: RAF-DB label file not found; datasets.rafdb.root must be the RAF-DB basic folder (with EmoLabel/ and Image/aligned/)")
+        raise DatasetError(
+            f"{path}: RAF-DB label file not found; datasets.rafdb.root must be the RAF-DB basic folder (with EmoLabel/ and Image/aligned/)"
+        )
     entries, seen = [], {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -40,7 +42,9 @@ def read_labels(root: Path) -> list[tuple[str, int]]:
         if not parts[0].startswith(("train_", "test_")):
             raise DatasetError(f"{path}:{number}: image name {parts[0]!r} starts with neither train_ nor test_")
         if parts[0] in seen:
-            raise DatasetError(f"{path}:{number}: {parts[0]} is listed again (first on line {seen[parts[0]]}); keep one line per image")
+            raise DatasetError(
+                f"{path}:{number}: {parts[0]} is listed again (first on line {seen[parts[0]]}); keep one line per image"
+            )
         seen[parts[0]] = number
         entries.append((parts[0], label - 1))
     return entries
@@ -54,9 +58,13 @@ def read_image(path: Path) -> np.ndarray:
     """One aligned image as RGB uint8 (100, 100, 3); DatasetError naming the file if it is missing, undecodable or another size."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise DatasetError(f"{path}: image listed in {LABEL_FILE} is missing or unreadable; restore it or remove its line")
+        raise DatasetError(
+            f"{path}: image listed in {LABEL_FILE} is missing or unreadable; restore it or remove its line"
+        )
     if image.shape[:2] != (SIZE, SIZE):
-        raise DatasetError(f"{path}: {image.shape[1]}x{image.shape[0]} pixels; RAF-DB aligned images are {SIZE}x{SIZE} (use Image/aligned/, not Image/original/)")
+        raise DatasetError(
+            f"{path}: {image.shape[1]}x{image.shape[0]} pixels; RAF-DB aligned images are {SIZE}x{SIZE} (use Image/aligned/, not Image/original/)"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

@@ -1,8 +1,8 @@
 """Deterministic demo datasets in the real datasets' on-disk formats."""
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def write_dataset(out: str | Path, generate: Callable[[Path], None]) -> None:

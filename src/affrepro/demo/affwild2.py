@@ -51,7 +51,10 @@ def trial_names(params: dict) -> dict[str, list[str]]:
 def smooth_curve(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     """A slowly varying curve in (-1, 1): three sinusoids of 0.03-0.25 Hz through tanh."""
     t = np.arange(n) / fps
-    curve = sum(rng.uniform(0.4, 1.0) * np.sin(2 * np.pi * rng.uniform(0.03, 0.25) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3))
+    curve = sum(
+        rng.uniform(0.4, 1.0) * np.sin(2 * np.pi * rng.uniform(0.03, 0.25) * t + rng.uniform(0, 2 * np.pi))
+        for _ in range(3)
+    )
     return np.tanh(1.2 * curve + rng.uniform(-0.3, 0.3))
 
 
@@ -88,7 +91,27 @@ def _stretch(rng: np.random.Generator, n: int, fraction: float) -> np.ndarray:
     return mask
 
 
-def _write_trial(root: Path, tmp: Path, params: dict, names: list[str], split: str, rng: np.random.Generator, faults: dict) -> dict:
+def _write_crops(folder: Path, crops: np.ndarray, missing: np.ndarray) -> None:
+    """The aligned crops as Aff-Wild2 ships them (00001.jpg, ...), less the frames planted as missing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, crop in enumerate(crops):
+        if not missing[index]:
+            path = str(folder / f"{index + 1:05d}.jpg")
+            cv2.imwrite(path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def _write_voice(wav: Path, expressed: dict, seconds: float, rng: np.random.Generator) -> Path:
+    """A voice whose pitch follows the speaker's expressed arousal and breathiness the valence, as 16-bit PCM."""
+    pitch, breathiness = 1.6 * expressed["arousal"], 0.6 * expressed["valence"]
+    sf.write(
+        wav, synth.voice(rng, seconds, AUDIO_RATE, pitch=pitch, breathiness=breathiness), AUDIO_RATE, subtype="PCM_16"
+    )
+    return wav
+
+
+def _write_trial(
+    root: Path, tmp: Path, params: dict, names: list[str], split: str, rng: np.random.Generator, faults: dict
+) -> dict:
     """One video (one or two people) with its crops, annotations and audio; returns what was planted."""
     duration = rng.uniform(*params["duration_s"])
     fps = int(rng.choice(params["source_fps"]))
@@ -106,23 +129,38 @@ def _write_trial(root: Path, tmp: Path, params: dict, names: list[str], split: s
             missing = rng.uniform(size=n) < params["missing_crop_fraction"]
             missing |= _stretch(rng, n, 0.03)
         ignored = _stretch(rng, n, 0.08) if name in faults["ignored_rows"] else np.zeros(n, bool)
-        folder = root / "cropped_aligned" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for index, crop in enumerate(crops):
-            if not missing[index]:
-                cv2.imwrite(str(folder / f"{index + 1:05d}.jpg"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        _write_crops(root / "cropped_aligned" / name, crops, missing)
         if split != "test":
             text = _annotation_text(valence, arousal, ignored)
             annotation_path(root, split, name).write_text(text)
-        people.append({"name": name, "crops": crops, "expressed": expressed, "missing": int(missing.sum()), "ignored": int(ignored.sum())})
-    speaker = people[0]  # a two-person video has one audio track: the left person's voice
-    audio = synth.voice(rng, n / fps, AUDIO_RATE, pitch=1.6 * speaker["expressed"]["arousal"], breathiness=0.6 * speaker["expressed"]["valence"])
-    wav = tmp / "audio.wav"
-    sf.write(wav, audio, AUDIO_RATE, subtype="PCM_16")
+        people.append(
+            {
+                "name": name,
+                "crops": crops,
+                "expressed": expressed,
+                "missing": int(missing.sum()),
+                "ignored": int(ignored.sum()),
+            }
+        )
+    wav = _write_voice(tmp / "audio.wav", people[0]["expressed"], n / fps, rng)  # one track: the left person's voice
     small = VIDEO_SIZE
-    frames = (np.concatenate([cv2.resize(p["crops"][i], (small, small), interpolation=cv2.INTER_AREA) for p in people], axis=1) for i in range(n))
+    frames = (
+        np.concatenate(
+            [cv2.resize(p["crops"][i], (small, small), interpolation=cv2.INTER_AREA) for p in people], axis=1
+        )
+        for i in range(n)
+    )
     encode_video(root / "videos" / f"{video_group(names[0])}.mp4", frames, (small * len(people), small), fps, wav)
-    return {p["name"]: {"split": split, "fps": fps, "n_frames": n, "missing_crops": p["missing"], "ignored_rows": p["ignored"]} for p in people}
+    return {
+        p["name"]: {
+            "split": split,
+            "fps": fps,
+            "n_frames": n,
+            "missing_crops": p["missing"],
+            "ignored_rows": p["ignored"],
+        }
+        for p in people
+    }
 
 
 def generate(params: dict, root: Path) -> None:
@@ -150,7 +188,9 @@ def generate(params: dict, root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "va", argv, out={**jobs.PATH, "help": "dataset root to create (replaced if it exists)"})
+    config, args = jobs.parse(
+        __doc__, "va", argv, out={**jobs.PATH, "help": "dataset root to create (replaced if it exists)"}
+    )
     params = config["demo"]["affwild2"]
     write_dataset(args.out, lambda root: generate(params, root))
 

@@ -27,9 +27,25 @@ from affrepro.demo import synth
 from affrepro.io import atomic_path, write_text
 
 # Real class counts (class order of each dataset's own label scheme).
-RAFDB_TRAIN_COUNTS = (1290, 281, 717, 4772, 1982, 705, 2524)  # Surprise, Fear, Disgust, Happiness, Sadness, Anger, Neutral
+RAFDB_TRAIN_COUNTS = (
+    1290,
+    281,
+    717,
+    4772,
+    1982,
+    705,
+    2524,
+)  # Surprise, Fear, Disgust, Happiness, Sadness, Anger, Neutral
 RAFDB_TEST_COUNTS = (329, 74, 160, 1185, 478, 162, 680)
-FER2013_TRAIN_COUNTS = (3995, 436, 4097, 7215, 4830, 3171, 4965)  # Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral (real Training)
+FER2013_TRAIN_COUNTS = (
+    3995,
+    436,
+    4097,
+    7215,
+    4830,
+    3171,
+    4965,
+)  # Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral (real Training)
 
 # Prototype per expression: (smile, brow, tint, mouth) in units of the scales below; `mouth`
 # opens a dark mouth and lengthens the jaw, a coarse cue that survives the strong augmentations.
@@ -42,7 +58,15 @@ PROTOTYPES = {
     "Anger": (-0.4, -1.6, 0.8, 0.0),
     "Neutral": (0.0, 0.0, 0.0, -0.2),
 }
-FER_TO_PROTOTYPE = {"Angry": "Anger", "Disgust": "Disgust", "Fear": "Fear", "Happy": "Happiness", "Sad": "Sadness", "Surprise": "Surprise", "Neutral": "Neutral"}
+FER_TO_PROTOTYPE = {
+    "Angry": "Anger",
+    "Disgust": "Disgust",
+    "Fear": "Fear",
+    "Happy": "Happiness",
+    "Sad": "Sadness",
+    "Surprise": "Surprise",
+    "Neutral": "Neutral",
+}
 SMILE_SCALE, BROW_SCALE, TINT_SCALE, MOUTH_SCALE = 0.08, 0.05, 0.1, 0.5
 
 
@@ -70,7 +94,9 @@ def open_mouth(patch: np.ndarray, amount: float) -> np.ndarray:
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
     lower = np.clip((ys - 0.55) / 0.45, 0, 1)
     map_y = ((ys - 0.12 * amount * lower * (1 - lower) * 4) * size).astype(np.float32)
-    out = cv2.remap(patch, (xs * size).astype(np.float32), map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out = cv2.remap(
+        patch, (xs * size).astype(np.float32), map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     ellipse = np.exp(-(((ys - 0.64) / 0.05) ** 2) - (((xs - 0.5) / 0.11) ** 2))
     shade = 1.0 - np.clip(amount, 0, None) * ellipse
     return (out.astype(np.float32) * shade[..., None]).clip(0, 255).astype(np.uint8)
@@ -104,12 +130,17 @@ def write_rafdb(root: str | Path, params: dict) -> None:
     root = Path(root)
     rng = np.random.default_rng(params["seed"])
     lines = []
-    for split, real, total in (("train", RAFDB_TRAIN_COUNTS, params["n_train"]), ("test", RAFDB_TEST_COUNTS, params["n_test"])):
+    for split, real, total in (
+        ("train", RAFDB_TRAIN_COUNTS, params["n_train"]),
+        ("test", RAFDB_TEST_COUNTS, params["n_test"]),
+    ):
         labels = _split_labels(rng, class_counts(real, total, params["min_per_class"]))
         for index, label in enumerate(labels, start=1):
             name = f"{split}_{index:05d}.jpg"
             face = render_face(rng, PROTOTYPES[raf_data.CLASSES[label]], 100, params)
-            ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, params["jpeg_quality"]])
+            ok, encoded = cv2.imencode(
+                ".jpg", cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, params["jpeg_quality"]]
+            )
             if not ok:
                 raise RuntimeError(f"JPEG encoding failed for {name}")
             path = raf_data.image_path(root, name)
@@ -126,7 +157,11 @@ def write_fer2013(path: str | Path, params: dict) -> None:
     rng = np.random.default_rng(params["seed"])
     out = io.StringIO()
     out.write("emotion,pixels,Usage\n")
-    for usage, total in (("Training", params["n_train"]), ("PublicTest", params["n_public_test"]), ("PrivateTest", params["n_private_test"])):
+    for usage, total in (
+        ("Training", params["n_train"]),
+        ("PublicTest", params["n_public_test"]),
+        ("PrivateTest", params["n_private_test"]),
+    ):
         # The real PublicTest/PrivateTest follow Training's proportions closely; we use Training's for all three.
         labels = _split_labels(rng, class_counts(FER2013_TRAIN_COUNTS, total, params["min_per_class"]))
         for label in labels:
@@ -136,7 +171,9 @@ def write_fer2013(path: str | Path, params: dict) -> None:
     data = out.getvalue().encode()
     if path.name.endswith(".gz"):
         buffer = io.BytesIO()
-        with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as handle:  # fixed mtime: byte-identical reruns
+        with gzip.GzipFile(
+            filename="", mode="wb", fileobj=buffer, mtime=0
+        ) as handle:  # fixed mtime: byte-identical reruns
             handle.write(data)
         data = buffer.getvalue()
     with atomic_path(path) as tmp:
@@ -144,7 +181,9 @@ def write_fer2013(path: str | Path, params: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "ecan", argv, dataset={"choices": ["rafdb", "fer2013"], "required": True}, out=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "ecan", argv, dataset={"choices": ["rafdb", "fer2013"], "required": True}, out=jobs.PATH
+    )
     params = config["demo"][args.dataset]
     (write_rafdb if args.dataset == "rafdb" else write_fer2013)(args.out, params)
 

@@ -54,7 +54,9 @@ def _frames(rng, params, face_latent, n_frames, fps, faceless):
         frame = background.copy()
         if faceless is None or not (faceless[0] <= index < faceless[1]):
             phase = 0.7 + 0.3 * np.sin(2 * np.pi * index / (fps * period))
-            patch = synth.expression_warp(base, smile=-0.035 * face_latent[0] * phase, brow=-0.02 * face_latent[0] * phase)
+            patch = synth.expression_warp(
+                base, smile=-0.035 * face_latent[0] * phase, brow=-0.02 * face_latent[0] * phase
+            )
             patch = synth.tint(patch, 0.09 * face_latent[1])
             patch = np.clip(patch.astype(np.float32) * gain, 0, 255).astype(np.uint8)
             left, top = np.clip(start + drift * index / n_frames, 0, [width - size, height - size]).astype(int)
@@ -67,7 +69,9 @@ def generate(params: dict, root: Path) -> None:
     partitions = sample_ids(params)
     all_ids = [i for ids in partitions.values() for i in ids]
     labelled = partitions["train"] + partitions["valid"]
-    faceless_ids = set(rng.choice(labelled, size=min(params["faceless_samples"], len(labelled)), replace=False).tolist())
+    faceless_ids = set(
+        rng.choice(labelled, size=min(params["faceless_samples"], len(labelled)), replace=False).tolist()
+    )
     silent_ids = set(rng.choice(labelled, size=min(params["silent_samples"], len(labelled)), replace=False).tolist())
     raw = root / "raw"
     raw.mkdir(parents=True, exist_ok=True)
@@ -86,7 +90,9 @@ def generate(params: dict, root: Path) -> None:
                 length = int(0.3 * n_frames)
                 first = int(sample_rng.integers(0, n_frames - length))
                 faceless = (first, first + length)
-            audio = synth.voice(sample_rng, n_frames / fps, AUDIO_RATE, pitch=voice_latent[0], breathiness=voice_latent[1])
+            audio = synth.voice(
+                sample_rng, n_frames / fps, AUDIO_RATE, pitch=voice_latent[0], breathiness=voice_latent[1]
+            )
             if file_id in silent_ids:
                 audio = np.zeros_like(audio)
             wav = Path(tmp) / f"{file_id}.wav"
@@ -108,11 +114,20 @@ def generate(params: dict, root: Path) -> None:
             for file_id in partitions[split]:
                 writer.writerow([file_id, *(f"{v:.6f}" for v in rows[file_id])])
     # Not part of the real layout: what was planted, for inspection (test labels stay out of the splits).
-    write_json(root / "planted.json", {"params": params, "samples": truth, "test_labels": {str(i): rows[i].round(6).tolist() for i in partitions["test"]}})
+    write_json(
+        root / "planted.json",
+        {
+            "params": params,
+            "samples": truth,
+            "test_labels": {str(i): rows[i].round(6).tolist() for i in partitions["test"]},
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    _, args = jobs.parse(__doc__, None, argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"})
+    _, args = jobs.parse(
+        __doc__, None, argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"}
+    )
     params = load_config(args.config)["demo"]["hume_vidmimic2"]
     write_dataset(args.out, lambda root: generate(params, root))
 

@@ -7,8 +7,8 @@ Shared by every demo generator.
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 from skimage import data as skdata
 
 # Crop of skimage.data.astronaut() around the face (MTCNN box ~ x 181-268, y 62-172).

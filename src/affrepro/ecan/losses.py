@@ -116,6 +116,8 @@ def mva(
     return alpha * current
 
 
-def total(cls: torch.Tensor, ensc_loss: torch.Tensor, mva_loss: torch.Tensor, lambda1: float, lambda2: float) -> torch.Tensor:
+def total(
+    cls: torch.Tensor, ensc_loss: torch.Tensor, mva_loss: torch.Tensor, lambda1: float, lambda2: float
+) -> torch.Tensor:
     """Eq. 11: (1 - λ1) L^cls + λ1 L^ensc + λ2 L^mva."""
     return (1 - lambda1) * cls + lambda1 * ensc_loss + lambda2 * mva_loss

@@ -57,7 +57,11 @@ def _changes(experiments: dict) -> dict[str, dict]:
         named[f"{table}/ecan"] = {"dataset": dataset, "losses": ECAN}
     for key in ("lambda1", "lambda2"):
         for value in experiments["figure3"][key]:
-            named[f"figure3/{key}/{value:g}"] = {"dataset": experiments["figure3"]["dataset"], "losses": ECAN, key: value}
+            named[f"figure3/{key}/{value:g}"] = {
+                "dataset": experiments["figure3"]["dataset"],
+                "losses": ECAN,
+                key: value,
+            }
     for value in experiments["figure4"]["V"]:
         named[f"figure4/V/{value}"] = {"dataset": experiments["figure4"]["dataset"], "losses": ECAN, "V": value}
     for dataset in DATASETS:
@@ -69,7 +73,10 @@ def _changes(experiments: dict) -> dict[str, dict]:
 def experiments(config: dict) -> dict[str, list[dict]]:
     """Experiment name (`<group>/<row...>`) -> its run specs (one per seed)."""
     named = _changes(config["ecan"]["experiments"])
-    return {name: [spec(config, **changes, seed=seed) for seed in config["ecan"]["seeds"]] for name, changes in named.items()}
+    return {
+        name: [spec(config, **changes, seed=seed) for seed in config["ecan"]["seeds"]]
+        for name, changes in named.items()
+    }
 
 
 def runs(config: dict) -> dict[str, dict]:
@@ -81,7 +88,11 @@ def group_runs(config: dict, group: str) -> dict[str, list[str]]:
     """The experiments of one group: name (without the group) -> run ids."""
     if group not in GROUPS:
         raise ValueError(f"unknown ECAN group {group!r}; known: {', '.join(GROUPS)}")
-    return {name.split("/", 1)[1]: [run_id(s) for s in specs] for name, specs in experiments(config).items() if name.split("/", 1)[0] == group}
+    return {
+        name.split("/", 1)[1]: [run_id(s) for s in specs]
+        for name, specs in experiments(config).items()
+        if name.split("/", 1)[0] == group
+    }
 
 
 def group_run_ids(config: dict, group: str) -> list[str]:
@@ -113,7 +124,10 @@ def bank_problems(config: dict) -> list[str]:
     paper settings and the demo overrides are checked whichever runs.
     """
     found: dict[str, str] = {}  # the problem -> where it holds (once if both settings share it)
-    for where, variant in (("", config), ("on demo data (demo.overrides.ecan applied): ", deep_merge(config, config["demo"]["overrides"]))):
+    for where, variant in (
+        ("", config),
+        ("on demo data (demo.overrides.ecan applied): ", deep_merge(config, config["demo"]["overrides"])),
+    ):
         k, (v, name) = variant["ecan"]["model"]["bank_groups"], largest_V(variant)
         source = "ecan.experiments.figure4.V" if name.startswith("figure4/") else "ecan.defaults.V"
         if k < v - 1:

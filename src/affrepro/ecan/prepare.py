@@ -35,7 +35,11 @@ def rafdb_splits(location: str | Path, settings: dict, on_unreadable: str = "fai
     data, _ = rafdb.read(location, on_unreadable)
     images, labels = data["train"]["images"], data["train"]["labels"]
     train_idx, val_idx = stratified_split(labels, settings["val_fraction"], settings["split_seed"])
-    return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx]), (data["test"]["images"], data["test"]["labels"])
+    return (
+        (images[train_idx], labels[train_idx]),
+        (images[val_idx], labels[val_idx]),
+        (data["test"]["images"], data["test"]["labels"]),
+    )
 
 
 def fer2013_splits(location: str | Path, settings: dict, on_unreadable: str = "fail") -> tuple[Split, Split, Split]:
@@ -46,7 +50,11 @@ def fer2013_splits(location: str | Path, settings: dict, on_unreadable: str = "f
 
 SPLITS = {"rafdb": rafdb_splits, "fer2013": fer2013_splits}
 SPLIT_SOURCES = {  # where each of (train, val, test) comes from, for the messages
-    "rafdb": ("train_ lines (less the validation hold-out)", "the validation hold-out of train_ (classes with two or more images)", "test_ lines"),
+    "rafdb": (
+        "train_ lines (less the validation hold-out)",
+        "the validation hold-out of train_ (classes with two or more images)",
+        "test_ lines",
+    ),
     "fer2013": ("Usage Training", "Usage PrivateTest", "Usage PublicTest"),
 }
 
@@ -58,9 +66,16 @@ def data_file(dataset: str, location: str | Path) -> Path:
 
 def check_sizes(dataset: str, location: str | Path, sizes: tuple[int, int, int]) -> None:
     """Every split (train, val, test) must hold images; an empty one is named with its file before any training."""
-    empty = [f"{name} ({source})" for name, source, n in zip(("train", "val", "test"), SPLIT_SOURCES[dataset], sizes) if n == 0]
+    empty = [
+        f"{name} ({source})"
+        for name, source, n in zip(("train", "val", "test"), SPLIT_SOURCES[dataset], sizes)
+        if n == 0
+    ]
     if empty:
-        raise DatasetError(f"{data_file(dataset, location)}: empty split(s): {'; '.join(empty)}; every split needs images. Fix the file or point datasets.{dataset} at the complete dataset")
+        raise DatasetError(
+            f"{data_file(dataset, location)}: empty split(s): {'; '.join(empty)}; every split needs images. Fix "
+            f"the file or point datasets.{dataset} at the complete dataset"
+        )
 
 
 def split_sizes(dataset: str, location: str | Path, settings: dict) -> tuple[int, int, int]:
@@ -79,7 +94,9 @@ def check_dataset(dataset: str, location: str | Path, ecan: dict) -> None:
     check_sizes(dataset, location, split_sizes(dataset, location, ecan[dataset]))
 
 
-def load_splits(dataset: str, location: str | Path, ecan: dict, on_unreadable: str = "fail") -> tuple[Split, Split, Split]:
+def load_splits(
+    dataset: str, location: str | Path, ecan: dict, on_unreadable: str = "fail"
+) -> tuple[Split, Split, Split]:
     """(train, val, test) of a dataset at `location` (RAF-DB root or the fer2013 csv), under the `ecan:` config block.
 
     on_unreadable (datasets.<dataset>.on_unreadable): `skip` leaves out unreadable images / malformed rows

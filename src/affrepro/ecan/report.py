@@ -40,28 +40,49 @@ def profile_note(config: dict) -> str:
 def budget(config: dict) -> dict:
     ecan, paper = config["ecan"], paper_budget()
     used = {d: {k: ecan[d][k] for k in ("epochs", "input_size", "max_train", "weights")} for d in plan.DATASETS}
-    real = [d for d in used if not plan.is_demo(config, d)]  # a demo dataset's budget is the demo's (data_label says so)
-    reduced = any(used[d]["epochs"] < paper[d]["epochs"] or used[d]["max_train"] is not None or used[d]["input_size"] != paper[d]["input_size"] for d in real)
+    real = [
+        d for d in used if not plan.is_demo(config, d)
+    ]  # a demo dataset's budget is the demo's (data_label says so)
+    reduced = any(
+        used[d]["epochs"] < paper[d]["epochs"]
+        or used[d]["max_train"] is not None
+        or used[d]["input_size"] != paper[d]["input_size"]
+        for d in real
+    )
     reduced |= ecan["train"]["batch_size"] != paper["batch_size"]
-    return {"used": used | {"batch_size": ecan["train"]["batch_size"], "lr": ecan["train"]["lr"]}, "paper": paper, "reduced": reduced}
+    return {
+        "used": used | {"batch_size": ecan["train"]["batch_size"], "lr": ecan["train"]["lr"]},
+        "paper": paper,
+        "reduced": reduced,
+    }
 
 
 def provenance(config: dict, inputs: dict[str, Path]) -> dict:
     """inputs["datasets"]: the dataset facts affrepro.ecan.stats wrote."""
     datasets = read_json(inputs["datasets"])
     ecan = config["ecan"]
-    return common_provenance.common(config, "ecan") | {
-        "data": data_label(config),
-        "datasets": {d: {k: datasets[d][k] for k in ("kind", "location", "fingerprint_sha256", "train")} for d in plan.DATASETS},
-        "encoder_weights": {d: parse_weights(ecan[d]["weights"], f"ecan.{d}").provenance() for d in plan.DATASETS},
-        "seeds": ecan["seeds"],
-        "folds": None,
-        "budget": budget(config),
-        "defaults": ecan["defaults"],
-        "loss": ecan["loss"],
-        "model": ecan["model"],
-        "train": ecan["train"],
-        "precision": config["compute"]["precision"],
-        "selection": "epoch with the best validation accuracy (RAF-DB: stratified hold-out of train; FER2013: PrivateTest); scores are the test split's (RAF-DB test, FER2013 PublicTest) at that epoch",
-        "std": "sample standard deviation (ddof=1) over seeds; empty for one seed",
-    } | common_provenance.left_out({d: datasets[d].get("skipped", {}) for d in plan.DATASETS})
+    return (
+        common_provenance.common(config, "ecan")
+        | {
+            "data": data_label(config),
+            "datasets": {
+                d: {k: datasets[d][k] for k in ("kind", "location", "fingerprint_sha256", "train")}
+                for d in plan.DATASETS
+            },
+            "encoder_weights": {d: parse_weights(ecan[d]["weights"], f"ecan.{d}").provenance() for d in plan.DATASETS},
+            "seeds": ecan["seeds"],
+            "folds": None,
+            "budget": budget(config),
+            "defaults": ecan["defaults"],
+            "loss": ecan["loss"],
+            "model": ecan["model"],
+            "train": ecan["train"],
+            "precision": config["compute"]["precision"],
+            "selection": (
+                "epoch with the best validation accuracy (RAF-DB: stratified hold-out of train; FER2013: "
+                "PrivateTest); scores are the test split's (RAF-DB test, FER2013 PublicTest) at that epoch"
+            ),
+            "std": "sample standard deviation (ddof=1) over seeds; empty for one seed",
+        }
+        | common_provenance.left_out({d: datasets[d].get("skipped", {}) for d in plan.DATASETS})
+    )

@@ -26,23 +26,38 @@ def fingerprint(dataset: str, location: Path) -> str:
     digest = hashlib.sha256(sha256_file(location / rafdb.LABEL_FILE).encode())
     for name, _ in rafdb.read_labels(location):
         path = rafdb.image_path(location, name)
-        digest.update((sha256_file(path) if path.is_file() else "missing").encode())  # a missing image is one of on_unreadable's
+        digest.update(
+            (sha256_file(path) if path.is_file() else "missing").encode()
+        )  # a missing image is one of on_unreadable's
     return digest.hexdigest()
 
 
 def class_counts(dataset: str, location: Path, on_unreadable: str = "fail") -> dict:
     """Per-class image counts of the official splits (Figure 6 plots the training split), and the samples left out (on_unreadable: skip)."""
     if dataset == "fer2013":
-        (data, skipped), classes, splits = fer2013.read(location, on_unreadable), fer2013.CLASSES, {"train": "Training", "public_test": "PublicTest", "private_test": "PrivateTest"}
+        (data, skipped), classes, splits = (
+            fer2013.read(location, on_unreadable),
+            fer2013.CLASSES,
+            {"train": "Training", "public_test": "PublicTest", "private_test": "PrivateTest"},
+        )
     else:
-        (data, skipped), classes, splits = rafdb.read(location, on_unreadable), rafdb.CLASSES, {"train": "train", "test": "test"}
-    counts = {"classes": list(classes), **{name: np.bincount(data[key]["labels"], minlength=len(classes)).tolist() for name, key in splits.items()}}
+        (data, skipped), classes, splits = (
+            rafdb.read(location, on_unreadable),
+            rafdb.CLASSES,
+            {"train": "train", "test": "test"},
+        )
+    counts = {
+        "classes": list(classes),
+        **{name: np.bincount(data[key]["labels"], minlength=len(classes)).tolist() for name, key in splits.items()},
+    }
     return counts | ({"skipped": skipped} if skipped else {})
 
 
 def augmentation_flags(config: dict) -> dict:
     """Table 1, ours: {paper op name: {rafdb_none: 1|0, ...}} from the ops each level actually applies."""
-    return {row.pop("op"): {key: int(value) for key, value in row.items()} for row in table1_rows(config["ecan"]["augment"])}
+    return {
+        row.pop("op"): {key: int(value) for key, value in row.items()} for row in table1_rows(config["ecan"]["augment"])
+    }
 
 
 def dataset_facts(config: dict, locations: dict[str, Path]) -> dict:
@@ -59,7 +74,9 @@ def dataset_facts(config: dict, locations: dict[str, Path]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "ecan", argv, rafdb=jobs.PATH, fer2013=jobs.PATH, datasets_out=jobs.PATH, augmentations_out=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "ecan", argv, rafdb=jobs.PATH, fer2013=jobs.PATH, datasets_out=jobs.PATH, augmentations_out=jobs.PATH
+    )
     write_json(args.augmentations_out, augmentation_flags(config))
     write_json(args.datasets_out, dataset_facts(config, {"rafdb": args.rafdb, "fer2013": args.fer2013}))
 

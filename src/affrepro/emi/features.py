@@ -39,7 +39,9 @@ def au_encoder(settings: dict, device, precision: str):
             return feats, track.frame_index[rows]
         return au.crop_au_proxy(track.faces), track.frame_index
 
-    weights = f"OpenFace 2.0 ({binary})" if binary else "crop-proxy (approximation of OpenFace AUs, see affrepro.features.au)"
+    weights = (
+        f"OpenFace 2.0 ({binary})" if binary else "crop-proxy (approximation of OpenFace AUs, see affrepro.features.au)"
+    )
     return encode, {"weights": weights}
 
 
@@ -50,7 +52,9 @@ def resnet18_encoder(settings: dict, device, precision: str):
     model = resnet.build(spec)
 
     def encode(track):
-        return resnet.extract(model, track.faces, device, precision, settings["resnet18"]["batch_size"]), track.frame_index
+        return resnet.extract(
+            model, track.faces, device, precision, settings["resnet18"]["batch_size"]
+        ), track.frame_index
 
     return encode, {"weights": spec.provenance()}
 
@@ -63,7 +67,9 @@ def dino_encoder(settings: dict, device, precision: str):
     size = settings["dino"]["image_size"]
 
     def encode(track):
-        return dino.extract(model, track.faces, device, precision, settings["dino"]["batch_size"], size), track.frame_index
+        return dino.extract(
+            model, track.faces, device, precision, settings["dino"]["batch_size"], size
+        ), track.frame_index
 
     return encode, {"weights": spec.provenance(commit), "image_size": size}
 
@@ -81,11 +87,19 @@ def wav2vec2_encoder(settings: dict, device, precision: str, fps: int):
         feats = wav2vec2.extract(model, signal, rate, device, precision, fps, options)
         return feats, np.arange(len(feats)), len(feats)
 
-    info = {"weights": spec.provenance(commit), "dim": int(model.config.hidden_size), "num_hidden_layers": model.config.num_hidden_layers}
+    info = {
+        "weights": spec.provenance(commit),
+        "dim": int(model.config.hidden_size),
+        "num_hidden_layers": model.config.num_hidden_layers,
+    }
     return encode, info | {k: options[k] for k in ("layer", "pooling")}
 
 
-VISUAL_ENCODERS = {"au": au_encoder, "resnet18": resnet18_encoder, "dino": dino_encoder}  # keys: affrepro.features.VISUAL
+VISUAL_ENCODERS = {
+    "au": au_encoder,
+    "resnet18": resnet18_encoder,
+    "dino": dino_encoder,
+}  # keys: affrepro.features.VISUAL
 
 
 def make_encoder(config: dict, extractor: str, device):
@@ -115,17 +129,31 @@ def extract_shard(config: dict, extractor: str, inputs: dict, out_dir) -> dict:
         save_features(path, feats, index, n_frames)
         records[key] = {plan.SAMPLE_FILE: str(path), "n_rows": int(len(feats)), "n_frames": int(n_frames)}
         if info.setdefault("dim", int(feats.shape[1])) != feats.shape[1]:
-            raise ValueError(f"{extractor}: sample {key} has {feats.shape[1]} features, the checkpoint's config says {info['dim']}")
+            raise ValueError(
+                f"{extractor}: sample {key} has {feats.shape[1]} features, the checkpoint's config says {info['dim']}"
+            )
     return info | {"samples": records}
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "emi", argv, extractor={"choices": EXTRACTORS, "required": True}, inputs=jobs.PATH, manifest=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "emi", argv, extractor={"choices": EXTRACTORS, "required": True}, inputs=jobs.PATH, manifest=jobs.PATH
+    )
     upstream = read_json(args.inputs)
     info = extract_shard(config, args.extractor, upstream, args.manifest.parent)
     # Samples the prepare stage left out (on_unreadable: skip) stay listed, for the store and the tables' provenance.
-    write_json(args.manifest, info | {"shard": upstream["shard"], "shards": upstream["shards"], "skipped": upstream.get("skipped", {})})
-    log.info("%s shard %d/%d: %d samples -> %s", args.extractor, upstream["shard"], upstream["shards"], len(upstream["samples"]), args.manifest)
+    write_json(
+        args.manifest,
+        info | {"shard": upstream["shard"], "shards": upstream["shards"], "skipped": upstream.get("skipped", {})},
+    )
+    log.info(
+        "%s shard %d/%d: %d samples -> %s",
+        args.extractor,
+        upstream["shard"],
+        upstream["shards"],
+        len(upstream["samples"]),
+        args.manifest,
+    )
 
 
 if __name__ == "__main__":

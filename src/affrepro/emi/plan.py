@@ -33,7 +33,10 @@ def dataset_samples(root: str | Path) -> list[hume.Sample]:
     """hume.load_samples, read once per state of the root: the workflow asks for every shard's samples while
     it plans, and each read of a real root (17,246 entries) takes about 0.4 s."""
     root = Path(root)
-    stamp = tuple(os.stat(path).st_mtime_ns if path.exists() else None for path in (root / "train_split.csv", root / "valid_split.csv", root / "raw"))
+    stamp = tuple(
+        os.stat(path).st_mtime_ns if path.exists() else None
+        for path in (root / "train_split.csv", root / "valid_split.csv", root / "raw")
+    )
     return list(_read_samples(str(root), stamp))
 
 
@@ -92,7 +95,10 @@ def labelled_splits(config: dict, root: str | Path, left_out=()) -> dict[str, tu
     for partition in hume.PARTITIONS:
         keys = [key for key in planned.get(partition, []) if key not in left_out]
         if not keys and partition != "test":
-            raise hume.DatasetError(f"{Path(root) / f'{partition}_split.csv'}: every sample of the {partition} split was left out as unreadable (see the prepare logs); fix the videos")
+            raise hume.DatasetError(
+                f"{Path(root) / f'{partition}_split.csv'}: every sample of the {partition} split was left out as "
+                "unreadable (see the prepare logs); fix the videos"
+            )
         if keys:
             out[partition] = (keys, None if partition == "test" else np.stack([by_key[k].labels for k in keys]))
     return out

@@ -43,8 +43,18 @@ def faces(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
         records[key] = {plan.SAMPLE_FILE: str(path), "n_frames": track.n_frames, "n_faces": int(len(track.frame_index))}
         records[key]["coverage"] = coverage(video, track.n_frames / pre["fps"], "video frames")
         if len(track.frame_index) < track.n_frames:
-            log.warning("%s: no face in %d of %d frames (dropped, indices kept)", video, track.n_frames - len(track.frame_index), track.n_frames)
-    return {"stage": "faces", "detector": "MTCNN (facenet-pytorch 2.6.0, bundled weights)", "mtcnn": pre["mtcnn"], "samples": records}
+            log.warning(
+                "%s: no face in %d of %d frames (dropped, indices kept)",
+                video,
+                track.n_frames - len(track.frame_index),
+                track.n_frames,
+            )
+    return {
+        "stage": "faces",
+        "detector": "MTCNN (facenet-pytorch 2.6.0, bundled weights)",
+        "mtcnn": pre["mtcnn"],
+        "samples": records,
+    }
 
 
 def audio(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
@@ -55,11 +65,21 @@ def audio(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
     for key, video in tqdm(videos.items(), desc="audio", mininterval=5):
         path = out_dir / f"{key}.wav"
         result = prepare_audio(video, path, settings["sample_rate"], settings["peak_dbfs"])
-        records[key] = {plan.SAMPLE_FILE: str(path), "samples": result.samples, "silent": result.silent, "coverage": result.coverage}
+        records[key] = {
+            plan.SAMPLE_FILE: str(path),
+            "samples": result.samples,
+            "silent": result.silent,
+            "coverage": result.coverage,
+        }
     n_silent = sum(r["silent"] for r in records.values())
     if n_silent:
         log.warning("%d silent audio track(s) in this shard", n_silent)
-    return {"stage": "audio", "sample_rate": settings["sample_rate"], "peak_dbfs": settings["peak_dbfs"], "samples": records}
+    return {
+        "stage": "audio",
+        "sample_rate": settings["sample_rate"],
+        "peak_dbfs": settings["peak_dbfs"],
+        "samples": records,
+    }
 
 
 STAGES = {"faces": faces, "audio": audio}
@@ -81,13 +101,35 @@ def usable(videos: dict[str, Path], policy: str) -> tuple[dict[str, Path], dict[
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "emi", argv, stage={"choices": sorted(STAGES), "required": True}, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, manifest=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__,
+        "emi",
+        argv,
+        stage={"choices": sorted(STAGES), "required": True},
+        root=jobs.PATH,
+        shard=jobs.INT,
+        shards=jobs.INT,
+        manifest=jobs.PATH,
+    )
     found = plan.videos(args.root)
-    videos, skipped = usable({s.key: found[s.key] for s in plan.shard(config, args.root, args.shard, args.shards)}, config["datasets"]["hume_vidmimic2"]["on_unreadable"])
+    videos, skipped = usable(
+        {s.key: found[s.key] for s in plan.shard(config, args.root, args.shard, args.shards)},
+        config["datasets"]["hume_vidmimic2"]["on_unreadable"],
+    )
     info = STAGES[args.stage](config, videos, args.manifest.parent)
     partial = sorted(key for key, record in info["samples"].items() if record["coverage"]["partial"])
-    write_json(args.manifest, info | {"shard": args.shard, "shards": args.shards, "partial": partial, "skipped": skipped})
-    log.info("shard %d/%d: %d samples (%d partial, %d left out) -> %s", args.shard, args.shards, len(videos), len(partial), len(skipped), args.manifest)
+    write_json(
+        args.manifest, info | {"shard": args.shard, "shards": args.shards, "partial": partial, "skipped": skipped}
+    )
+    log.info(
+        "shard %d/%d: %d samples (%d partial, %d left out) -> %s",
+        args.shard,
+        args.shards,
+        len(videos),
+        len(partial),
+        len(skipped),
+        args.manifest,
+    )
 
 
 if __name__ == "__main__":

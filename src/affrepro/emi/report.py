@@ -19,20 +19,29 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
     extractors = {}
     for extractor in plan.used_extractors(config):
         info = read_json(inputs[extractor])
-        extractors[extractor] = {k: info[k] for k in ("weights", "precision", "dim", "image_size", "layer", "num_hidden_layers", "pooling") if k in info}
-    return common_provenance.common(config) | {
-        "dataset": {
-            "name": "Hume-Vidmimic2",
-            "kind": "demo" if stats["demo"] else "real",
-            "root": stats["root"],
-            "fingerprint_sha256": stats["fingerprint"],
-        },
-        "extractors": extractors,
-        "seeds": config["emi"]["seeds"],
-        "folds": None,
-        "train": config["emi"]["train"],
-        "model": config["emi"]["model"],
-        "preprocess": {k: config["preprocess"][k] for k in ("fps", "face_size", "mtcnn", "audio")},
-        "selection": "epoch with the best validation mean Pearson, per seed; scores are validation scores (the paper's protocol)",
-        "std": "sample standard deviation (ddof=1) over seeds",
-    } | ({"partial_media": stats["partial"]} if "partial" in stats else {}) | common_provenance.left_out({"hume_vidmimic2": stats.get("skipped", {})})
+        extractors[extractor] = {
+            k: info[k]
+            for k in ("weights", "precision", "dim", "image_size", "layer", "num_hidden_layers", "pooling")
+            if k in info
+        }
+    return (
+        common_provenance.common(config)
+        | {
+            "dataset": {
+                "name": "Hume-Vidmimic2",
+                "kind": "demo" if stats["demo"] else "real",
+                "root": stats["root"],
+                "fingerprint_sha256": stats["fingerprint"],
+            },
+            "extractors": extractors,
+            "seeds": config["emi"]["seeds"],
+            "folds": None,
+            "train": config["emi"]["train"],
+            "model": config["emi"]["model"],
+            "preprocess": {k: config["preprocess"][k] for k in ("fps", "face_size", "mtcnn", "audio")},
+            "selection": "epoch with the best validation mean Pearson, per seed; scores are validation scores (the paper's protocol)",
+            "std": "sample standard deviation (ddof=1) over seeds",
+        }
+        | ({"partial_media": stats["partial"]} if "partial" in stats else {})
+        | common_provenance.left_out({"hume_vidmimic2": stats.get("skipped", {})})
+    )

@@ -37,14 +37,19 @@ def dataset_stats(root: Path, manifests: list[dict] = ()) -> dict:
             continue
         partitions[sample.partition]["samples"] += 1
         partitions[sample.partition]["duration_s"] += float(probe(sample.video)["duration"])
-    total = {"samples": sum(p["samples"] for p in partitions.values()), "duration_s": sum(p["duration_s"] for p in partitions.values())}
+    total = {
+        "samples": sum(p["samples"] for p in partitions.values()),
+        "duration_s": sum(p["duration_s"] for p in partitions.values()),
+    }
     for part in [*partitions.values(), total]:
         part["duration_s"] = round(part["duration_s"], 3)
     return {"partitions": partitions | {"total": total}, "fingerprint": hume.fingerprint(root)} | faults
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "emi", argv, root=jobs.PATH, manifests={**jobs.PATHS, "required": False, "default": []}, out=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "emi", argv, root=jobs.PATH, manifests={**jobs.PATHS, "required": False, "default": []}, out=jobs.PATH
+    )
     stats = dataset_stats(args.root, [read_json(path) for path in args.manifests])
     write_json(args.out, stats | {"root": str(args.root), "demo": config["profile"] == "demo"})
 

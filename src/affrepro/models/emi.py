@@ -21,11 +21,19 @@ class EMIBranch(nn.Module):
         d_model = params["tcn_channels"]
         self.tcn = TCN(in_dim, d_model, params["tcn_layers"], params["tcn_kernel_size"], params["dropout"])
         self.encoder = (
-            TemporalTransformer(d_model, params["transformer_layers"], params["transformer_heads"], params["transformer_ff_dim"], params["dropout"])
+            TemporalTransformer(
+                d_model,
+                params["transformer_layers"],
+                params["transformer_heads"],
+                params["transformer_ff_dim"],
+                params["dropout"],
+            )
             if use_transformer
             else None
         )
-        self.ffn = nn.Sequential(nn.Linear(d_model, params["ffn_hidden"]), nn.ReLU(), nn.Linear(params["ffn_hidden"], n_outputs))
+        self.ffn = nn.Sequential(
+            nn.Linear(d_model, params["ffn_hidden"]), nn.ReLU(), nn.Linear(params["ffn_hidden"], n_outputs)
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.tcn(x)

@@ -29,7 +29,11 @@ class TCN(nn.Module):
         super().__init__()
         blocks = []
         for layer in range(layers):
-            blocks += [CausalConv1d(in_dim if layer == 0 else channels, channels, kernel_size, 2**layer), nn.ReLU(), nn.Dropout(dropout)]
+            blocks += [
+                CausalConv1d(in_dim if layer == 0 else channels, channels, kernel_size, 2**layer),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+            ]
         self.net = nn.Sequential(*blocks)
 
     @property

@@ -41,10 +41,29 @@ class VAModel(nn.Module):
     def __init__(self, branch_dims: dict[str, int], settings: VAModelSettings):
         super().__init__()
         self.branch_names = list(branch_dims)
-        self.branches = nn.ModuleDict({name: TCN(dim, settings.tcn_channels, settings.tcn_layers, settings.tcn_kernel_size, settings.tcn_dropout) for name, dim in branch_dims.items()})
+        self.branches = nn.ModuleDict(
+            {
+                name: TCN(
+                    dim, settings.tcn_channels, settings.tcn_layers, settings.tcn_kernel_size, settings.tcn_dropout
+                )
+                for name, dim in branch_dims.items()
+            }
+        )
         width = settings.tcn_channels * len(branch_dims)
-        self.encoder = TemporalTransformer(width, settings.transformer_layers, settings.transformer_heads, settings.transformer_ff_dim, settings.dropout)
-        self.head = nn.Sequential(nn.Linear(width, settings.head_hidden), nn.BatchNorm1d(settings.head_hidden), nn.ReLU(), nn.Linear(settings.head_hidden, 2), nn.Tanh())
+        self.encoder = TemporalTransformer(
+            width,
+            settings.transformer_layers,
+            settings.transformer_heads,
+            settings.transformer_ff_dim,
+            settings.dropout,
+        )
+        self.head = nn.Sequential(
+            nn.Linear(width, settings.head_hidden),
+            nn.BatchNorm1d(settings.head_hidden),
+            nn.ReLU(),
+            nn.Linear(settings.head_hidden, 2),
+            nn.Tanh(),
+        )
 
     def forward(self, features: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
         """features[name] (B, T, D_name), mask (B, T) True on real frames -> (B, T, 2) valence, arousal."""

@@ -41,7 +41,9 @@ def peak_normalise(signal: np.ndarray, peak_dbfs: float | None) -> tuple[np.ndar
     return (signal * (target / peak)).astype(np.float32), False
 
 
-def prepare_audio(media: str | Path, out: str | Path, sample_rate: int = 16000, peak_dbfs: float | None = -3.0) -> AudioResult:
+def prepare_audio(
+    media: str | Path, out: str | Path, sample_rate: int = 16000, peak_dbfs: float | None = -3.0
+) -> AudioResult:
     signal = read_audio(media, sample_rate)
     peak_in = float(np.abs(signal).max()) if signal.size else 0.0
     normalised, silent = peak_normalise(signal, peak_dbfs)
@@ -49,4 +51,10 @@ def prepare_audio(media: str | Path, out: str | Path, sample_rate: int = 16000, 
         log.warning("%s: silent audio track; written as silence without normalisation", media)
     with atomic_path(out, suffix=".wav") as tmp:
         sf.write(tmp, normalised, sample_rate, subtype="PCM_16", format="WAV")
-    return AudioResult(samples=len(normalised), sample_rate=sample_rate, peak_in=peak_in, silent=silent, coverage=coverage(media, len(signal) / sample_rate, "audio"))
+    return AudioResult(
+        samples=len(normalised),
+        sample_rate=sample_rate,
+        peak_in=peak_in,
+        silent=silent,
+        coverage=coverage(media, len(signal) / sample_rate, "audio"),
+    )

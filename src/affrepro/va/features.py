@@ -72,7 +72,14 @@ def make_encoder(config: dict, extractor: str, device):
 
         def encode(trial):
             signal, rate = sf.read(trial["audio"], dtype="float32")
-            return vggish.extract(model, signal, audio_times(trial, len(signal), rate), device, precision, settings["vggish"]["batch_size"])
+            return vggish.extract(
+                model,
+                signal,
+                audio_times(trial, len(signal), rate),
+                device,
+                precision,
+                settings["vggish"]["batch_size"],
+            )
 
         return encode, {"weights": spec.provenance()}
     if extractor == "mfcc":
@@ -93,12 +100,26 @@ def extract_trial(encode, extractor: str, name: str, files: dict) -> tuple[np.nd
         check_audio(name, trial)
     features = encode(trial)
     if len(features) != length:
-        log.info("%s: %s has %d rows for %d frames; padded/trimmed to the trial length", name, extractor, len(features), length)
+        log.info(
+            "%s: %s has %d rows for %d frames; padded/trimmed to the trial length",
+            name,
+            extractor,
+            len(features),
+            length,
+        )
     return fit_length(features, length), trial["rows"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "va", argv, extractor={"choices": plan.EXTRACTORS, "required": True}, prepared=jobs.PATH, out_dir=jobs.PATH, manifest=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__,
+        "va",
+        argv,
+        extractor={"choices": plan.EXTRACTORS, "required": True},
+        prepared=jobs.PATH,
+        out_dir=jobs.PATH,
+        manifest=jobs.PATH,
+    )
     device = compute.setup(config["compute"])
     encode, info = make_encoder(config, args.extractor, device)
     prepared = read_json(args.prepared)
@@ -109,9 +130,24 @@ def main(argv: list[str] | None = None) -> None:
         save_features(path, features, rows, len(rows))
         records[name] = {"file": str(path), "rows": int(len(rows))}
         dim = int(features.shape[1])
-    manifest = {"stage": "features", "extractor": args.extractor, "precision": config["compute"]["precision"], "dim": dim, **info}
+    manifest = {
+        "stage": "features",
+        "extractor": args.extractor,
+        "precision": config["compute"]["precision"],
+        "dim": dim,
+        **info,
+    }
     # Trials the prepare stage left out (on_unreadable: skip) stay listed, for the store and the tables' provenance.
-    write_json(args.manifest, manifest | {"trials": records, "shard": prepared["shard"], "shards": prepared["shards"], "skipped": prepared.get("skipped", {})})
+    write_json(
+        args.manifest,
+        manifest
+        | {
+            "trials": records,
+            "shard": prepared["shard"],
+            "shards": prepared["shards"],
+            "skipped": prepared.get("skipped", {}),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -62,14 +62,28 @@ def selection_fold(fold: int, n_folds: int, protocol: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "va", argv, manifests={**jobs.PATHS, "help": "prepare manifests (trial lengths)"}, out=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "va", argv, manifests={**jobs.PATHS, "help": "prepare manifests (trial lengths)"}, out=jobs.PATH
+    )
     cv = config["va"]["cv"]
     manifests = [read_json(m) for m in args.manifests]
     lengths = {name: info["length"] for m in manifests for name, info in m["trials"].items()}
-    skipped = {name: why for m in manifests for name, why in m.get("skipped", {}).items()}  # on_unreadable: skip, for provenance
+    skipped = {
+        name: why for m in manifests for name, why in m.get("skipped", {}).items()
+    }  # on_unreadable: skip, for provenance
     folds = assign_folds(lengths, cv["folds"], cv["seed"])
-    summary = {f"fold-{k}": {"trials": sorted(t for t, f in folds.items() if f == k), "frames": sum(lengths[t] for t, f in folds.items() if f == k)} for k in range(cv["folds"])}
-    write_json(args.out, {"n_folds": cv["folds"], "seed": cv["seed"], "assignment": folds, "folds": summary} | ({"skipped": skipped} if skipped else {}))
+    summary = {
+        f"fold-{k}": {
+            "trials": sorted(t for t, f in folds.items() if f == k),
+            "frames": sum(lengths[t] for t, f in folds.items() if f == k),
+        }
+        for k in range(cv["folds"])
+    }
+    write_json(
+        args.out,
+        {"n_folds": cv["folds"], "seed": cv["seed"], "assignment": folds, "folds": summary}
+        | ({"skipped": skipped} if skipped else {}),
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,10 @@ def check_pool(config: dict, root: str | Path) -> None:
     """Start-up check of a real root: its annotated videos can fill every fold (affrepro.va.folds deals videos, pairs together)."""
     videos, folds = {affwild2.video_group(name) for name in trials(config, root)}, config["va"]["cv"]["folds"]
     if len(videos) < folds:
-        raise DatasetError(f"{Path(root) / affwild2.ANNOTATIONS}: {len(videos)} annotated video(s) cannot fill va.cv.folds = {folds} folds; lower va.cv.folds or add trials")
+        raise DatasetError(
+            f"{Path(root) / affwild2.ANNOTATIONS}: {len(videos)} annotated video(s) cannot fill va.cv.folds = "
+            f"{folds} folds; lower va.cv.folds or add trials"
+        )
 
 
 def trials(config: dict, root: str | Path) -> list[str]:
@@ -41,9 +44,17 @@ def trials(config: dict, root: str | Path) -> list[str]:
     return [name for names in annotated(config, root).values() for name in names]
 
 
+# Folders from an annotation file up to the dataset root (VA_Estimation_Challenge/<split>/<trial>.txt).
+ANNOTATION_DEPTH = len(affwild2.annotation_path("", "train", "trial").parts)
+
+
 def annotation_files(config: dict, root: str | Path) -> list[str]:
     """The annotation file of every trial in the pool (the demo rule's outputs, the prepare jobs' inputs)."""
-    return [str(affwild2.annotation_path(root, split, name)) for split, names in annotated(config, root).items() for name in names]
+    return [
+        str(affwild2.annotation_path(root, split, name))
+        for split, names in annotated(config, root).items()
+        for name in names
+    ]
 
 
 def shard(config: dict, root: str | Path, k: int, n_shards: int) -> list[str]:

@@ -25,8 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from affrepro import jobs
-from affrepro.data import affwild2
-from affrepro.data import DatasetError
+from affrepro.data import DatasetError, affwild2
 from affrepro.io import write_json, write_npz
 from affrepro.media import MediaError, probe
 from affrepro.preprocess.audio import prepare_audio
@@ -39,7 +38,9 @@ def load_frames(root: Path, name: str, rows: np.ndarray, size: int) -> tuple[np.
     """(N, size, size, 3) uint8 RGB crops for video frames `rows`, gaps filled; and how many were missing."""
     available = np.array([affwild2.frame_path(root, name, int(r)).is_file() for r in rows], dtype=bool)
     if not available.any():
-        raise DatasetError(f"{root / 'cropped_aligned' / name}: no crop for any annotated frame of trial {name}; check the folder name")
+        raise DatasetError(
+            f"{root / 'cropped_aligned' / name}: no crop for any annotated frame of trial {name}; check the folder name"
+        )
     source = affwild2.fill_missing(available)
     frames = np.zeros((len(rows), size, size, 3), np.uint8)
     cache: dict[int, np.ndarray] = {}
@@ -48,8 +49,12 @@ def load_frames(root: Path, name: str, rows: np.ndarray, size: int) -> tuple[np.
             path = affwild2.frame_path(root, name, int(rows[use]))
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
-                raise DatasetError(f"{path}: cannot be read as an image; replace or delete it (a deleted crop is filled from the previous frame)")
-            cache = {use: cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (size, size), interpolation=cv2.INTER_AREA)}
+                raise DatasetError(
+                    f"{path}: cannot be read as an image; replace or delete it (a deleted crop is filled from the previous frame)"
+                )
+            cache = {
+                use: cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (size, size), interpolation=cv2.INTER_AREA)
+            }
         frames[position] = cache[use]
     return frames, int((~available).sum())
 
@@ -65,16 +70,33 @@ def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: di
     if len(rows) == 0:
         raise DatasetError(f"{trial.annotation}: every row is -5; remove the trial or fix its annotation")
     frames, n_missing = load_frames(root, trial.name, rows, frame_size)
-    write_npz(files["trial"], frames=frames, rows=rows.astype(np.int64), labels=values[rows].astype(np.float32), fps=np.float64(fps))
+    write_npz(
+        files["trial"],
+        frames=frames,
+        rows=rows.astype(np.int64),
+        labels=values[rows].astype(np.float32),
+        fps=np.float64(fps),
+    )
     audio = prepare_audio(video, files["audio"], sample_rate, peak_dbfs=None)
     if n_missing:
         log.info("%s: %d of %d crops missing, filled with the last available one", trial.name, n_missing, len(rows))
-    counts = {"length": int(len(rows)), "annotation_rows": int(len(values)), "ignored_rows": int(len(values) - len(rows)), "missing_crops": n_missing}
-    return {name: str(path) for name, path in files.items()} | counts | {"fps": fps, "silent_audio": audio.silent, "audio_coverage": audio.coverage}
+    counts = {
+        "length": int(len(rows)),
+        "annotation_rows": int(len(values)),
+        "ignored_rows": int(len(values) - len(rows)),
+        "missing_crops": n_missing,
+    }
+    return (
+        {name: str(path) for name, path in files.items()}
+        | counts
+        | {"fps": fps, "silent_audio": audio.silent, "audio_coverage": audio.coverage}
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "va", argv, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, out_dir=jobs.PATH, manifest=jobs.PATH)
+    config, args = jobs.parse(
+        __doc__, "va", argv, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, out_dir=jobs.PATH, manifest=jobs.PATH
+    )
     by_name = {t.name: t for t in affwild2.list_trials(args.root)}
     settings, policy = config["va"]["preprocess"], config["datasets"]["affwild2"]["on_unreadable"]
     records, skipped = {}, {}
@@ -88,7 +110,16 @@ def main(argv: list[str] | None = None) -> None:
             log.warning("trial %s left out (datasets.affwild2.on_unreadable: skip): %s", name, error)
     partial = sorted(name for name, record in records.items() if record["audio_coverage"]["partial"])
     shard = {"root": str(args.root), "shard": args.shard, "shards": args.shards, "partial": partial, "skipped": skipped}
-    write_json(args.manifest, {"stage": "prepare", "frame_size": settings["frame_size"], "sample_rate": settings["sample_rate"], "trials": records} | shard)
+    write_json(
+        args.manifest,
+        {
+            "stage": "prepare",
+            "frame_size": settings["frame_size"],
+            "sample_rate": settings["sample_rate"],
+            "trials": records,
+        }
+        | shard,
+    )
 
 
 if __name__ == "__main__":

@@ -22,25 +22,33 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
         info = read_json(inputs[extractor])
         extractors[extractor] = {k: info[k] for k in ("weights", "precision", "dim", "input_size") if k in info}
     demo = uses_demo(config, "va")
-    return common_provenance.common(config) | {
-        "dataset": {
-            "name": "Aff-Wild2 (VA)",
-            "kind": "demo" if demo else "real",
-            "root": read_json(inputs["prepare"])["root"],
-            "trials": len(folds["assignment"]),
-            "fold_assignment_sha256": sha256_json(folds["assignment"]),
-        },
-        "extractors": extractors,
-        "seeds": [config["va"]["seed"] + k for k in range(config["va"]["cv"]["folds"])],
-        "folds": {"n": folds["n_folds"], "seed": folds["seed"], "frames": {k: v["frames"] for k, v in folds["folds"].items()}},
-        "train": config["va"]["train"],
-        "model": config["va"]["model"],
-        "preprocess": config["va"]["preprocess"],
-        # Table 2 and table2_nested differ only in the protocol that picks each fold's epoch.
-        "selection": {"table2": f"paper: {PROTOCOLS['paper']}", "table2_nested": f"nested: {PROTOCOLS['nested']}"},
-        "metric": "CCC with population (1/n) variances and covariance, over all frames of the held-out fold; P = (CCC_v + CCC_a) / 2",
-        "std": "sample standard deviation (ddof=1) over folds",
-    } | common_provenance.left_out({"affwild2": folds.get("skipped", {})})
+    return (
+        common_provenance.common(config)
+        | {
+            "dataset": {
+                "name": "Aff-Wild2 (VA)",
+                "kind": "demo" if demo else "real",
+                "root": read_json(inputs["prepare"])["root"],
+                "trials": len(folds["assignment"]),
+                "fold_assignment_sha256": sha256_json(folds["assignment"]),
+            },
+            "extractors": extractors,
+            "seeds": [config["va"]["seed"] + k for k in range(config["va"]["cv"]["folds"])],
+            "folds": {
+                "n": folds["n_folds"],
+                "seed": folds["seed"],
+                "frames": {k: v["frames"] for k, v in folds["folds"].items()},
+            },
+            "train": config["va"]["train"],
+            "model": config["va"]["model"],
+            "preprocess": config["va"]["preprocess"],
+            # Table 2 and table2_nested differ only in the protocol that picks each fold's epoch.
+            "selection": {"table2": f"paper: {PROTOCOLS['paper']}", "table2_nested": f"nested: {PROTOCOLS['nested']}"},
+            "metric": "CCC with population (1/n) variances and covariance, over all frames of the held-out fold; P = (CCC_v + CCC_a) / 2",
+            "std": "sample standard deviation (ddof=1) over folds",
+        }
+        | common_provenance.left_out({"affwild2": folds.get("skipped", {})})
+    )
 
 
 def profile_note(config: dict) -> str:

@@ -1,0 +1,110 @@
+# The rules every paper shares, after the papers' .smk files have filled the registries of common.smk:
+# the resolved config, a paper's tables, its training curves and its claims verdict. Each output a
+# reader looks at is marked for `snakemake --report` with a caption from workflow/report/.
+
+
+localrules:
+    resolved_config,
+
+
+rule resolved_config:
+    output:
+        report(RESOLVED_CONFIG, caption="../report/config.rst", category="configuration"),
+    log:
+        "logs/resolved_config.log",
+    run:
+        write_resolved_config(config, output[0])
+        Path(log[0]).write_text(f"wrote {output[0]}\n")
+
+
+rule paper_table:
+    input:
+        # The tables depend on the config they were computed with; in a fresh
+        # clone this record is new, so the committed tables are recomputed.
+        config=RESOLVED_CONFIG,
+        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
+        runs=lambda w: input_files(load_paper(w.paper), w.table),
+        provenance=lambda w: list(PROVENANCE[w.paper].values()),
+    output:
+        csv=report(
+            "results/{paper}/{table}.csv",
+            caption="../report/table.rst",
+            category="{paper}",
+            subcategory="tables",
+            labels={"paper": "{paper}", "table": "{table}"},
+        ),
+        json="results/{paper}/{table}.json",
+        sidecar="results/{paper}/{table}.provenance.json",
+    params:
+        provenance=lambda w: [f"{name}={path}" for name, path in PROVENANCE[w.paper].items()],
+        caption=lambda w: load_paper(w.paper)["tables"][w.table]["caption"],
+    conda:
+        "../../envs/affrepro.yaml"
+    log:
+        "logs/{paper}/{table}.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("paper_table"),
+        runtime=job_resources.MIN_RUNTIME,
+    shell:
+        job(
+            "tables",
+            "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --sidecar {output.sidecar:q} --provenance {params.provenance:q}",
+            reads=[f"{paper}.report" for paper in papers.PAPERS],
+        )
+
+
+# Every training job's per-epoch history (loss, selection score, lr) in one small CSV per paper
+# (affrepro.curves; DVC plots it) and one plot for the report.
+rule paper_curves:
+    input:
+        lambda w: TRAINING_RUNS[w.paper],
+    output:
+        csv="results/{paper}/curves/training.csv",
+        png=report(
+            "results/{paper}/curves/training.png",
+            caption="../report/curves.rst",
+            category="{paper}",
+            subcategory="training curves",
+            labels={"paper": "{paper}", "figure": "training curves"},
+        ),
+    conda:
+        "../../envs/affrepro.yaml"
+    log:
+        "logs/{paper}/curves.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("paper_curves"),
+        runtime=job_resources.MIN_RUNTIME,
+    shell:
+        job("curves", "--paper {wildcards.paper:q} --metrics {input:q} --out {output.csv:q} --png {output.png:q}")
+
+
+# A verdict per claim of the paper (affrepro.claims, README "Claims"): every number of its tables and the
+# orderings and gains its text asserts (papers/<paper>.yaml `claims`); per-seed numbers from the run files.
+rule paper_claims:
+    input:
+        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
+        tables=lambda w: paper_claims.table_files(load_paper(w.paper), PAPER_TARGETS[w.paper]),
+        runs=lambda w: paper_claims.run_files(load_paper(w.paper), PAPER_CONFIGS[w.paper]),
+    output:
+        report(
+            "results/{paper}/claims.csv",
+            caption="../report/claims.rst",
+            category="{paper}",
+            subcategory="claims",
+            labels={"paper": "{paper}", "table": "claims"},
+        ),
+    conda:
+        "../../envs/affrepro.yaml"
+    log:
+        "logs/{paper}/claims.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=job_resources.small_job_mem_mb("paper_claims"),
+        runtime=job_resources.MIN_RUNTIME,
+    shell:
+        job("claims", "--paper {wildcards.paper:q} --tables {input.tables:q} --runs {input.runs:q} --out {output:q}")
