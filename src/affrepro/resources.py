@@ -122,8 +122,9 @@ EMI_STATS_CPU_S_PER_CLIP = 0.057  # emi_dataset_stats probes every video: 4.1 s 
 # pack (affrepro.pack): 0.64 CPU s for the 3,475 demo EMI frames (wav2vec2; resnet18 0.54 s), 0.50 s for VA's 5,179
 PACK_CPU_S_PER_FRAME = {"emi": 0.64 / 3_475, "va": 0.50 / 5_179}
 EMI_TRAIN_CPU_S = 34.0 / (6 * 30 * 64 * 64)  # per clip-frame-epoch (frames = T)
-# per pool frame-epoch: demo (10-epoch fold - 1-epoch fold) / 9 epochs; paper widths (1-epoch fold - 3.2 s start-up)
-VA_FOLD_CPU_S = {"demo": (11.0 - 3.95) / (9 * 5_179), "paper": (7.67 - 3.2) / 5_179}
+# per pool frame-epoch: demo (10-epoch fold - 1-epoch fold) / 9 epochs; paper widths: one epoch of a fold job at
+# the real size (benchmarks/scale.py va --fraction 1: 5,200 CPU s over 2.0 M frames, on a busy machine, so generous)
+VA_FOLD_CPU_S = {"demo": (11.0 - 3.95) / (9 * 5_179), "paper": 5_199.8 / 2_001_359}
 ECAN_MB_PER_BATCH_PIXEL = (1_877 - 1_126) / (64 * 112**2 - 32 * 48**2)
 ECAN_BASE_MB = 1_126 - ECAN_MB_PER_BATCH_PIXEL * 32 * 48**2  # torch, the two ResNet-18 encoders, the bank: ~1,050 MB
 ECAN_CPU_S_PER_IMAGE_EPOCH_48PX = 0.0057
