@@ -7,8 +7,8 @@ the repository's config (`preprocess.mtcnn`, tracking on), one torch thread
 (`--threads`; on a busy 2-core machine two intra-op threads made MTCNN 5-15x
 slower, not faster), decoding (ffmpeg, and a reader thread) beside detection.
 
-The videos are the real fixtures (tests/fixtures/video, /work/shared/fixtures
-when present) and variants derived from them with imageio-ffmpeg's ffmpeg in
+The videos are the real fixtures (tests/fixtures/video, and ../shared/fixtures/video
+or $AFFREPRO_SHARED/fixtures/video when present) and variants derived from them with imageio-ffmpeg's ffmpeg in
 a temporary folder: other sizes (1280x720, 320x240), codecs (mpeg4, vp9/webm,
 mjpeg), frame rates (25, 60), a face that enters (no_face then single_face)
 and leaves (the reverse), and a crop that pans the face out of the frame and
@@ -51,7 +51,8 @@ TOLERANCE_PX = 2.0
 
 def fixtures() -> dict[str, Path]:
     found = {}
-    for folder in (REPO / "tests/fixtures/video", Path("/work/shared/fixtures/video")):
+    shared = Path(os.environ.get("AFFREPRO_SHARED", REPO.parent / "shared"))  # as tests/conftest.py finds it
+    for folder in (REPO / "tests/fixtures/video", shared / "fixtures" / "video"):
         for path in sorted(folder.glob("*.mp4")) if folder.is_dir() else []:
             found.setdefault(path.stem, path)
     return found

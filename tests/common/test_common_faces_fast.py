@@ -50,6 +50,12 @@ def assert_same_faces(fast, base) -> None:
     assert np.abs(fast.landmarks - base.landmarks).max(initial=0.0) <= 2.0
 
 
+def encode(clip, *inputs_and_filters: str) -> None:
+    """An H.264 clip, no audio, made by imageio-ffmpeg's ffmpeg from the given inputs and filters."""
+    command = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", *inputs_and_filters]
+    subprocess.run([*command, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-an", str(clip)], check=True)
+
+
 def test_config_makes_the_fast_path_the_default():
     tracking = load_config()["preprocess"]["mtcnn"]["tracking"]
     assert tracking["enabled"] is True and 0 < tracking["margin"] <= 1 and tracking["full_search_every"] >= 1
@@ -83,28 +89,7 @@ def test_face_that_enters_and_leaves_is_found(detector, naive, tmp_path):
         "[0:v]scale=640:360,fps=30,setsar=1,split[n0][n1];[n0]trim=duration=1,setpts=PTS-STARTPTS[a];"
         "[n1]trim=start=2:duration=1,setpts=PTS-STARTPTS[c];[1:v]fps=30,setsar=1[b];[a][b][c]concat=n=3:v=1:a=0"
     )
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-y",
-            "-v",
-            "error",
-            "-i",
-            str(NO_FACE),
-            "-i",
-            str(FACE),
-            "-filter_complex",
-            graph,
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-an",
-            str(clip),
-        ],
-        check=True,
-    )
+    encode(clip, "-i", str(NO_FACE), "-i", str(FACE), "-filter_complex", graph)
     fast, base = detect_faces(clip, detector), detect_faces(clip, naive)
     assert fast.n_frames == 30 + 72 + 30
     faces = set(fast.frame_index.tolist())
@@ -118,26 +103,7 @@ def test_face_that_enters_and_leaves_is_found(detector, naive, tmp_path):
 def test_face_panned_out_of_view_and_back_matches_the_naive_loop(detector, naive, tmp_path):
     """A window panning across the clip cuts the face at the frame's edge: those frames get the full pyramid."""
     clip = tmp_path / "pan.mp4"
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-nostdin",
-            "-y",
-            "-v",
-            "error",
-            "-i",
-            str(FACE),
-            "-vf",
-            "crop=320:360:x='(iw-320)*abs(sin(t*1.3))':y=0",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-an",
-            str(clip),
-        ],
-        check=True,
-    )
+    encode(clip, "-i", str(FACE), "-vf", "crop=320:360:x='(iw-320)*abs(sin(t*1.3))':y=0")
     fast, base = detect_faces(clip, detector), detect_faces(clip, naive)
     assert 0 < len(base.frame_index) < base.n_frames  # the face is out of view on some frames
     assert_same_faces(fast, base)
