@@ -25,24 +25,23 @@ def tiny_config(paper: str) -> dict:
     return deep_merge(repo_config(), yaml.safe_load((REPO / ".test" / f"config_{paper}.yaml").read_text()))
 
 
+def snakemake_command(workdir: Path, *configfiles: str, snakefile: Path = REPO / "Snakefile") -> list[str]:
+    """`python -m snakemake` on the repository's Snakefile in `workdir` with these config files (layered in order).
+    --configfile takes several values: follow it with a single-valued option before any targets."""
+    return [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), "--configfile", *configfiles]
+
+
 def run_tiny_config(workdir: Path, paper: str, *args: str) -> subprocess.CompletedProcess:
     """The paper's tiny demo as the Snakemake workflow catalog runs a .test config: an empty working
     directory and the config files layered on the command line (`-n` among `args` for a dry run); asserts success."""
     workdir.mkdir(parents=True, exist_ok=True)
     configs = [str(REPO / "config.yaml"), str(REPO / ".test" / f"config_{paper}.yaml")]
-    # --configfile takes several values, so a single-valued option follows it before the targets.
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        *configs,
-    ]
-    proc = subprocess.run(cmd + ["--cores", "2", *args], capture_output=True, text=True, env=snakemake_env())
+    proc = subprocess.run(
+        snakemake_command(workdir, *configs) + ["--cores", "2", *args],
+        capture_output=True,
+        text=True,
+        env=snakemake_env(),
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -53,19 +52,7 @@ def snakemake_env() -> dict:
 
 def snakemake_run(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
     """Snakemake in `workdir` with its config.yaml and further arguments (targets, -n, --config ...); success not asserted."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(snakefile),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "2",
-    ]
+    cmd = snakemake_command(workdir, str(workdir / "config.yaml"), snakefile=snakefile) + ["--cores", "2"]
     return subprocess.run(cmd + list(args), capture_output=True, text=True, env=snakemake_env())
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, repo_config
+from helpers import REPO, repo_config, snakemake_command
 
 for _paper in ("emi", "va", "ecan"):  # the papers' tiny demos, reused as they are defined there
     if str(REPO / "tests" / _paper) not in sys.path:
@@ -166,19 +166,7 @@ class Run:
     def __init__(self, name: str, workdir: Path, config: dict, *options: str, env: dict | None = None):
         workdir.mkdir(parents=True)
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-        cmd = [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(workdir),
-            "--configfile",
-            str(workdir / "config.yaml"),
-            *options,
-            *TARGETS,
-        ]
+        cmd = [*snakemake_command(workdir, str(workdir / "config.yaml")), *options, *TARGETS]
         env = dict(
             os.environ,
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

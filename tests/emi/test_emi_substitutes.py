@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import yaml
-from helpers import REPO, repo_config
+from helpers import repo_config, snakemake_command
 
 from affrepro.config import effective_config, substitutes
 from affrepro.data.hume import LABELS
@@ -40,21 +40,7 @@ def dry_run(workdir, config):
         HF_HUB_CACHE=str(workdir / "empty-hf-cache"),
         PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "1",
-        "-n",
-        "emi_tables",
-    ]
+    cmd = [*snakemake_command(workdir, str(workdir / "config.yaml")), "--cores", "1", "-n", "emi_tables"]
     return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
