@@ -17,6 +17,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+@cache
 def source_path(module: str) -> Path | None:
     """The file of an affrepro module or package, None for anything outside the package."""
     parts = module.split(".")
@@ -34,7 +35,8 @@ def _parents(module: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def direct_imports(module: str) -> set[str]:
+@cache  # one parse per module for the whole workflow (each rule's job() asks for overlapping closures)
+def direct_imports(module: str) -> frozenset[str]:
     """affrepro modules named by the import statements of `module` (a `from a import b` counts a.b if it is a module)."""
     path = source_path(module)
     if path is None:
@@ -47,7 +49,7 @@ def direct_imports(module: str) -> set[str]:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
     found = {name for name in found if source_path(name) is not None}
-    return found | {parent for name in found for parent in _parents(name)}
+    return frozenset(found | {parent for name in found for parent in _parents(name)})
 
 
 @cache

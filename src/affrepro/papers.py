@@ -16,6 +16,7 @@ statistics) sit beside these modules.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Protocol, runtime_checkable
 import jsonschema
 import yaml
 
-from affrepro.config import REPO_ROOT
+from affrepro.config import REPO_ROOT, read_yaml
 
 PAPERS = ("emi", "va", "ecan")
 PAPERS_DIR = REPO_ROOT / "papers"
@@ -37,7 +38,7 @@ class PaperFileError(ValueError):
 
 @functools.cache
 def _validator(schema_path: Path) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(yaml.safe_load(Path(schema_path).read_text()))
+    return jsonschema.Draft202012Validator(read_yaml(schema_path))
 
 
 def validate_paper(paper, source: str | Path, schema_path: Path = PAPER_SCHEMA_PATH) -> None:
@@ -64,7 +65,18 @@ def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:
     """
     path = Path(papers_dir) / f"{key}.yaml"
     try:
-        paper = yaml.safe_load(path.read_text())
+        stat = path.stat()
+    except OSError as error:
+        raise PaperFileError(f"{path}: cannot be read ({error.strerror or error})") from error
+    # The workflow asks for a paper's file once per table job while it plans: parse and validate it once
+    # per version of the file, and hand each caller its own copy.
+    return copy.deepcopy(_parsed_paper(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_paper(path: Path, mtime_ns: int, size: int) -> dict:
+    try:
+        paper = read_yaml(path)
     except OSError as error:
         raise PaperFileError(f"{path}: cannot be read ({error.strerror or error})") from error
     except yaml.YAMLError as error:

@@ -225,10 +225,11 @@ def ecan_train_mem_mb(config: dict, spec: dict) -> int:
 
 
 def ecan_train_runtime(config: dict, spec: dict) -> int:
-    """The run's epochs over its training images, at its input size."""
+    """A training job (every seed of the spec's setting): each run's epochs over its training images, at its input size."""
     settings = config["ecan"][spec["dataset"]]
     train, _ = _ecan_images(config, spec["dataset"])
-    return runtime(ECAN_CPU_S_PER_IMAGE_EPOCH_48PX * (settings["input_size"] / 48) ** 2 * train * settings["epochs"])
+    per_run = ECAN_CPU_S_PER_IMAGE_EPOCH_48PX * (settings["input_size"] / 48) ** 2 * train * settings["epochs"]
+    return runtime(per_run * len(config["ecan"]["seeds"]))
 
 
 # Training jobs read their features from the packed stores (affrepro.store) one batch at a time, so

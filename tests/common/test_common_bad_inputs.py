@@ -266,16 +266,16 @@ def test_command_line_config_is_applied_before_validation(tmp_path):
         "-n",
         "results/table3.csv",
         "--config",
-        "preprocess={shards: 2}",
+        "preprocess={shards: 3}",
         "datasets={hume_vidmimic2: {root: null}}",
     )
     assert proc.returncode == 0, message(proc)[-2000:]
     assert (
-        "emi_prepare" in proc.stdout and "shard1" in proc.stdout and "shard2" not in proc.stdout
-    )  # 2 shards, on the demo
+        "emi_prepare" in proc.stdout and "shard2" in proc.stdout and "shard3" not in proc.stdout
+    )  # 3 shards, on the demo
     assert (
-        "--config value(s) kept over demo.overrides on demo data: preprocess.shards = 2" in proc.stderr
-    )  # not replaced by the demo's 4
+        "--config value(s) kept over demo.overrides on demo data: preprocess.shards = 3" in proc.stderr
+    )  # not replaced by the demo's 2
     proc = helpers.snakemake_run(
         workdir, "-n", "results/ecan/table5.csv", "--config", "ecan={fer2013: {max_train: abc}}"
     )

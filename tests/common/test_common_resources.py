@@ -1,6 +1,7 @@
 """What jobs ask the scheduler for: every rule declares threads, mem_mb and runtime, the figures are
 affrepro.resources' models, and a job's torch threads are the rule's {threads}."""
 
+import copy
 import re
 
 import pytest
@@ -103,6 +104,14 @@ def test_ecan_memory_grows_with_batch_pixels_and_images():
     capped = effective_config(repo_config(), "ecan")
     capped["ecan"]["rafdb"]["max_train"] = 100
     assert resources.ecan_train_runtime(capped, spec) <= resources.ecan_train_runtime(demo, spec)
+    large = effective_config(repo_config(), "ecan")
+    large["demo"]["rafdb"]["n_train"] = 100_000  # past the minimum runtime
+    one_seed = copy.deepcopy(large)
+    one_seed["ecan"]["seeds"] = [0]
+    per_run = resources.ECAN_CPU_S_PER_IMAGE_EPOCH_48PX * 100_000 * 3  # 3 demo epochs at 48 px
+    assert len(large["ecan"]["seeds"]) == 3  # a job trains every seed of its setting
+    assert resources.ecan_train_runtime(large, spec) == resources.runtime(3 * per_run) > resources.runtime(per_run)
+    assert resources.ecan_train_runtime(one_seed, spec) == resources.runtime(per_run)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +146,7 @@ def test_the_workflow_asks_for_what_the_models_say(planned):
         elif rule == "va_features":
             expected = resources.per_frame_mem_mb(f"va.features:{w['va_extractor']}", va)
         elif rule == "ecan_train":
-            expected = resources.ecan_train_mem_mb(ecan, {"dataset": w["run"].split("-")[0]})
+            expected = resources.ecan_train_mem_mb(ecan, {"dataset": w["setting"].split("-")[0]})
         elif rule in resources.SMALL_JOBS_MB:
             expected = resources.small_job_mem_mb(rule)
         else:

@@ -46,6 +46,12 @@ def test_experiments_vary_one_thing_from_the_defaults_and_share_runs(config):
     runs = plan.runs(config)
     # 12 (Table 2) + 3 (Table 3) + 4 (Figure 3) + 3 (Figure 4) with the demo sweeps, each for the demo's 3 seeds
     assert len(runs) == len(set(runs)) == 22 * 3 and {spec["seed"] for spec in runs.values()} == {0, 1, 2}
+    # one training job per setting, its seeds in `ecan.seeds` order
+    jobs = plan.setting_runs(config)
+    assert len(jobs) == 22 and sum(map(len, jobs.values())) == 66
+    assert jobs["rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5"] == [
+        f"rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5-s{s}" for s in (0, 1, 2)
+    ]
     assert sorted(plan.group_runs(config, "table3")) == sorted(["ce", "center", "supcon", "ensc", "ensc+mva"])
     # Figure 3's two sweeps meet at the defaults: that run is one input, not two
     figure3 = plan.group_run_ids(config, "figure3")
@@ -309,10 +315,10 @@ def test_real_rafdb_with_demo_fer2013_keeps_every_setting_the_user_gave(tmp_path
     assert (
         resolved["ecan"]["fer2013"]["epochs"] == raw["demo"]["overrides"]["ecan"]["fer2013"]["epochs"] == 3
     )  # the demo dataset's own override
-    rafdb_run = next(run for run, spec in plan.runs(resolved).items() if spec["dataset"] == "rafdb")
+    rafdb_setting = next(setting for setting in plan.setting_runs(resolved) if setting.startswith("rafdb-"))
     assert (
-        plan.run_inputs(resolved, rafdb_run)["settings"]["rafdb"]["epochs"] == 1
-        and plan.run_inputs(resolved, rafdb_run)["compute"]["precision"] == "fp32"
+        plan.run_inputs(resolved, rafdb_setting)["settings"]["rafdb"]["epochs"] == 1
+        and plan.run_inputs(resolved, rafdb_setting)["compute"]["precision"] == "fp32"
     )
     assert (
         report.profile_note(resolved)

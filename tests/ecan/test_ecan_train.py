@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from affrepro import jobs
 from affrepro.config import effective_config
 from affrepro.demo import expressions
 from affrepro.ecan import losses, plan
@@ -179,8 +180,8 @@ def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
             [
                 "--config",
                 str(tmp_path / "config.yaml"),
-                "--run",
-                run_id,
+                "--setting",
+                run_id.removesuffix("-s0"),
                 "--data",
                 str(tmp_path / run_id),
                 "--out",
@@ -303,33 +304,27 @@ def test_stratified_split_is_seeded_disjoint_and_covers_every_class():
     assert np.bincount(labels[val_idx], minlength=7).tolist() == [5, 1, 2, 10, 3, 1, 4]
 
 
-def test_the_job_writes_its_run_id_and_spec_into_the_run_output(tmp_path):
+def test_the_job_trains_every_seed_of_its_setting_and_writes_each_run(tmp_path):
     config = helpers.repo_config()
     config["demo"]["fer2013"].update(n_train=40, n_public_test=14, n_private_test=14, min_per_class=2)
     overrides = config["demo"]["overrides"]["ecan"]
+    overrides["seeds"] = [0, 1]
     overrides["train"].update(batch_size=16, eval_batch_size=16)
     overrides["fer2013"] = {"epochs": 1, "input_size": 32}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    expressions.write_fer2013(tmp_path / "fer2013.csv.gz", config["demo"]["fer2013"])
-    run_id = "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"
-    out = tmp_path / "runs" / "metrics.json"
-    ecan_train.main(
-        [
-            "--config",
-            str(tmp_path / "config.yaml"),
-            "--run",
-            run_id,
-            "--data",
-            str(tmp_path / "fer2013.csv.gz"),
-            "--out",
-            str(out),
-        ]
-    )
-    metrics = json.loads(out.read_text())
-    assert (
-        metrics["run_id"] == run_id and metrics["substitutes"] == []
-    )  # the demo: stand-ins are the demo's, noted by every row anyway
-    assert metrics["spec"] == {
+    data = tmp_path / "fer2013.csv.gz"
+    expressions.write_fer2013(data, config["demo"]["fer2013"])
+    setting = "fer2013-strong-ce-l1_0.2-l2_0.7-V5"
+    outs = [tmp_path / "runs" / f"s{seed}" / "metrics.json" for seed in (0, 1)]
+
+    def job(*arguments):
+        ecan_train.main(["--config", str(tmp_path / "config.yaml"), "--data", str(data), *arguments])
+
+    job("--setting", setting, "--out", *map(str, outs))
+    first, second = (json.loads(out.read_text()) for out in outs)
+    assert [first["run_id"], second["run_id"]] == [f"{setting}-s0", f"{setting}-s1"]
+    assert first["substitutes"] == []  # the demo: stand-ins are the demo's, noted by every row anyway
+    assert first["spec"] == {
         "dataset": "fer2013",
         "augment": "strong",
         "losses": "ce",
@@ -338,26 +333,23 @@ def test_the_job_writes_its_run_id_and_spec_into_the_run_output(tmp_path):
         "V": 5,
         "seed": 0,
     }
-    assert metrics["data"] == {"kind": "demo", "location": str(tmp_path / "fer2013.csv.gz")}
+    assert second["spec"] == first["spec"] | {"seed": 1}
+    assert first["data"] == {"kind": "demo", "location": str(data)}
     assert (
-        metrics["budget"]["train_samples"] == 40
-        and metrics["budget"]["epochs"] == 1
-        and metrics["hyperparameters"]["batch_size"] == 16
+        first["budget"]["train_samples"] == 40
+        and first["budget"]["epochs"] == 1
+        and first["hyperparameters"]["batch_size"] == 16
     )
-    assert np.asarray(metrics["test_confusion_matrix"]).sum() == 14
-    with pytest.raises(SystemExit, match="unknown ECAN run 'fer2013-strong-ce-l1_0.3"):
-        ecan_train.main(
-            [
-                "--config",
-                str(tmp_path / "config.yaml"),
-                "--run",
-                run_id.replace("l1_0.2", "l1_0.3"),
-                "--data",
-                str(tmp_path / "fer2013.csv.gz"),
-                "--out",
-                str(out),
-            ]
-        )
+    assert np.asarray(first["test_confusion_matrix"]).sum() == 14
+    assert first["history"] != second["history"]  # the seed reaches the training
+    # The second seed, trained after the first in the same process, is the run a job of its own gives.
+    alone = ecan_train.run_output(jobs.paper_config(tmp_path / "config.yaml", "ecan"), f"{setting}-s1", str(data))
+    assert json.dumps(alone, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+    with pytest.raises(SystemExit, match="unknown ECAN setting 'fer2013-strong-ce-l1_0.3"):
+        job("--setting", setting.replace("l1_0.2", "l1_0.3"), "--out", *map(str, outs))
+    with pytest.raises(SystemExit, match="--out names 1 file"):
+        job("--setting", setting, "--out", str(outs[0]))
 
 
 def test_bf16_tiny_run_is_deterministic_and_says_its_precision():

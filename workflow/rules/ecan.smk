@@ -9,6 +9,8 @@ ECAN = paper_config("ecan")
 if ecan_plan.bank_problems(config):  # K >= V - 1 for every V planned, paper and demo settings alike
     sys.exit("affrepro: config is inconsistent:\n  - " + "\n  - ".join(ecan_plan.bank_problems(config)))
 ECAN_RUNS = ecan_plan.runs(ECAN)
+ECAN_SETTINGS = ecan_plan.setting_runs(ECAN)  # one training job per setting: every seed, one after another
+ECAN_SETTING_SPECS = {setting: ECAN_RUNS[runs[0]] for setting, runs in ECAN_SETTINGS.items()}
 ECAN_DATA = {dataset: data_location(dataset) for dataset in ecan_plan.DATASETS}
 for _dataset in ecan_plan.DATASETS:  # a real dataset's splits are checked now, not when its first run starts
     if not ecan_plan.is_demo(ECAN, _dataset):
@@ -58,25 +60,25 @@ for _dataset in ecan_plan.DATASETS:
 
 rule ecan_train:
     input:
-        data=lambda w: ECAN_DATA_FILES[ECAN_RUNS[w.run]["dataset"]],
+        data=lambda w: ECAN_DATA_FILES[ECAN_SETTING_SPECS[w.setting]["dataset"]],
     output:
-        "work/ecan/runs/{run}/metrics.json",
+        expand("work/ecan/runs/{{setting}}-s{seed}/metrics.json", seed=ECAN["ecan"]["seeds"]),
     wildcard_constraints:
-        run=ecan_plan.pattern(ECAN_RUNS),
+        setting=ecan_plan.pattern(ECAN_SETTINGS),
     params:
-        data=lambda w: ECAN_DATA[ECAN_RUNS[w.run]["dataset"]],
-        run_inputs=lambda w: ecan_plan.run_inputs(ECAN, w.run),
+        data=lambda w: ECAN_DATA[ECAN_SETTING_SPECS[w.setting]["dataset"]],
+        run_inputs=lambda w: ecan_plan.run_inputs(ECAN, w.setting),
     conda:
         "../../envs/affrepro.yaml"
     log:
-        "logs/ecan/runs/{run}.log",
+        "logs/ecan/runs/{setting}.log",
     threads: 1
     resources:
-        mem_mb=lambda w: cluster_mb(job_resources.ecan_train_mem_mb(ECAN, ECAN_RUNS[w.run])),
-        runtime=lambda w: job_resources.ecan_train_runtime(ECAN, ECAN_RUNS[w.run]),
+        mem_mb=lambda w: cluster_mb(job_resources.ecan_train_mem_mb(ECAN, ECAN_SETTING_SPECS[w.setting])),
+        runtime=lambda w: job_resources.ecan_train_runtime(ECAN, ECAN_SETTING_SPECS[w.setting]),
         gpu=gpus(ECAN),
     shell:
-        job("ecan.train", "--run {wildcards.run:q} --data {params.data:q} --out {output:q}")
+        job("ecan.train", "--setting {wildcards.setting:q} --data {params.data:q} --out {output:q}")
 
 
 rule ecan_aggregate:

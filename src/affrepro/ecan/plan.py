@@ -38,8 +38,13 @@ def spec(config: dict, **changes) -> dict:
     return merged
 
 
+def setting_id(run: dict) -> str:
+    """A run's spec without its seed: one training job trains every seed of a setting (as EMI's branch jobs do)."""
+    return f"{run['dataset']}-{run['augment']}-{run['losses']}-l1_{run['lambda1']:g}-l2_{run['lambda2']:g}-V{run['V']}"
+
+
 def run_id(run: dict) -> str:
-    return f"{run['dataset']}-{run['augment']}-{run['losses']}-l1_{run['lambda1']:g}-l2_{run['lambda2']:g}-V{run['V']}-s{run['seed']}"
+    return f"{setting_id(run)}-s{run['seed']}"
 
 
 def _changes(experiments: dict) -> dict[str, dict]:
@@ -84,6 +89,18 @@ def runs(config: dict) -> dict[str, dict]:
     return {run_id(s): s for specs in experiments(config).values() for s in specs}
 
 
+def setting_runs(config: dict) -> dict[str, list[str]]:
+    """setting id -> its run ids in `ecan.seeds` order: the training jobs.
+
+    One job per setting loads the data and imports torch once for all its seeds (on the demo,
+    that start-up is a third of a run). The paper's config has one seed, so there a job is a run.
+    """
+    found: dict[str, list[str]] = {}
+    for run, run_spec in runs(config).items():
+        found.setdefault(setting_id(run_spec), []).append(run)
+    return found
+
+
 def group_runs(config: dict, group: str) -> dict[str, list[str]]:
     """The experiments of one group: name (without the group) -> run ids."""
     if group not in GROUPS:
@@ -100,11 +117,13 @@ def group_run_ids(config: dict, group: str) -> list[str]:
     return list(dict.fromkeys(r for ids in group_runs(config, group).values() for r in ids))
 
 
-def run_inputs(config: dict, run: str) -> dict:
-    """Every config value a run reads (a rule's params: changing one reruns it)."""
-    ecan, run_spec = config["ecan"], runs(config)[run]
+def run_inputs(config: dict, setting: str) -> dict:
+    """Every config value the runs of a setting read (a rule's params: changing one reruns them)."""
+    ecan, all_runs = config["ecan"], runs(config)
+    run_spec = {k: v for k, v in all_runs[setting_runs(config)[setting][0]].items() if k != "seed"}
     return {
         "spec": run_spec,
+        "seeds": ecan["seeds"],
         "settings": {k: ecan[k] for k in ("loss", "model", "train", run_spec["dataset"])},
         "augment": ecan["augment"][run_spec["dataset"]],
         "compute": config["compute"],

@@ -1,9 +1,11 @@
-"""One ECAN training run (paper §4.2): the workflow job, and the training loop it calls.
+"""ECAN training runs (paper §4.2): the workflow job, and the training loop it calls.
 
-    python -m affrepro.ecan.train --config C --run rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5-s0 --data work/data/rafdb --out M
+    python -m affrepro.ecan.train --config C --setting rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5 --data work/data/rafdb --out M0 M1 M2
 
-The run id names its spec (affrepro.ecan.plan); `--data` is the dataset's
-location (RAF-DB root or the fer2013 csv) as the rule names it. `Settings`
+One job trains every seed of a setting (a run spec without its seed), one after
+another, writing each run's metrics file (`--out`, one per `ecan.seeds`, in that
+order) as soon as the run ends. The run id names its spec (affrepro.ecan.plan);
+`--data` is the dataset's location (RAF-DB root or the fer2013 csv) as the rule names it. `Settings`
 gathers everything a run reads from the config and the spec; `run` trains
 ResNet-18 with the spec's loss set, selects the epoch on validation accuracy
 and scores the test split once, with that epoch's weights. The output holds
@@ -380,16 +382,18 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
     }
 
 
-def run_output(config: dict, run_id: str, location: str) -> dict:
-    """The run's metrics file: its id, spec, data and substitutes, then what `run` returns."""
+def run_output(config: dict, run_id: str, location: str, splits: tuple | None = None) -> dict:
+    """The run's metrics file: its id, spec, data and substitutes, then what `run` returns.
+
+    `splits` are the (train, val, test) of the run's dataset when the caller has loaded them already.
+    """
     runs = plan.runs(config)
     if run_id not in runs:
         raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(runs))}")
     spec = runs[run_id]
-    train, val, test = prepare.load_splits(
-        spec["dataset"], location, config["ecan"], config["datasets"][spec["dataset"]]["on_unreadable"]
-    )
-    result = run(Settings.from_config(config, spec), train, val, test)
+    if splits is None:
+        splits = load_run_splits(config, spec["dataset"], location)
+    result = run(Settings.from_config(config, spec), *splits)
     data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
     # Stand-ins for the paper's models this run trained with (real data, allow_substitutes); the table rows name them.
     return {
@@ -401,9 +405,23 @@ def run_output(config: dict, run_id: str, location: str) -> dict:
     }
 
 
+def load_run_splits(config: dict, dataset: str, location: str) -> tuple:
+    return prepare.load_splits(dataset, location, config["ecan"], config["datasets"][dataset]["on_unreadable"])
+
+
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(__doc__, "ecan", argv, run=jobs.TEXT, data=jobs.PATH, out=jobs.PATH)
-    write_json(args.out, run_output(config, args.run, str(args.data)))
+    config, args = jobs.parse(__doc__, "ecan", argv, setting=jobs.TEXT, data=jobs.PATH, out=jobs.PATHS)
+    setting_runs = plan.setting_runs(config)
+    if args.setting not in setting_runs:
+        raise SystemExit(f"unknown ECAN setting {args.setting!r}; the config plans: {', '.join(sorted(setting_runs))}")
+    run_ids = setting_runs[args.setting]
+    if len(args.out) != len(run_ids):
+        raise SystemExit(
+            f"--out names {len(args.out)} file(s); setting {args.setting} has {len(run_ids)} run(s): {', '.join(run_ids)}"
+        )
+    splits = load_run_splits(config, plan.runs(config)[run_ids[0]]["dataset"], str(args.data))
+    for run_id, out in zip(run_ids, args.out):
+        write_json(out, run_output(config, run_id, str(args.data), splits))
 
 
 if __name__ == "__main__":
