@@ -4,7 +4,7 @@
 
 Clones this repository's HEAD into a temporary folder, points it at this checkout's
 `.venv` (the install is not timed: it is the same ~1.5 min download for every
-command), and times, one after another:
+command) with the clone's `src/` first on PYTHONPATH, and times, one after another:
 
 1. `make reproduce`: EMI Table 3 from nothing (the README's first command);
 2. `make tables`: every other table and figure of the three papers, continuing
@@ -63,7 +63,8 @@ def main() -> None:
         for stamp in (".installed", ".installed-test"):
             if (venv / stamp).exists():
                 (venv / stamp).touch()  # newer than the clone's requirements files
-        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        # The venv's editable install points at this checkout's src/; the clone's own code goes first.
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(work / "src"))
         print(f"clone: {work} (HEAD {git_head(work)}), cores {args.cores}")
         print(f"{'step':20s} {'wall s':>8s} {'CPU s':>8s}  load average (1/5/15 min) at the end")
         spent = {}
