@@ -34,7 +34,7 @@ from pathlib import Path
 from affrepro import jobs, papers
 from affrepro.io import read_json, write_text
 from affrepro.papers import load_paper
-from affrepro.tables import row_label
+from affrepro.tables import dig, row_label
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,6 @@ class Runs:
         return self.cache[name]
 
 
-def _dig(obj, dotted: str, source: str):
-    for part in dotted.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            raise ClaimSpecError(f"{source} has no '{dotted}'")
-        obj = obj[part]
-    return obj
-
-
 # ---------------------------------------------------------------- cells
 
 
@@ -168,11 +160,13 @@ def per_seed(paper: dict, source: dict, runs: Runs) -> dict[str, float]:
     style = paper["claims"]["per_seed"]
     data = runs.read(source["file"])
     if style["style"] == "single":
-        return {"0": float(_dig(data, source["value"], source["file"]))}
+        return {"0": float(dig(data, source["value"], source["file"], ClaimSpecError))}
     if style["style"] == "seeds":
         stem = source["value"].removesuffix(".mean")
-        seeds = _dig(data, "seeds", source["file"])
-        return {str(s): float(_dig(entry, stem, f"{source['file']} seeds.{s}")) for s, entry in seeds.items()}
+        seeds = dig(data, "seeds", source["file"], ClaimSpecError)
+        return {
+            str(s): float(dig(entry, stem, f"{source['file']} seeds.{s}", ClaimSpecError)) for s, entry in seeds.items()
+        }
     # style runs: the summary lists its runs; each run's test scores, in the summary's units (affrepro.ecan.aggregate)
     from affrepro.ecan.aggregate import SUMMARY_METRICS
 
@@ -182,7 +176,7 @@ def per_seed(paper: dict, source: dict, runs: Runs) -> dict[str, float]:
         raise ClaimSpecError(f"{source['file']}: no per-run score for '{leaf}' (known: {', '.join(scales)})")
     metric, scale = scales[leaf]
     values = {}
-    for run_id in _dig(data, f"{parent}.runs" if parent else "runs", source["file"]):
+    for run_id in dig(data, f"{parent}.runs" if parent else "runs", source["file"], ClaimSpecError):
         run = runs.read(style["file"].format(run=run_id))
         values[str(run["spec"]["seed"])] = scale * float(run["test"][metric])
     return values
@@ -530,7 +524,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         None,
         argv,
-        paper={"choices": papers.PAPERS, "required": True},
+        paper=jobs.one_of(papers.PAPERS),
         tables=jobs.PATHS,
         runs={"type": Path, "nargs": "*", "default": []},
         out=jobs.PATH,

@@ -40,7 +40,7 @@ def direct_imports(module: str) -> frozenset[str]:
     """affrepro modules named by the import statements of `module` (a `from a import b` counts a.b if it is a module)."""
     path = source_path(module)
     if path is None:
-        return set()
+        return frozenset()
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -62,6 +62,12 @@ def closure(module: str) -> frozenset[str]:
             seen.add(name)
             todo.extend(direct_imports(name) - seen)
     return frozenset(seen)
+
+
+def clear_caches() -> None:
+    """Forget every parsed module (the caches last a process: one workflow parse)."""
+    for cached in (source_path, direct_imports, closure):
+        cached.cache_clear()
 
 
 def code_version(*modules: str) -> str:

@@ -30,10 +30,27 @@ class ConfigError(ValueError):
     """A config.yaml problem, with the key path and the fix in the message."""
 
 
-def read_yaml(path: str | Path):
-    """A YAML file's data (safe loading; libyaml's parser when PyYAML has it, the same data ~10x faster:
-    the workflow reads config and paper files at every start, and a no-op run should take ~1 s)."""
-    return yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+def read_text(path: str | Path, error: type[Exception]) -> str:
+    """A file's text; an unreadable file raises `error` naming it."""
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def parse_yaml(text: str, source: str | Path, error: type[Exception]):
+    """YAML text's data (safe loading; libyaml's parser when PyYAML has it, the same data ~10x faster:
+    the workflow reads config and paper files at every start, and a no-op run should take ~1 s).
+    Bad YAML raises `error` naming `source`."""
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise error(f"{source}: not valid YAML ({exc})") from exc
+
+
+def read_yaml(path: str | Path, error: type[Exception] = ConfigError):
+    """A YAML file's data; an unreadable file or bad YAML raises `error` naming the file."""
+    return parse_yaml(read_text(path, error), path, error)
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -315,12 +332,7 @@ def weighted_extractors(config: dict, paper: str) -> list[str]:
 
 def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:
     path = Path(path)
-    try:
-        config = read_yaml(path)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such config file") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    config = read_yaml(path, error=ConfigError)
     validate_config(config, source=str(path))
     check_consistency(config, source=str(path))
     return config

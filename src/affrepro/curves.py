@@ -54,7 +54,10 @@ def rows(paper: str, metrics_files: list[Path]) -> list[dict]:
     loss, score = HISTORY_KEYS[paper]
     found = {}
     for path in metrics_files:
-        found |= histories(paper, read_json(path))
+        for run, history in histories(paper, read_json(path)).items():
+            if run in found:
+                raise SystemExit(f"affrepro.curves: {path} names run {run!r}, which another metrics file already named")
+            found[run] = history
     return [
         {
             "run": run,
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         None,
         argv,
-        paper={"choices": papers.PAPERS, "required": True},
+        paper=jobs.one_of(papers.PAPERS),
         metrics=jobs.PATHS,
         out=jobs.PATH,
         png=jobs.PATH,

@@ -25,6 +25,11 @@ TEXT = {"required": True}
 NAMED_PATHS = {"nargs": "*", "default": [], "metavar": "NAME=PATH"}
 
 
+def one_of(names) -> dict:
+    """A required flag whose value must be one of `names`."""
+    return {"choices": list(names), "required": True}
+
+
 def parse(
     doc: str, paper: str | None, argv: list[str] | None = None, /, **arguments: dict
 ) -> tuple[dict | None, argparse.Namespace]:

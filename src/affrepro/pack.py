@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         None,
         argv,
-        paper={"choices": ["emi", "va"], "required": True},
+        paper=jobs.one_of(["emi", "va"]),
         root=jobs.PATH,
         features=jobs.PATHS,
         out_dir=jobs.PATH,

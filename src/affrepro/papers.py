@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import jsonschema
-import yaml
 
-from affrepro.config import REPO_ROOT, read_yaml
+from affrepro.config import REPO_ROOT, parse_yaml, read_text, read_yaml
 
 PAPERS = ("emi", "va", "ecan")
 PAPERS_DIR = REPO_ROOT / "papers"
@@ -64,23 +63,14 @@ def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:
     Validated against workflow/schemas/paper.schema.yaml; a bad file raises PaperFileError naming it.
     """
     path = Path(papers_dir) / f"{key}.yaml"
-    try:
-        stat = path.stat()
-    except OSError as error:
-        raise PaperFileError(f"{path}: cannot be read ({error.strerror or error})") from error
-    # The workflow asks for a paper's file once per table job while it plans: parse and validate it once
-    # per version of the file, and hand each caller its own copy.
-    return copy.deepcopy(_parsed_paper(path, stat.st_mtime_ns, stat.st_size))
+    # The workflow asks for a paper's file once per table job while it plans: parse and validate each
+    # content once, and hand each caller its own copy.
+    return copy.deepcopy(_parsed_paper(path, read_text(path, PaperFileError)))
 
 
 @functools.lru_cache(maxsize=16)
-def _parsed_paper(path: Path, mtime_ns: int, size: int) -> dict:
-    try:
-        paper = read_yaml(path)
-    except OSError as error:
-        raise PaperFileError(f"{path}: cannot be read ({error.strerror or error})") from error
-    except yaml.YAMLError as error:
-        raise PaperFileError(f"{path}: not valid YAML ({error})") from error
+def _parsed_paper(path: Path, text: str) -> dict:
+    paper = parse_yaml(text, path, PaperFileError)
     validate_paper(paper, path)
     return paper
 

@@ -42,11 +42,12 @@ def parse_paper_value(value, fmt: str | None):
     raise TableSpecError(f"unknown paper_format {fmt!r}")
 
 
-def _dig(obj, dotted: str, source: str):
+def dig(obj, dotted: str, source: str, error: type[Exception] | None = None):
+    """obj["a"]["b"] for "a.b"; a missing key raises `error` (default TableSpecError) naming `source`."""
     node = obj
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise TableSpecError(f"{source} has no '{dotted}'")
+            raise (error or TableSpecError)(f"{source} has no '{dotted}'")
         node = node[part]
     return node
 
@@ -76,8 +77,8 @@ def input_files(paper: dict, table: str) -> list[str]:
 def cell(source: dict, options: dict, paper_value, data: dict) -> dict:
     """ours, std and delta of one metric of one row, from the run file's `value` (and `std`) keys."""
     decimals = options.get("decimals", 4)
-    ours = _round(_dig(data, source["value"], source["file"]), decimals)
-    std = _dig(data, source["std"], source["file"]) if "std" in source else None
+    ours = _round(dig(data, source["value"], source["file"]), decimals)
+    std = dig(data, source["std"], source["file"]) if "std" in source else None
     return {
         "ours": ours,
         "std": None if std is None else _round(std, decimals),
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         None,
         argv,
-        paper={"choices": papers.PAPERS, "required": True},
+        paper=jobs.one_of(papers.PAPERS),
         table=jobs.TEXT,
         csv=jobs.PATH,
         json=jobs.PATH,

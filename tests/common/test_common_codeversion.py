@@ -28,15 +28,15 @@ def test_hash_changes_with_an_imported_module_only(tmp_path, monkeypatch):
     (package / "sub" / "helper.py").write_text("def f():\n    return 1\n")
     (package / "unrelated.py").write_text("X = 1\n")
     monkeypatch.setattr(codeversion, "PACKAGE_DIR", package)
-    closure.cache_clear()
+    codeversion.clear_caches()
     before = code_version("affrepro.job")
     (package / "unrelated.py").write_text("X = 2\n")
-    closure.cache_clear()
+    codeversion.clear_caches()
     assert code_version("affrepro.job") == before
     (package / "sub" / "helper.py").write_text("def f():\n    return 2\n")
-    closure.cache_clear()
+    codeversion.clear_caches()
     assert code_version("affrepro.job") != before
-    closure.cache_clear()
+    codeversion.clear_caches()
 
 
 def test_every_job_command_carries_its_code_version(tmp_path):

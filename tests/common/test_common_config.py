@@ -1,10 +1,8 @@
 import copy
-import subprocess
-import sys
 
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, snakemake_run
 
 from affrepro.config import (
     ConfigError,
@@ -69,26 +67,11 @@ def test_demo_overrides_apply_only_on_demo_data(config):
     assert paper["emi"]["train"] == config["emi"]["train"]
 
 
-def test_snakemake_stops_at_startup_on_a_bad_key(repo, tmp_path, config):
+def test_snakemake_stops_at_startup_on_a_bad_key(tmp_path, config):
     bad = copy.deepcopy(config)
     bad["preprocess"]["mtnn"] = {}
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "-s",
-            str(repo / "Snakefile"),
-            "-d",
-            str(tmp_path),
-            "--configfile",
-            str(tmp_path / "bad.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
+    proc = snakemake_run(tmp_path, "-n")
     assert proc.returncode != 0
     assert "'mtnn'" in proc.stdout + proc.stderr
 
@@ -158,3 +141,12 @@ def test_schema_names_exactly_the_emi_extractors():
     feature_set = schema["properties"]["emi"]["properties"]["feature_sets"]["additionalProperties"]
     assert feature_set["properties"]["extractors"]["items"]["enum"] == list(EXTRACTORS)
     assert set(VISUAL_ENCODERS) == set(VISUAL) and set(VISUAL) | set(AUDIO) == set(EXTRACTORS)
+
+
+def test_an_unreadable_or_malformed_config_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot be read \(No such file or directory\)"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("compute: {device: cpu\n")
+    with pytest.raises(ConfigError, match=r"(?s)bad\.yaml: not valid YAML \(.*line 2, column 1"):
+        load_config(bad)

@@ -9,8 +9,9 @@ plot templates (params diff, plots show), or a toy stage with the same params/me
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
-import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, snakemake_env
 
 from affrepro import curves, environment
 from affrepro.papers import PAPERS
@@ -34,9 +35,7 @@ def dvc_yaml() -> dict:
 
 def env() -> dict:
     who = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    return dict(
-        os.environ, DVC_NO_ANALYTICS="1", PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **who
-    )
+    return snakemake_env() | {"DVC_NO_ANALYTICS": "1", **who}
 
 
 def run(cwd: Path, *cmd: str) -> str:
@@ -212,8 +211,10 @@ def test_exp_run_set_param_shows_parameter_beside_the_numbers(tmp_path):
 
 def test_environment_record_names_software_and_machine():
     record = environment.record("cpu", "bf16")
-    assert record["device"] == "cpu" and record["precision"] == "bf16" and record["python"].count(".") == 2
-    assert record["cpu"] and record["packages"]["torch"] and record["packages"]["numpy"]
+    assert record["device"] == "cpu" and record["precision"] == "bf16" and record["python"] == platform.python_version()
+    assert record["packages"]["torch"] == importlib.metadata.version("torch")
+    assert record["packages"]["numpy"] == importlib.metadata.version("numpy")
+    assert record["cpu"] == environment.cpu_model() and record["cpu"]
     assert "gpu" not in record and "cuda" not in record  # recorded only for a CUDA device
     assert environment.record() == environment.record()  # deterministic within a machine
 
@@ -246,6 +247,9 @@ def test_curves_are_one_row_per_run_and_epoch_in_order(tmp_path):
     assert curves.render(curves.rows("emi", [tmp_path / "m.json"])) == (
         "run,epoch,train_loss,valid_score,lr\naus/seed0,1,0.5,0.1,0.001\naus/seed1,0,0.333333,,0.001\naus/seed1,1,0.5,0.1,0.001\n"
     )
+    (tmp_path / "again.json").write_bytes((tmp_path / "m.json").read_bytes())
+    with pytest.raises(SystemExit, match="again.json names run 'aus/seed.', which another metrics file already named"):
+        curves.rows("emi", [tmp_path / "m.json", tmp_path / "again.json"])
 
 
 def test_environment_record_of_a_cuda_device_names_the_gpu_cuda_and_cudnn(monkeypatch):

@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import helpers
 import numpy as np
@@ -271,23 +269,7 @@ def test_snakemake_stops_at_startup_when_the_bank_is_too_small(tmp_path):
     raw = helpers.repo_config()
     raw["ecan"]["model"]["bank_groups"] = 6
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "ecan_tables",
-            "-n",
-            "-s",
-            str(helpers.REPO / "Snakefile"),
-            "-d",
-            str(tmp_path),
-            "--configfile",
-            str(tmp_path / "config.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = helpers.snakemake_run(tmp_path, "-n", "ecan_tables")
     assert proc.returncode != 0 and "ecan.model.bank_groups = 6" in proc.stdout + proc.stderr
 
 

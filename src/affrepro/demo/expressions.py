@@ -181,9 +181,7 @@ def write_fer2013(path: str | Path, params: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(
-        __doc__, "ecan", argv, dataset={"choices": ["rafdb", "fer2013"], "required": True}, out=jobs.PATH
-    )
+    config, args = jobs.parse(__doc__, "ecan", argv, dataset=jobs.one_of(["rafdb", "fer2013"]), out=jobs.PATH)
     params = config["demo"][args.dataset]
     (write_rafdb if args.dataset == "rafdb" else write_fer2013)(args.out, params)
 

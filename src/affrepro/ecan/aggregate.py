@@ -103,9 +103,7 @@ def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, args = jobs.parse(
-        __doc__, "ecan", argv, group={"choices": plan.GROUPS, "required": True}, metrics=jobs.PATHS, out=jobs.PATH
-    )
+    config, args = jobs.parse(__doc__, "ecan", argv, group=jobs.one_of(plan.GROUPS), metrics=jobs.PATHS, out=jobs.PATH)
     write_json(args.out, aggregate(config, args.group, args.metrics))
 
 

@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         "ecan",
         argv,
-        figure={"choices": sorted(FIGURES), "required": True},
+        figure=jobs.one_of(sorted(FIGURES)),
         inputs=jobs.PATH,
         png=jobs.PATH,
         csv=jobs.PATH,

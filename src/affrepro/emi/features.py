@@ -137,7 +137,7 @@ def extract_shard(config: dict, extractor: str, inputs: dict, out_dir) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
-        __doc__, "emi", argv, extractor={"choices": EXTRACTORS, "required": True}, inputs=jobs.PATH, manifest=jobs.PATH
+        __doc__, "emi", argv, extractor=jobs.one_of(EXTRACTORS), inputs=jobs.PATH, manifest=jobs.PATH
     )
     upstream = read_json(args.inputs)
     info = extract_shard(config, args.extractor, upstream, args.manifest.parent)

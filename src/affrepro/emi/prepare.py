@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         "emi",
         argv,
-        stage={"choices": sorted(STAGES), "required": True},
+        stage=jobs.one_of(sorted(STAGES)),
         root=jobs.PATH,
         shard=jobs.INT,
         shards=jobs.INT,

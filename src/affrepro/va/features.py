@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         "va",
         argv,
-        extractor={"choices": plan.EXTRACTORS, "required": True},
+        extractor=jobs.one_of(plan.EXTRACTORS),
         prepared=jobs.PATH,
         out_dir=jobs.PATH,
         manifest=jobs.PATH,

@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         "va",
         argv,
-        protocol={"choices": list(PROTOCOLS), "required": True},
+        protocol=jobs.one_of(PROTOCOLS),
         fold=jobs.INT,
         folds={**jobs.PATH, "help": "folds.json from affrepro.va.folds"},
         prepared=jobs.PATHS,
