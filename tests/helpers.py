@@ -11,6 +11,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+# facenet-pytorch MTCNN's own defaults (the paper's detector settings): the naive loop the fast path is checked against
+FACENET_MTCNN = {"min_face_size": 20, "thresholds": [0.6, 0.7, 0.7], "factor": 0.709}
 
 
 def repo_config() -> dict:

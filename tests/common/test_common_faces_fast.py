@@ -4,13 +4,13 @@ import subprocess
 
 import numpy as np
 import pytest
-from helpers import FIXTURES
+from helpers import FACENET_MTCNN, FIXTURES
 
 from affrepro.config import load_config
 from affrepro.media import ffmpeg_exe, iter_frames
 from affrepro.preprocess.faces import _Frame, detect_faces, make_detector
 
-MTCNN = {"min_face_size": 20, "thresholds": [0.6, 0.7, 0.7], "factor": 0.709}
+MTCNN = FACENET_MTCNN
 FACE, NO_FACE = FIXTURES / "video/single_face.mp4", FIXTURES / "video/no_face.mp4"
 
 

@@ -249,13 +249,13 @@ def test_wav2vec2_frame_grid_hand_case():
 @pytest.fixture(scope="module")
 def real_face_crops():
     """Aligned 112x112 crops of the real face video (MTCNN, the preprocess settings), sampled at 10 fps."""
-    from helpers import FIXTURES
+    from helpers import FACENET_MTCNN, FIXTURES
 
     from affrepro.preprocess.faces import detect_faces, make_detector
 
     track = detect_faces(
         FIXTURES / "video/single_face.mp4",
-        make_detector({"min_face_size": 20, "thresholds": [0.6, 0.7, 0.7], "factor": 0.709}),
+        make_detector(FACENET_MTCNN),
         fps=10,
     )
     assert len(track.faces) >= 15

@@ -4,13 +4,13 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import FIXTURES
+from helpers import FACENET_MTCNN, FIXTURES
 
 from affrepro.media import MediaError
 from affrepro.preprocess.audio import peak_normalise, prepare_audio
 from affrepro.preprocess.faces import TEMPLATE_112, detect_faces, load_faces, make_detector, similarity_transform
 
-MTCNN = {"min_face_size": 20, "thresholds": [0.6, 0.7, 0.7], "factor": 0.709}
+MTCNN = FACENET_MTCNN
 
 
 @pytest.fixture(scope="module")
