@@ -1,20 +1,28 @@
 """A verdict per claim of a paper: results/<key>/claims.csv from the paper's tables and the runs' per-seed numbers.
 
-A claim is either a number the paper reports in a table we reproduce (a value claim: one per cell with a paper
-value, of the tables `claims.tolerances` in papers/<key>.yaml lists) or an ordering or a gain its text asserts
-(`claims.text`). Value claims read ours (mean and std) from the table CSV; orderings and gains need each seed's
-number, read from the run files the table cells name (papers/<key>.yaml `claims.per_seed` says where the
-per-seed numbers are). Nothing is typed by hand: paper values come from the table CSVs and the YAML, ours from
-the tables and the run files, comparability from the tables' provenance (JSON).
+A claim is a number the paper reports in a table we reproduce (a value claim: one per cell with a paper value,
+of the tables `claims.tolerances` in papers/<key>.yaml lists), a number derived from several of the paper's
+(`claims.derived`: e.g. the mean of its fold rows), or an ordering or a gain its text asserts (`claims.text`).
+Value claims read ours (mean and std) from the table CSV; orderings and gains need each seed's number, read
+from the run files the table cells name (`claims.per_seed`). Nothing is typed by hand: paper values come from
+the table CSVs and the YAML, ours from the tables and the run files, comparability from the tables' provenance.
 
-Columns: claim_id, kind, claim, source (where the paper says it), paper, ours, tolerance, outcome (what the
-comparison gives, whatever the data), verdict, note. Verdicts:
+The rules are fixed before any run (papers/<key>.yaml) and no verdict is stronger than the evidence:
 
-    reproduced / not reproduced          a value or a gain within / outside its tolerance
-    ordering holds in k/n seeds          an ordering, counted per seed (per run for VA, whose folds run once)
-    not rerun                            a row of another team or an organisers' baseline (no number of ours)
-    not comparable (<why>)               demo data, a reduced budget or a substituted component: `outcome`
-                                         still says what the comparison gives
+    reproduced             |ours - paper| <= the tolerance (fixed in the YAML with its reason, never our std),
+                           our std over seeds <= the tolerance, and for a gain the paper's sign; an ordering
+                           holds in every one of at least MIN_SEEDS seeds
+    not reproduced (...)   ours outside the tolerance, a gain of the other sign, an ordering that holds in no seed
+    inconclusive (...)     ours within the tolerance but our std larger than it; an ordering that holds in some
+                           seeds only, or counted over fewer than MIN_SEEDS
+    not comparable (...)   the provenance does not prove real data, no substitute and the paper's budget on
+                           every key of papers/<key>.yaml `budget` (a missing key: provenance incomplete), or
+                           the rows are not the paper's (claims.incomparable_rows); `outcome` still says what
+                           the comparison gives
+    not rerun              a row of another team or an organisers' baseline (no number of ours)
+
+Columns: claim_id, kind, claim, source (where the paper says it), paper, ours, interval (our 95 % interval
+over seeds, Student's t), tolerance (value, basis and reason), outcome, verdict, note.
 
     python -m affrepro.claims --paper emi --tables results/emi/table1.csv results/emi/table1.json ... \\
         --runs work/emi/runs/vit/metrics.json ... --out results/emi/claims.csv
@@ -26,19 +34,36 @@ import csv
 import importlib
 import io
 import logging
+import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scipy.stats import t as student_t
+
 from affrepro import jobs, papers
 from affrepro.io import read_json, write_text
 from affrepro.papers import load_paper
+from affrepro.provenance import budget_differences
 from affrepro.tables import dig, row_label
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["claim_id", "kind", "claim", "source", "paper", "ours", "tolerance", "outcome", "verdict", "note"]
+COLUMNS = [
+    "claim_id",
+    "kind",
+    "claim",
+    "source",
+    "paper",
+    "ours",
+    "interval",
+    "tolerance",
+    "outcome",
+    "verdict",
+    "note",
+]
+MIN_SEEDS = 3  # an ordering needs at least this many seeds (runs) to be reproduced or not
 DATASET_NAMES = {"rafdb": "RAF-DB", "fer2013": "FER2013", "hume_vidmimic2": "Hume-Vidmimic2", "affwild2": "Aff-Wild2"}
 
 
@@ -218,59 +243,103 @@ def cell(paper: dict, tables: dict, ref: dict, runs: Runs | None) -> Cell:
 # ---------------------------------------------------------------- comparability
 
 
-def dataset_of(paper: dict, table: str, metric: str) -> str | None:
-    """The dataset a cell reports (claims.datasets: per table, or per column prefix), or None (one dataset)."""
+class _Incomplete(LookupError):
+    """A key comparability needs is missing from a table's provenance."""
+
+
+def _lookup(provenance: dict, dotted: str):
+    node, parts = provenance, dotted.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            raise _Incomplete(".".join(parts[: i + 1]))
+        node = node[part]
+    return node
+
+
+def dataset_of(paper: dict, table: str, metric: str) -> str:
+    """The dataset a cell reports: claims.datasets (per table, or per column prefix), else the paper's one dataset."""
     entry = paper["claims"].get("datasets", {}).get(table)
     if isinstance(entry, dict):
         matches = [d for prefix, d in entry.items() if metric.startswith(prefix)]
-        return matches[0] if matches else None
-    return entry
+        entry = matches[0] if matches else None
+    if entry is not None:
+        return entry
+    datasets = list(paper["budget"])
+    if len(datasets) != 1:
+        raise ClaimSpecError(
+            f"papers/{paper['paper']['key']}.yaml: claims.datasets names no dataset for {table}/{metric} "
+            f"(budget has {', '.join(datasets)})"
+        )
+    return datasets[0]
+
+
+def _data_reasons(paper: dict, provenance: dict, dataset: str) -> list[str]:
+    """[] when the provenance says the dataset is real; "demo data" when it is the demo; incomplete otherwise."""
+    where = f"datasets.{dataset}.kind" if "datasets" in provenance else "dataset.kind"
+    kind = _lookup(provenance, where)
+    if kind == "real":
+        return []
+    if kind != "demo":
+        raise _Incomplete(f"{where} ({kind!r} is neither real nor demo)")
+    if provenance.get("profile") == "mixed":
+        return [f"demo data: {DATASET_NAMES.get(dataset, dataset)}"]
+    return ["demo data"]
+
+
+def _budget_reasons(paper: dict, provenance: dict, dataset: str) -> list[str]:
+    """[] when our budget equals the paper's (papers/<key>.yaml, fixed before the run) on every budget key."""
+    used = _lookup(provenance, f"budget.used.{dataset}")
+    differs, missing = budget_differences(paper["budget"][dataset], used if isinstance(used, dict) else {})
+    if missing:
+        raise _Incomplete(f"budget.used.{dataset}.{missing[0]}")
+    return [f"budget differs: {', '.join(differs)}"] if differs else []
+
+
+def _substitute_reasons(provenance: dict, label: str) -> list[str]:
+    found = _lookup(provenance, "substitutes")
+    if not isinstance(found, dict) or label not in found:
+        raise _Incomplete(f"substitutes.{label}")
+    return [f"substitute: {s}" for s in found[label]]
+
+
+def cell_reasons(paper: dict, provenance: dict, c: Cell) -> list[str]:
+    """Why one of our cells cannot be compared with the paper's; [] only when the provenance proves real data,
+    no substitute and the paper's budget (papers/<key>.yaml claims.independent_of_training skips the budget)."""
+    spec = paper["claims"]
+    reasons = [
+        entry["why"]
+        for entry in spec.get("incomparable_rows", [])
+        if entry["table"] == c.table and c.label in entry["rows"]
+    ]
+    dataset = dataset_of(paper, c.table, c.metric)
+    try:
+        reasons += _data_reasons(paper, provenance, dataset)
+        if c.table not in spec.get("independent_of_training", []):
+            reasons += _budget_reasons(paper, provenance, dataset)
+        reasons += _substitute_reasons(provenance, c.label)
+    except _Incomplete as missing:
+        reasons.append(f"provenance incomplete: {missing.args[0]}")
+    return reasons
 
 
 def not_comparable(paper: dict, tables: dict, cells: list[Cell]) -> list[str]:
-    """Why our cells cannot be compared with the paper's (demo data, reduced budget, substitutes); [] when they can."""
+    """Why our cells cannot be compared with the paper's, each reason once; [] when they can."""
     reasons: list[str] = []
     independent = set(paper["claims"].get("independent_of_data", []))
-
-    def add(reason: str) -> None:
-        if reason not in reasons:
-            reasons.append(reason)
-
     for c in cells:
-        if not c.rerun or c.table in independent:
-            continue
-        prov = tables[c.table]["provenance"]
-        dataset = dataset_of(paper, c.table, c.metric)
-        if dataset is not None and dataset in prov.get("datasets", {}):
-            demo = prov["datasets"][dataset].get("kind") == "demo"
-            what = (
-                f"demo data: {DATASET_NAMES.get(dataset, dataset)}" if prov.get("profile") == "mixed" else "demo data"
-            )
-        else:
-            demo = (prov.get("dataset") or {}).get(
-                "kind", "demo" if prov.get("profile") == "demo" else "real"
-            ) == "demo"
-            what = "demo data"
-        if demo:
-            add(what)
-        elif (prov.get("budget") or {}).get("reduced"):
-            add("reduced budget")
-        for part in c.note.split("; "):
-            if part.startswith("substitute: "):
-                add(part)
+        if c.rerun and c.table not in independent:
+            reasons += [r for r in cell_reasons(paper, tables[c.table]["provenance"], c) if r not in reasons]
     return reasons
 
 
 # ---------------------------------------------------------------- verdicts
 
 
-def tolerance(spec: dict, paper_value: float, std: float | None) -> tuple[float, str]:
-    """The largest of abs, rel x |paper| and std x our std, and which one it is."""
+def tolerance(spec: dict, paper_value: float) -> tuple[float, str]:
+    """The largest of abs and rel x |paper| (fixed in papers/<key>.yaml), and which one it is."""
     options = [(spec.get("abs", 0.0), "abs")]
     if "rel" in spec:
         options.append((spec["rel"] * abs(paper_value), f"{spec['rel']:g} x paper"))
-    if "std" in spec and std:
-        options.append((spec["std"] * std, f"{spec['std']:g} std"))
     return max(options, key=lambda o: o[0])
 
 
@@ -281,16 +350,63 @@ def _fmt(value: float | None, decimals: int) -> str:
     return str(int(value)) if decimals == 0 else f"{value:.{decimals}f}"
 
 
-def _tol_text(tol: float, why: str, decimals: int) -> str:
-    return f"{_fmt(tol, decimals)} ({why})"
+def _tol_text(spec: dict, paper_value: float, decimals: int) -> str:
+    tol, basis = tolerance(spec, paper_value)
+    return f"{_fmt(tol, decimals)} ({basis}): {spec['why']}"
 
 
 def _mean_std(values: list[float]) -> tuple[float, float | None]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 
+def interval(mean: float | None, std: float | None, n: int | None, decimals: int) -> str:
+    """Our 95 % interval for the mean over n seeds (Student's t), or '' with fewer than two seeds."""
+    if mean is None or std is None or not n or n < 2:
+        return ""
+    half = float(student_t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+    return f"[{_fmt(mean - half, decimals)}, {_fmt(mean + half, decimals)}] (95 %, t, n={n})"
+
+
+def judge(difference: float, spec: dict, paper_value: float, std: float | None, decimals: int) -> tuple[str, str]:
+    """(outcome, verdict) of ours - paper against a fixed tolerance; a spread over seeds wider than the tolerance
+    cannot confirm the paper's number, so a mean within it is then inconclusive, never reproduced."""
+    tol, _ = tolerance(spec, paper_value)
+    delta = f"ours - paper = {_fmt(difference, decimals)}"
+    if abs(difference) > tol + 1e-9:
+        return f"outside tolerance ({delta})", "not reproduced"
+    if std is not None and std > tol + 1e-9:
+        why = f"std {_fmt(std, decimals)} > tolerance {_fmt(tol, decimals)}"
+        return f"within tolerance ({delta}), but {why}", f"inconclusive ({why})"
+    return f"within tolerance ({delta})", "reproduced"
+
+
 def _verdict(outcome_verdict: str, reasons: list[str]) -> str:
     return f"not comparable ({'; '.join(reasons)})" if reasons else outcome_verdict
+
+
+def _seed_count(paper: dict, tables: dict, table: str) -> int | None:
+    """How many seeds a table's mean is over (its provenance's seeds), when the claims count seeds."""
+    if paper["claims"]["unit"] != "seeds":
+        return None
+    seeds = tables[table]["provenance"].get("seeds")
+    return len(seeds) if isinstance(seeds, list) else None
+
+
+def _value_claim(paper: dict, tables: dict, c: Cell, spec: dict, claim: dict, ours: tuple) -> dict:
+    """A claim of one number: `ours` is (mean, its std over seeds or None, the text shown)."""
+    mean, std, text = ours
+    claim |= {"paper": _fmt(claim["paper_value"], c.decimals), "ours": text}
+    if mean is None:
+        return claim | {"verdict": "not rerun", "note": c.note}
+    seed_std = std if paper["claims"]["unit"] == "seeds" else None
+    outcome, verdict = judge(mean - claim["paper_value"], spec, claim["paper_value"], seed_std, c.decimals)
+    return claim | {
+        "interval": interval(mean, seed_std, _seed_count(paper, tables, c.table), c.decimals),
+        "tolerance": _tol_text(spec, claim["paper_value"], c.decimals),
+        "outcome": outcome,
+        "verdict": _verdict(verdict, not_comparable(paper, tables, [c])),
+        "note": c.note,
+    }
 
 
 def value_claims(paper: dict, tables: dict) -> list[dict]:
@@ -312,27 +428,32 @@ def value_claims(paper: dict, tables: dict) -> list[dict]:
                     "kind": "value",
                     "claim": f"{label}: {metric} = {_fmt(c.paper, c.decimals)}",
                     "source": f"Table {table.removeprefix('table')}",
-                    "paper": _fmt(c.paper, c.decimals),
-                    "ours": c.text,
+                    "paper_value": c.paper,
                 }
-                if not c.rerun:
-                    out.append(claim | {"tolerance": "", "outcome": "", "verdict": "not rerun", "note": c.note})
-                    continue
-                tol, why = tolerance(tol_spec, c.paper, c.std)
-                within = abs(c.ours - c.paper) <= tol + 1e-9
-                delta = f"ours - paper = {_fmt(c.ours - c.paper, c.decimals)}"
-                out.append(
-                    claim
-                    | {
-                        "tolerance": _tol_text(tol, why, c.decimals),
-                        "outcome": f"{'within' if within else 'outside'} tolerance ({delta})",
-                        "verdict": _verdict(
-                            "reproduced" if within else "not reproduced", not_comparable(paper, tables, [c])
-                        ),
-                        "note": c.note,
-                    }
-                )
+                out.append(_value_claim(paper, tables, c, tol_spec, claim, (c.ours, c.std, c.text)))
     return out
+
+
+def derived_claim(paper: dict, tables: dict, spec: dict) -> dict:
+    """A number the paper gives through several of its rows (their mean or sample std) against one cell of ours."""
+    of, ours = spec["of"], spec["ours"]
+    parts = [cell(paper, tables, {"table": of["table"], "row": r, "metric": of["metric"]}, None) for r in of["rows"]]
+    missing = [p.label for p in parts if p.paper is None]
+    if missing:
+        raise ClaimSpecError(f"claim {spec['id']}: the paper gives no {of['metric']} for {', '.join(missing)}")
+    values = [p.paper for p in parts]
+    paper_value = statistics.fmean(values) if of["statistic"] == "mean" else statistics.stdev(values)
+    c = cell(paper, tables, ours, None)
+    value = c.ours if ours["column"] == "ours" else c.std
+    claim = {
+        "claim_id": spec["id"],
+        "kind": "derived",
+        "claim": spec["text"],
+        "source": f"Table {of['table'].removeprefix('table')} ({of['statistic']} of {len(values)} rows, derived)",
+        "paper_value": paper_value,
+    }
+    text = "" if value is None else f"{_fmt(value, c.decimals)} ({c.label} {ours['column']})"
+    return _value_claim(paper, tables, c, spec["tolerance"], claim, (value, None, text))
 
 
 def _side(c: Cell) -> str:
@@ -393,12 +514,24 @@ def ordering_claim(paper: dict, tables: dict, spec: dict, runs: Runs, unit: str)
         return claim | {"ours": "", "outcome": "", "verdict": "not rerun", "note": spec.get("note", "")}
     seeds = _paired(cells, spec["id"])
     held = [s for s in seeds if all(_at(g, s) > _at(t, s) for g, than in comparisons for t in than)]
+    outcome = f"holds in {len(held)}/{len(seeds)} {unit}"
     return claim | {
         "ours": ours_text,
-        "outcome": f"holds in {len(held)}/{len(seeds)} {unit}",
-        "verdict": _verdict(f"ordering holds in {len(held)}/{len(seeds)} {unit}", not_comparable(paper, tables, cells)),
+        "outcome": outcome,
+        "verdict": _verdict(ordering_verdict(len(held), len(seeds), unit), not_comparable(paper, tables, cells)),
         "note": _join(spec.get("note", ""), _constants_note(cells)),
     }
+
+
+def ordering_verdict(held: int, n: int, unit: str) -> str:
+    """An ordering is reproduced when it holds in every one of at least MIN_SEEDS seeds, not reproduced when it
+    holds in none of them, and inconclusive otherwise (in some seeds only, or too few seeds to tell)."""
+    counted = f"holds in {held}/{n} {unit}"
+    if n < MIN_SEEDS:
+        return f"inconclusive ({counted}; an ordering needs at least {MIN_SEEDS} {unit})"
+    if held == n:
+        return f"reproduced ({counted})"
+    return f"not reproduced ({counted})" if held == 0 else f"inconclusive ({counted})"
 
 
 def gain_claim(paper: dict, tables: dict, spec: dict, runs: Runs, unit: str) -> dict:
@@ -424,15 +557,19 @@ def gain_claim(paper: dict, tables: dict, spec: dict, runs: Runs, unit: str) -> 
     seeds = _paired([of, over], spec["id"])
     gains = [_at(of, s) - _at(over, s) for s in seeds]
     mean, std = _mean_std(gains)
-    tol, why = tolerance(spec["tolerance"], spec["paper"], std)
-    within = abs(mean - spec["paper"]) <= tol + 1e-9
+    seed_std = std if unit == "seeds" else None
     positive = sum(g > 0 for g in gains)
-    delta = _fmt(mean - spec["paper"], decimals)
+    if math.copysign(1.0, mean) != math.copysign(1.0, spec["paper"]) or mean == 0:
+        outcome = f"sign differs from the paper's (ours {_fmt(mean, decimals)}, paper {_fmt(spec['paper'], decimals)})"
+        verdict = "not reproduced (the gain's sign differs from the paper's)"
+    else:
+        outcome, verdict = judge(mean - spec["paper"], spec["tolerance"], spec["paper"], seed_std, decimals)
     return claim | {
         "ours": _fmt(mean, decimals) + ("" if std is None else f" ± {_fmt(std, decimals)}"),
-        "tolerance": _tol_text(tol, why, decimals),
-        "outcome": f"{'within' if within else 'outside'} tolerance (ours - paper = {delta}); gain positive in {positive}/{len(seeds)} {unit}",
-        "verdict": _verdict("reproduced" if within else "not reproduced", not_comparable(paper, tables, [of, over])),
+        "interval": interval(mean, seed_std, len(seeds), decimals),
+        "tolerance": _tol_text(spec["tolerance"], spec["paper"], decimals),
+        "outcome": f"{outcome}; gain positive in {positive}/{len(seeds)} {unit}",
+        "verdict": _verdict(verdict, not_comparable(paper, tables, [of, over])),
         "note": _join(spec.get("note", ""), _constants_note([of, over])),
     }
 
@@ -443,6 +580,7 @@ def build_claims(paper: dict, tables: dict, runs: Runs) -> list[dict]:
         raise ClaimSpecError(f"papers/{paper['paper']['key']}.yaml has no claims section")
     unit = paper["claims"]["unit"]
     rows = value_claims(paper, tables)
+    rows += [derived_claim(paper, tables, spec) for spec in paper["claims"].get("derived", [])]
     for spec in paper["claims"].get("text", []):
         rows.append((ordering_claim if spec["kind"] == "ordering" else gain_claim)(paper, tables, spec, runs, unit))
     ids = [r["claim_id"] for r in rows]
@@ -475,7 +613,9 @@ def _text_cells(paper: dict) -> list[dict]:
 
 def claim_tables(paper: dict) -> list[str]:
     """The tables a paper's claims read, in the order of papers/<key>.yaml."""
-    used = set(paper.get("claims", {}).get("tolerances", {})) | {ref["table"] for ref in _text_cells(paper)}
+    spec = paper.get("claims", {})
+    used = set(spec.get("tolerances", {})) | {ref["table"] for ref in _text_cells(paper)}
+    used |= {derived["ours"]["table"] for derived in spec.get("derived", [])}
     return [t for t in paper["tables"] if t in used]
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 
 from affrepro.config import REPO_ROOT, config_hash, demo_overrides
+from affrepro.papers import load_paper
 
 
 def git_revision() -> str:
@@ -84,3 +85,53 @@ def left_out_note(provenance: dict) -> str:
         return ""
     counts = ", ".join(f"{len(entries)} of {dataset}" for dataset, entries in skipped.items())
     return f"unreadable samples left out: {counts} (datasets.<name>.on_unreadable: skip; listed in provenance)"
+
+
+# The keys that define a training budget (papers/<key>.yaml `budget`, per dataset). A claim is comparable only
+# when the provenance's `budget.used` equals the paper's on every one of them (affrepro.claims); a key that does
+# not apply to a paper (ECAN's images have no sequence length) is null on both sides.
+BUDGET_KEYS = ("epochs", "batch_size", "lr", "optimiser", "schedule", "input_size", "seq_len", "train_subset")
+
+
+def flat(tree, prefix: str = "") -> dict[str, object]:
+    """A nested dict as {dotted key: leaf}; a leaf that is not a dict stays whole."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    found: dict[str, object] = {}
+    for key, value in tree.items():
+        found |= flat(value, f"{prefix}.{key}" if prefix else str(key))
+    return found
+
+
+def budget_differences(paper_budget: dict, used: dict) -> tuple[list[str], list[str]]:
+    """(differences "key ours (paper X)", missing dotted keys) between one dataset's paper budget and ours."""
+    differs, missing = [], []
+    for key in BUDGET_KEYS:
+        if key not in used:
+            missing.append(key)
+            continue
+        theirs, ours = flat(paper_budget.get(key), key), flat(used[key], key)
+        for leaf, value in theirs.items():
+            if leaf not in ours:
+                missing.append(leaf)
+            elif ours[leaf] != value:
+                differs.append(f"{leaf} {ours[leaf]} (paper {value})")
+        differs += [f"{leaf} {value} (paper: none)" for leaf, value in ours.items() if leaf not in theirs]
+    return differs, missing
+
+
+def train_subset(max_train: int | None) -> str:
+    """The training subset a run used: `all` of its training split, or a class-stratified subset of that size."""
+    return "all" if max_train is None else f"{max_train} (class-stratified subset)"
+
+
+def budget_record(paper_key: str, used: dict[str, dict]) -> dict:
+    """The budget block of a provenance: the paper's (papers/<key>.yaml), ours per dataset, and where they differ."""
+    paper = load_paper(paper_key)["budget"]
+    differs = {d: budget_differences(paper[d], used[d])[0] for d in used}
+    return {
+        "paper": {d: paper[d] for d in used},
+        "used": used,
+        "differs": {d: found for d, found in differs.items() if found},
+        "reduced": any(differs.values()),
+    }

@@ -109,6 +109,7 @@ def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[st
         row["note"] = "; ".join(
             [n for n in [row_spec.get("note", "")] if n] + [f"substitute: {s}" for s in substituted]
         )
+        row["substitutes"] = substituted  # not a column: the sidecar's structured record (affrepro.claims reads it)
         rows.append(row)
     return columns, rows
 
@@ -138,6 +139,11 @@ def training_environments(paper: dict, table: str, root: Path = Path(".")) -> li
     return environment.distinct(record for f in files for record in environment.of_run_file(read_json(root / f)))
 
 
+def _computed(row: dict, columns: list[str]) -> bool:
+    """A row with a number of ours."""
+    return any(row[c] is not None for c in columns if c.endswith("_ours"))
+
+
 def write_table(
     paper_key: str, table: str, config: dict, outputs: dict[str, Path], provenance_inputs: dict[str, Path]
 ) -> None:
@@ -148,10 +154,13 @@ def write_table(
     spec = paper["tables"][table]
     columns, rows = build_rows(paper, table)
     report = papers.report(paper_key)
-    provenance = report.provenance(config, provenance_inputs)
+    # Which rows of ours ran with a stand-in, by row label ([] for none): claims read this, never the notes' text.
+    provenance = report.provenance(config, provenance_inputs) | {
+        "substitutes": {row_label(r, spec["keys"]): r["substitutes"] for r in rows if _computed(r, columns)}
+    }
     notes = [n for n in (report.profile_note(config), left_out_note(provenance)) if n]
     for row in rows:
-        if notes and any(row[c] is not None for c in columns if c.endswith("_ours")):
+        if notes and _computed(row, columns):
             row["note"] = "; ".join(n for n in (row["note"], *notes) if n)
     write_text(outputs["csv"], render_csv(columns, rows))
     # Numbers only: DVC lists every leaf of a metrics file; notes are in the CSV, the rest in the sidecar.

@@ -79,8 +79,19 @@ def test_unreadable_yaml_is_refused_naming_the_file(tmp_path):
 # ---------------------------------------------------------------- verdicts on hand-made inputs
 
 # One table: another team's row (not rerun), and two rows of ours, A and B, over three seeds.
+BUDGET = {
+    "epochs": 10,
+    "batch_size": 8,
+    "lr": 0.001,
+    "optimiser": {"name": "adam"},
+    "schedule": "constant",
+    "input_size": {"face": 112},
+    "seq_len": 300,
+    "train_subset": "all",
+}
 PAPER = {
     "paper": {"key": "emi", "title": "A hand-made paper"},
+    "budget": {"hume_vidmimic2": BUDGET},
     "tables": {
         "table2": {
             "caption": "Scores.",
@@ -104,7 +115,7 @@ PAPER = {
     "claims": {
         "unit": "seeds",
         "per_seed": {"style": "seeds"},
-        "tolerances": {"table2": {"score": {"abs": 0.01, "std": 2}}},
+        "tolerances": {"table2": {"score": {"abs": 0.01, "why": "a hundredth"}}},
         "text": [
             {
                 "id": "a-beats-b",
@@ -126,7 +137,7 @@ PAPER = {
                 "of": {"table": "table2", "row": "A", "metric": "score"},
                 "over": {"table": "table2", "row": "Other", "metric": "score"},
                 "paper": 0.05,
-                "tolerance": {"abs": 0.01},
+                "tolerance": {"abs": 0.01, "why": "a hundredth"},
             },
             {
                 "id": "other-beats-a",
@@ -150,7 +161,7 @@ SEEDS = {
 
 
 def _write_inputs(
-    tmp_path: Path, kind: str = "real", budget: dict | None = None, note: str = ""
+    tmp_path: Path, kind: str = "real", budget: dict | None = None, substitutes: dict | None = None
 ) -> tuple[list[Path], list[Path]]:
     """The table's CSV and provenance as affrepro.tables writes them, and the runs' per-seed files."""
     (tmp_path / "papers").mkdir(exist_ok=True)
@@ -173,15 +184,19 @@ def _write_inputs(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["Method", "score_paper", "score_ours", "score_std", "score_delta", "note"])
     writer.writerow(["Other", 0.45, "", "", "", "another team's result; not rerun"])
-    writer.writerow(["A", 0.5, *summary["a"], round(summary["a"][0] - 0.5, 4), note])
-    writer.writerow(["B", 0.8, *summary["b"], round(summary["b"][0] - 0.8, 4), note])
+    writer.writerow(["A", 0.5, *summary["a"], round(summary["a"][0] - 0.5, 4), ""])
+    writer.writerow(["B", 0.8, *summary["b"], round(summary["b"][0] - 0.8, 4), ""])
     results = tmp_path / "results" / "emi"
     results.mkdir(parents=True, exist_ok=True)
     (results / "table2.csv").write_text(buffer.getvalue())
     (results / "table2.json").write_text(json.dumps({"rows": {}}))
-    provenance = {"profile": "demo" if kind == "demo" else "paper", "dataset": {"kind": kind}} | (
-        {"budget": budget} if budget else {}
-    )
+    provenance = {
+        "profile": "demo" if kind == "demo" else "paper",
+        "dataset": {"kind": kind},
+        "seeds": [0, 1, 2],
+        "budget": {"used": {"hume_vidmimic2": budget or BUDGET}},
+        "substitutes": substitutes or {"A": [], "B": []},
+    }
     (results / "table2.provenance.json").write_text(json.dumps({"provenance": provenance}))
     return [results / "table2.csv", results / "table2.json", results / "table2.provenance.json"], runs
 
@@ -199,6 +214,7 @@ def _claims(tmp_path: Path, monkeypatch, **kwargs) -> dict[str, dict]:
         "source",
         "paper",
         "ours",
+        "interval",
         "tolerance",
         "outcome",
         "verdict",
@@ -211,14 +227,17 @@ def test_verdicts_on_real_data(tmp_path, monkeypatch):
     rows = _claims(tmp_path, monkeypatch)
     a, b = rows["table2/A/score"], rows["table2/B/score"]
     assert (a["verdict"], a["paper"], a["ours"]) == ("reproduced", "0.5000", "0.505 ± 0.001")
-    assert a["tolerance"] == "0.0100 (abs)"  # 2 std = 0.002 < 0.01
-    # B's seeds 0.30, 0.31, 0.51: mean 0.3733, sample std 0.1185, so 2 std = 0.2370 > 0.01, and 0.80 is out of it
+    assert a["tolerance"] == "0.0100 (abs): a hundredth"  # fixed in the YAML, whatever our std
+    # 0.505 ± 0.001 over 3 seeds: t(0.975, 2) x 0.001 / sqrt(3) = 0.0025
+    assert a["interval"] == "[0.5025, 0.5075] (95 %, t, n=3)"
+    # B's seeds 0.30, 0.31, 0.51: mean 0.3733, sample std 0.1185; 0.80 is 0.43 away, far outside 0.01
     assert (b["verdict"], b["paper"], b["ours"]) == ("not reproduced", "0.8000", "0.3733 ± 0.1185")
-    assert b["tolerance"] == "0.2370 (2 std)"
+    assert b["tolerance"] == "0.0100 (abs): a hundredth"
+    assert b["outcome"] == "outside tolerance (ours - paper = -0.4267)"
     assert rows["table2/Other/score"]["verdict"] == "not rerun"
     assert "another team" in rows["table2/Other/score"]["note"]
     ordering = rows["a-beats-b"]
-    assert ordering["verdict"] == "ordering holds in 2/3 seeds"
+    assert ordering["verdict"] == "inconclusive (holds in 2/3 seeds)"
     assert ordering["outcome"] == "holds in 2/3 seeds"
     gain = rows["a-gain-over-other"]  # A per seed minus the other team's 0.45 (a constant: not rerun)
     assert gain["verdict"] == "reproduced"
@@ -238,11 +257,21 @@ def test_demo_data_is_not_comparable_but_the_outcome_is_kept(tmp_path, monkeypat
     assert rows["other-beats-a"]["verdict"] == "not rerun"
 
 
-def test_a_reduced_budget_or_a_substitute_is_not_comparable(tmp_path, monkeypatch):
-    rows = _claims(tmp_path, monkeypatch, budget={"reduced": True})
-    assert rows["table2/A/score"]["verdict"] == "not comparable (reduced budget)"
-    rows = _claims(tmp_path, monkeypatch, note="substitute: extractors.openface -> crop proxy")
-    assert rows["a-beats-b"]["verdict"] == "not comparable (substitute: extractors.openface -> crop proxy)"
+def test_a_budget_or_a_substitute_that_is_not_the_papers_is_not_comparable(tmp_path, monkeypatch):
+    rows = _claims(tmp_path, monkeypatch, budget=BUDGET | {"epochs": 2, "schedule": "cosine"})
+    assert rows["table2/A/score"]["verdict"] == (
+        "not comparable (budget differs: epochs 2 (paper 10), schedule cosine (paper constant))"
+    )
+    rows = _claims(tmp_path, monkeypatch, budget=BUDGET | {"input_size": {"face": 112, "dino": 64}})
+    assert rows["table2/A/score"]["verdict"] == "not comparable (budget differs: input_size.dino 64 (paper: none))"
+    rows = _claims(tmp_path, monkeypatch, budget={k: v for k, v in BUDGET.items() if k != "lr"})
+    assert rows["table2/A/score"]["verdict"] == "not comparable (provenance incomplete: budget.used.hume_vidmimic2.lr)"
+    substitute = "extractor:au -> crop proxy"
+    rows = _claims(tmp_path, monkeypatch, substitutes={"A": [substitute], "B": []})
+    assert rows["a-beats-b"]["verdict"] == f"not comparable (substitute: {substitute})"
+    assert rows["table2/B/score"]["verdict"] == "not reproduced"  # B ran with the paper's components
+    rows = _claims(tmp_path, monkeypatch, substitutes={"B": []})
+    assert rows["table2/A/score"]["verdict"] == "not comparable (provenance incomplete: substitutes.A)"
 
 
 def test_a_run_file_not_given_is_an_error_naming_it(tmp_path, monkeypatch):
@@ -262,6 +291,7 @@ def test_per_seed_numbers_of_runs_style_and_mixed_data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     paper = {
         "paper": {"key": "ecan"},
+        "budget": {"rafdb": BUDGET, "fer2013": BUDGET},
         "claims": {
             "per_seed": {"style": "runs", "file": "work/ecan/runs/{run}/metrics.json"},
             "datasets": {"table2": {"RAFDB": "rafdb", "FER2013": "fer2013"}},
@@ -290,11 +320,12 @@ def test_per_seed_numbers_of_runs_style_and_mixed_data(tmp_path, monkeypatch):
             "provenance": {
                 "profile": "mixed",
                 "datasets": {"rafdb": {"kind": "real"}, "fer2013": {"kind": "demo"}},
-                "budget": {"reduced": False},
+                "budget": {"used": {"rafdb": BUDGET, "fer2013": BUDGET | {"epochs": 3}}},
+                "substitutes": {"ECAN": []},
             }
         }
     }
-    assert claims.not_comparable(paper, tables, [cell]) == ["demo data: FER2013"]
+    assert claims.not_comparable(paper, tables, [cell]) == ["demo data: FER2013", "budget differs: epochs 3 (paper 10)"]
     cell.metric = "RAFDB_Strong"
     assert claims.not_comparable(paper, tables, [cell]) == []
 

@@ -68,3 +68,4 @@ def test_a_row_names_the_substitutes_its_run_files_record(tmp_path):
     _, rows = build_rows(PAPER, "t", root=tmp_path)
     assert rows[0]["note"] == "organisers' baseline"  # not computed by us: nothing substituted
     assert rows[1]["note"] == f"substitute: {substitute}"
+    assert (rows[0]["substitutes"], rows[1]["substitutes"]) == ([], [substitute])  # the sidecar's structured record

@@ -256,13 +256,20 @@ def test_rows_say_which_data_are_real(config):
 
 
 def test_the_papers_budget_comes_from_papers_yaml(config):
-    assert report.paper_budget() == {
-        "rafdb": {"epochs": 40, "input_size": 224},
-        "fer2013": {"epochs": 200, "input_size": 48},
-        "batch_size": 256,
-        "lr": 0.1,
+    paper = report.paper_budget()
+    assert {d: (paper[d]["epochs"], paper[d]["input_size"]) for d in paper} == {
+        "rafdb": (40, 224),
+        "fer2013": (200, 48),
     }
-    assert report.budget(config)["paper"] == report.paper_budget() and report.budget(config)["reduced"]
+    assert {paper[d]["batch_size"] for d in paper} == {256} and {paper[d]["lr"] for d in paper} == {0.1}
+    demo = report.budget(config)
+    assert demo["paper"] == paper and demo["reduced"]  # the demo's budget
+    assert demo["used"]["fer2013"] | {"epochs": 200, "batch_size": 256, "lr": 0.1} == paper["fer2013"]
+    raw = helpers.repo_config()
+    raw["datasets"]["fer2013"]["path"] = "fer2013.csv.gz"
+    raw["ecan"]["fer2013"]["epochs"] = 10
+    real = report.budget(effective_config(raw, "ecan"))
+    assert real["differs"] == {"fer2013": ["epochs 10 (paper 200)"]} and real["reduced"]
 
 
 def test_snakemake_stops_at_startup_when_the_bank_is_too_small(tmp_path):

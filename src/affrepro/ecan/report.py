@@ -14,7 +14,7 @@ NAMES = {"rafdb": "RAF-DB", "fer2013": "FER2013"}
 
 
 def paper_budget() -> dict:
-    """The paper's training budget (epochs and input size per dataset, batch, lr), from papers/ecan.yaml."""
+    """The paper's training budget per dataset (papers/ecan.yaml `budget`)."""
     return load_paper("ecan")["budget"]
 
 
@@ -23,7 +23,8 @@ def data_label(config: dict) -> str:
     data = ", ".join(f"{NAMES[d]} {kinds[d]}" for d in plan.DATASETS)
     if config["profile"] == "demo":
         return f"{data}; demo budget"
-    kind = "reduced" if budget(config)["reduced"] else "paper"
+    differs = budget(config)["differs"]
+    kind = "reduced" if any(d in differs for d in plan.DATASETS if kinds[d] == "real") else "paper"
     if config["profile"] == "mixed":
         demo = [NAMES[d] for d in plan.DATASETS if kinds[d] == "demo"]
         return f"{data}; demo budget for {', '.join(demo)}, {kind} budget for the real data"
@@ -38,23 +39,22 @@ def profile_note(config: dict) -> str:
 
 
 def budget(config: dict) -> dict:
-    ecan, paper = config["ecan"], paper_budget()
-    used = {d: {k: ecan[d][k] for k in ("epochs", "input_size", "max_train", "weights")} for d in plan.DATASETS}
-    real = [
-        d for d in used if not plan.is_demo(config, d)
-    ]  # a demo dataset's budget is the demo's (data_label says so)
-    reduced = any(
-        used[d]["epochs"] < paper[d]["epochs"]
-        or used[d]["max_train"] is not None
-        or used[d]["input_size"] != paper[d]["input_size"]
-        for d in real
-    )
-    reduced |= ecan["train"]["batch_size"] != paper["batch_size"]
-    return {
-        "used": used | {"batch_size": ecan["train"]["batch_size"], "lr": ecan["train"]["lr"]},
-        "paper": paper,
-        "reduced": reduced,
+    """Our budget per dataset beside the paper's (a demo dataset's is the demo's: data_label says so)."""
+    ecan, train = config["ecan"], config["ecan"]["train"]
+    used = {
+        d: {
+            "epochs": ecan[d]["epochs"],
+            "batch_size": train["batch_size"],
+            "lr": train["lr"],
+            "optimiser": {"name": "sgd", "momentum": train["momentum"], "weight_decay": train["weight_decay"]},
+            "schedule": train["schedule"],
+            "input_size": ecan[d]["input_size"],
+            "seq_len": None,
+            "train_subset": common_provenance.train_subset(ecan[d]["max_train"]),
+        }
+        for d in plan.DATASETS
     }
+    return common_provenance.budget_record("ecan", used)
 
 
 def provenance(config: dict, inputs: dict[str, Path]) -> dict:

@@ -8,9 +8,27 @@ from affrepro import provenance as common_provenance
 from affrepro.emi import plan
 from affrepro.io import read_json
 
+DATASET = "hume_vidmimic2"
+
 
 def profile_note(config: dict) -> str:
     return common_provenance.demo_note(config)
+
+
+def budget(config: dict) -> dict:
+    """Our training budget beside the paper's (papers/emi.yaml `budget`); input sizes of the face crop and the ViT."""
+    train = config["emi"]["train"]
+    used = {
+        "epochs": train["epochs"],
+        "batch_size": train["batch_size"],
+        "lr": train["lr"],
+        "optimiser": {"name": "adam"},
+        "schedule": {"name": "plateau", "patience": train["lr_patience"], "factor": train["lr_factor"]},
+        "input_size": {"face": config["preprocess"]["face_size"], "dino": config["extractors"]["dino"]["image_size"]},
+        "seq_len": train["seq_len"],
+        "train_subset": "all",
+    }
+    return common_provenance.budget_record("emi", {DATASET: used})
 
 
 def provenance(config: dict, inputs: dict[str, Path]) -> dict:
@@ -37,6 +55,7 @@ def provenance(config: dict, inputs: dict[str, Path]) -> dict:
             "seeds": config["emi"]["seeds"],
             "folds": None,
             "train": config["emi"]["train"],
+            "budget": budget(config),
             "model": config["emi"]["model"],
             "preprocess": {k: config["preprocess"][k] for k in ("fps", "face_size", "mtcnn", "audio")},
             "selection": "epoch with the best validation mean Pearson, per seed; scores are validation scores (the paper's protocol)",
