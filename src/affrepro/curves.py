@@ -5,9 +5,10 @@ fold; ECAN: per run). This job gathers them into long format, one row per run an
 epoch, with the same columns for every paper (DVC plots them, `dvc plots show`):
 
     run          EMI <feature_set>/seed<s>; VA <protocol>/fold<k>; ECAN the run id
-    epoch        as the job counts it (EMI, VA from 0; ECAN from 1)
+    epoch        from 1 (affrepro.training: one loop, one history record for every paper)
     train_loss   mean training loss of the epoch (EMI: MSE; VA: 1 - CCC; ECAN: the run's loss set)
-    valid_score  the selection score (EMI: validation mean Pearson; VA: selection-fold P; ECAN: validation accuracy)
+    valid_score  the history's `score`, which selects the epoch (EMI: validation mean Pearson; VA: selection-fold P;
+                 ECAN: validation accuracy)
     lr           the learning rate at the end of the epoch (empty for a history from before lr was recorded)
 
 Values are written with 6 significant digits, rows in run then epoch order: the
@@ -29,12 +30,6 @@ from affrepro import jobs, papers
 from affrepro.io import read_json, write_text
 
 COLUMNS = ["run", "epoch", "train_loss", "valid_score", "lr"]
-# The history keys of each paper's training job: (loss, selection score).
-HISTORY_KEYS = {
-    "emi": ("train_mse", "valid_mean_pearson"),
-    "va": ("train_loss", "selection_p"),
-    "ecan": ("train_loss", "val_accuracy"),
-}
 
 
 def histories(paper: str, metrics: dict) -> dict[str, list[dict]]:
@@ -51,7 +46,6 @@ def _number(value) -> str:
 
 
 def rows(paper: str, metrics_files: list[Path]) -> list[dict]:
-    loss, score = HISTORY_KEYS[paper]
     found = {}
     for path in metrics_files:
         for run, history in histories(paper, read_json(path)).items():
@@ -62,8 +56,8 @@ def rows(paper: str, metrics_files: list[Path]) -> list[dict]:
         {
             "run": run,
             "epoch": int(h["epoch"]),
-            "train_loss": _number(h.get(loss)),
-            "valid_score": _number(h.get(score)),
+            "train_loss": _number(h.get("train_loss")),
+            "valid_score": _number(h.get("score")),
             "lr": _number(h.get("lr")),
         }
         for run in sorted(found)
@@ -93,10 +87,9 @@ def plot(paper: str, table: list[dict], png: Path) -> None:
             kept = [(row["epoch"], float(row[column])) for row in points if row[column] != ""]
             if kept:
                 ax.plot(*zip(*kept), linewidth=0.8, alpha=0.7, label=run)
-    loss, score = HISTORY_KEYS[paper]
     from matplotlib.ticker import MaxNLocator
 
-    for ax, title in zip(axes, (f"train loss ({loss})", f"validation score ({score})", "learning rate")):
+    for ax, title in zip(axes, ("train loss", "validation score (selects the epoch)", "learning rate")):
         ax.set_title(title, fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch", fontsize=8)

@@ -118,7 +118,7 @@ def write_curves(repo: Path, paper: str, runs: int = 2, epochs: int = 4) -> None
             {
                 "epoch": e + 1,
                 "train_loss": 2.0 / (e + 1 + r),
-                "val_accuracy": 0.5 + 0.1 * e,
+                "score": 0.5 + 0.1 * e,
                 "lr": 0.1 * (epochs - e) / epochs,
             }
             for e in range(epochs)
@@ -159,7 +159,7 @@ out = pathlib.Path("results/toy")
 out.mkdir(parents=True, exist_ok=True)
 (out / "table1.json").write_text(json.dumps({"rows": {"ours": {"rho_ours": round(1000 * lr, 6)}}}))
 (out / "table1.provenance.json").write_text(json.dumps({"provenance": {"lr": lr}}))
-history = [{"epoch": e, "train_mse": lr / (e + 1), "valid_mean_pearson": 0.1 * e, "lr": lr} for e in range(3)]
+history = [{"epoch": e + 1, "train_loss": lr / (e + 1), "score": 0.1 * e, "lr": lr} for e in range(3)]
 pathlib.Path("m.json").write_text(json.dumps({"feature_set": "toy", "seeds": {"0": {"history": history}}}))
 (out / "curves").mkdir(exist_ok=True)
 (out / "curves" / "training.csv").write_text(curves.render(curves.rows("emi", [pathlib.Path("m.json")])))
@@ -239,14 +239,14 @@ def test_table_sidecar_collects_the_distinct_training_environments(tmp_path):
 
 def test_curves_are_one_row_per_run_and_epoch_in_order(tmp_path):
     history = [
-        {"epoch": 1, "train_mse": 0.5, "valid_mean_pearson": 0.1, "lr": 1e-3},
-        {"epoch": 0, "train_mse": 1 / 3, "valid_mean_pearson": None, "lr": 1e-3},
+        {"epoch": 2, "train_loss": 0.5, "score": 0.1, "lr": 1e-3},
+        {"epoch": 1, "train_loss": 1 / 3, "score": None, "lr": 1e-3},
     ]
     (tmp_path / "m.json").write_text(
         json.dumps({"feature_set": "aus", "seeds": {"1": {"history": history}, "0": {"history": history[:1]}}})
     )
     assert curves.render(curves.rows("emi", [tmp_path / "m.json"])) == (
-        "run,epoch,train_loss,valid_score,lr\naus/seed0,1,0.5,0.1,0.001\naus/seed1,0,0.333333,,0.001\naus/seed1,1,0.5,0.1,0.001\n"
+        "run,epoch,train_loss,valid_score,lr\naus/seed0,2,0.5,0.1,0.001\naus/seed1,1,0.333333,,0.001\naus/seed1,2,0.5,0.1,0.001\n"
     )
     (tmp_path / "again.json").write_bytes((tmp_path / "m.json").read_bytes())
     with pytest.raises(SystemExit, match="again.json names run 'aus/seed.', which another metrics file already named"):

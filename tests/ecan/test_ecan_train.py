@@ -173,7 +173,9 @@ def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
     monkeypatch.setattr(
         ecan_train.prepare, "load_splits", lambda dataset, location, ecan, on_unreadable: (None, None, None)
     )
-    monkeypatch.setattr(ecan_train, "run", lambda settings, train, val, test: {"losses": settings.losses})
+    monkeypatch.setattr(
+        ecan_train, "run", lambda settings, train, val, test, checkpoint=None: {"losses": settings.losses}
+    )
     outputs = {}
     for run_id in ("rafdb-strong-ce-l1_0.2-l2_0.7-V5-s0", "fer2013-strong-ce-l1_0.2-l2_0.7-V5-s0"):
         ecan_train.main(

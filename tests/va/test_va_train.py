@@ -234,8 +234,8 @@ def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, prot
     assert {k: metrics[k] for k in ("valence", "arousal", "p")} == va_score(
         labels[:, 0], predicted[:, 0], labels[:, 1], predicted[:, 1]
     )
-    selection = [epoch["selection_p"] for epoch in metrics["history"]]
-    assert metrics["best_epoch"] == int(np.argmax(selection)) and metrics["selection_p"] == max(selection)
+    selection = [epoch["score"] for epoch in metrics["history"]]  # selection-fold P; epochs count from 1
+    assert metrics["best_epoch"] == int(np.argmax(selection)) + 1 and metrics["selection_p"] == max(selection)
     if protocol == "paper":  # the reported score is the best epoch's score on the reported fold itself
         assert metrics["p"] == max(selection)
     again, _ = train_fold(config, 0, assignment, files, stores, protocol)

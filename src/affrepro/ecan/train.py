@@ -23,11 +23,11 @@ Loss sets (Table 3 rows; Eq. 11 with the two slots filled as named), the table `
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ from affrepro.features.weights import parse_weights
 from affrepro.io import write_json
 from affrepro.metrics import classification_scores
 from affrepro.models.ecan import ECAN, MemoryBank
+from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 
 N_CLASSES = 7
 
@@ -299,29 +300,28 @@ def train_epoch(
     return total_loss / data.steps_per_epoch
 
 
-def fit(
-    model: ECAN, data: Minibatches, val: tuple, eval_transform, settings: Settings, device: torch.device
-) -> tuple[list[dict], dict]:
-    """Every epoch, then validation; returns the history and the best epoch (its number, val scores and weights)."""
-    optimizer = sgd(model, settings)
-    history, best, started = [], None, time.perf_counter()
-    for epoch in range(1, settings.epochs + 1):
-        train_loss = train_epoch(model, optimizer, data, settings, device, epoch)
+def trainer(model: ECAN, data: Minibatches, val: tuple, eval_transform, settings: Settings, device) -> Trainer:
+    """One epoch of SGD steps, then validation (`score`: validation accuracy); the bank and the data order resume."""
+    optimizer, started = sgd(model, settings), time.perf_counter()
+
+    def evaluate_val(epoch: int) -> dict:
         scores = evaluate(model, val, eval_transform, device, settings)
-        val_scores = {
-            f"val_{k}": scores[k] for k in ("accuracy", "mean_class_accuracy", "macro_f1")
-        }  # not `val`: that is the split
-        history.append(
-            {"epoch": epoch, "train_loss": train_loss, **val_scores, "lr": optimizer.param_groups[0]["lr"]}
-        )  # lr: the epoch's last step
-        if best is None or scores["accuracy"] > best["val"]["accuracy"]:
-            best = {"epoch": epoch, "val": scores, "state": copy.deepcopy(model.state_dict())}
         if settings.progress:
             print(
-                f"epoch {epoch}/{settings.epochs} loss {train_loss:.4f} val acc {scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)",
+                f"epoch {epoch}/{settings.epochs} val acc {scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)",
                 flush=True,
             )
-    return history, best
+        # `val_`: the split's scores (`val` is the split); `score` selects the epoch
+        return {"score": scores["accuracy"]} | {f"val_{k}": v for k, v in _scores(scores).items()}
+
+    return Trainer(
+        model=model,
+        optimiser=optimizer,
+        train_epoch=lambda epoch: train_epoch(model, optimizer, data, settings, device, epoch),
+        evaluate=evaluate_val,
+        state={"bank": model.bank},
+        generators={"order": data.order},
+    )
 
 
 def _scores(scores: dict) -> dict:
@@ -333,12 +333,14 @@ HYPERPARAMETERS = ("lambda1", "lambda2", "V", "tau", "center_weight", "key_momen
 HYPERPARAMETERS += ("schedule", "batch_size", "input_size", "seed")
 
 
-def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prepare.Split) -> dict:
+def run(
+    settings: Settings, train: prepare.Split, val: prepare.Split, test: prepare.Split, checkpoint: Path | None = None
+) -> dict:
     """Train one model; select the epoch on validation accuracy; report val and test scores of that epoch.
 
     train/val/test are (uint8 images, int64 labels). Returns scores as
     fractions, the test confusion matrix, the best epoch, per-epoch history
-    and the budget used.
+    and the budget used. After every epoch the run is saved to `checkpoint`, and resumed from it.
     """
     device, precision = compute.setup(settings.compute, fixed_malloc_threshold=False), settings.compute["precision"]
     weights = parse_weights(settings.weights, f"ecan.{settings.dataset}")
@@ -350,9 +352,15 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
     data = Minibatches.build(train, train_transform, settings)
     x_val, x_test = augment.prepare(val[0], settings.input_size), augment.prepare(test[0], settings.input_size)
     init_steps = fill_bank(model, data, device, precision)
-    history, best = fit(model, data, (x_val, val[1]), eval_transform, settings, device)
+    result = fit(
+        trainer(model, data, (x_val, val[1]), eval_transform, settings, device),
+        settings.epochs,
+        checkpoint,
+        identity=asdict(settings) | {"data": fingerprint(train[0], train[1], val[1], test[1])},
+        name=f"{settings.dataset} seed {settings.seed}",
+    )
     # Test is scored once, with the weights of the epoch validation selected; it never influences selection.
-    model.load_state_dict(best["state"])
+    model.load_state_dict(result.best_state)
     test_scores = evaluate(model, (x_test, test[1]), eval_transform, device, settings)
     steps = data.steps_per_epoch * settings.epochs
     return {
@@ -361,11 +369,11 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
         "losses": settings.losses,
         "hyperparameters": {k: getattr(settings, k) for k in HYPERPARAMETERS} | {"bank_groups": settings.bank_size},
         "weights": weights.provenance(),
-        "best_epoch": best["epoch"],
-        "val": _scores(best["val"]),
+        "best_epoch": result.best_epoch,
+        "val": {k: result.best_scores[f"val_{k}"] for k in _scores(test_scores)},
         "test": _scores(test_scores),
         "test_confusion_matrix": test_scores["confusion_matrix"],
-        "history": history,
+        "history": result.history,
         "budget": {
             "epochs": settings.epochs,
             "steps": steps,
@@ -382,10 +390,13 @@ def run(settings: Settings, train: prepare.Split, val: prepare.Split, test: prep
     }
 
 
-def run_output(config: dict, run_id: str, location: str, splits: tuple | None = None) -> dict:
+def run_output(
+    config: dict, run_id: str, location: str, splits: tuple | None = None, checkpoint: Path | None = None
+) -> dict:
     """The run's metrics file: its id, spec, data and substitutes, then what `run` returns.
 
-    `splits` are the (train, val, test) of the run's dataset when the caller has loaded them already.
+    `splits` are the (train, val, test) of the run's dataset when the caller has loaded them already;
+    `checkpoint` is where the run saves every epoch and resumes from (affrepro.training).
     """
     runs = plan.runs(config)
     if run_id not in runs:
@@ -393,7 +404,7 @@ def run_output(config: dict, run_id: str, location: str, splits: tuple | None = 
     spec = runs[run_id]
     if splits is None:
         splits = load_run_splits(config, spec["dataset"], location)
-    result = run(Settings.from_config(config, spec), *splits)
+    result = run(Settings.from_config(config, spec), *splits, checkpoint=checkpoint)
     data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
     # Stand-ins for the paper's models this run trained with (real data, allow_substitutes); the table rows name them.
     return {
@@ -420,8 +431,11 @@ def main(argv: list[str] | None = None) -> None:
             f"--out names {len(args.out)} file(s); setting {args.setting} has {len(run_ids)} run(s): {', '.join(run_ids)}"
         )
     splits = load_run_splits(config, plan.runs(config)[run_ids[0]]["dataset"], str(args.data))
-    for run_id, out in zip(run_ids, args.out):
-        write_json(out, run_output(config, run_id, str(args.data), splits))
+    checkpoints = [checkpoint_path(out) for out in args.out]
+    for run_id, out, checkpoint in zip(run_ids, args.out, checkpoints):
+        write_json(out, run_output(config, run_id, str(args.data), splits, checkpoint))
+    for checkpoint in checkpoints:  # only now: a rerun of a job killed in a later seed skips the finished ones
+        remove_checkpoint(checkpoint)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ beside the metrics.
 
 from __future__ import annotations
 
-import copy
 import logging
+import math
 from collections.abc import Iterator
 from functools import reduce
 from pathlib import Path
@@ -34,6 +34,7 @@ from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
 from affrepro.sequences import batch_inputs, concat_on_shared_frames, fit_standardiser
 from affrepro.store import PackedSplit, open_store
+from affrepro.training import Trainer, fingerprint, fit, remove_checkpoint
 
 log = logging.getLogger("affrepro.emi.train")
 
@@ -117,8 +118,10 @@ def train_seed(
     model_params: dict,
     train_params: dict,
     device: torch.device = CPU,
+    checkpoint: Path | None = None,
 ) -> tuple[EMIBranch, dict]:
-    """Inputs are the partitions' FeatureSetSplits (with their standardiser); batches are read as they are needed."""
+    """Inputs are the partitions' FeatureSetSplits (with their standardiser); batches are read as they are needed.
+    Every epoch is saved to `checkpoint` and a rerun resumes from it (affrepro.training)."""
     torch.manual_seed(seed)
     train = inputs["train"]
     y_train = torch.from_numpy(labels["train"]).float().to(device)
@@ -127,10 +130,8 @@ def train_seed(
     scheduler = plateau_scheduler(optimiser, train_params)
     shuffler = torch.Generator().manual_seed(seed)
     batch_size = train_params["batch_size"]
-    best = {"valid_mean_pearson": -np.inf, "epoch": -1}
-    best_state = None
-    history = []
-    for epoch in range(train_params["epochs"]):
+
+    def train_epoch(epoch: int) -> float:
         model.train()
         order = torch.randperm(len(train), generator=shuffler)
         losses = []
@@ -142,26 +143,23 @@ def train_seed(
             loss.backward()
             optimiser.step()
             losses.append(loss.item())
-        valid_pred = predict(model, inputs["valid"], batch_size, device)
-        score, _ = mean_pearson(labels["valid"], valid_pred)
+        return float(np.mean(losses))
+
+    def evaluate(epoch: int) -> dict:
+        score, _ = mean_pearson(labels["valid"], predict(model, inputs["valid"], batch_size, device))
         scheduler.step(score)
-        history.append(
-            {
-                "epoch": epoch,
-                "train_mse": float(np.mean(losses)),
-                "valid_mean_pearson": score,
-                "lr": optimiser.param_groups[0]["lr"],
-            }
-        )
-        if score > best["valid_mean_pearson"]:
-            best = {"valid_mean_pearson": score, "epoch": epoch}
-            best_state = copy.deepcopy(model.state_dict())
-    if best_state is None:
+        return {"score": score}  # validation mean Pearson
+
+    trainer = Trainer(model, optimiser, train_epoch, evaluate, {"scheduler": scheduler}, {"order": shuffler})
+    identity = {"seed": seed, "transformer": use_transformer, "model": model_params, "train": train_params}
+    identity["data"] = fingerprint(*train.standardiser, labels["train"], labels["valid"])
+    result = fit(trainer, train_params["epochs"], checkpoint, identity, name=f"seed {seed}")
+    if not math.isfinite(result.best_scores["score"]):
         raise FloatingPointError(
             f"seed {seed}: the validation score was never finite (training diverged); lower emi.train.lr"
         )
-    model.load_state_dict(best_state)
-    return model, {"best_epoch": best["epoch"], "history": history}
+    model.load_state_dict(result.best_state)
+    return model, {"best_epoch": result.best_epoch, "history": result.history}
 
 
 def load_inputs(
@@ -193,8 +191,11 @@ def run(
     inputs, standardiser = load_inputs(config, spec, splits, stores)
     labels = {part: y for part, (_, y) in splits.items() if y is not None}
     rows, per_seed = [], {}
+    checkpoints = {seed: outputs["metrics"].parent / f"seed{seed}.checkpoint.pt" for seed in config["emi"]["seeds"]}
     for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
-        model, info = train_seed(seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device)
+        model, info = train_seed(
+            seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device, checkpoints[seed]
+        )
         with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp:
             torch.save(
                 {
@@ -237,6 +238,8 @@ def run(
         "environment": environment_record(device, "fp32"),
     }
     write_json(outputs["metrics"], metrics)
+    for checkpoint in checkpoints.values():  # only now: a rerun of a job killed in a later seed skips the finished ones
+        remove_checkpoint(checkpoint)
     return metrics
 
 

@@ -57,6 +57,15 @@ class MemoryBank:
         """The n newest groups (for the V-1 historical groups of the MVA loss)."""
         return list(self._queue)[:n]
 
+    def state_dict(self) -> dict:
+        """The queue, newest group first (a resumed run needs it: affrepro.training)."""
+        return {"groups": self.groups, "queue": [(z.clone(), y.clone()) for z, y in self._queue]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["groups"] != self.groups:
+            raise ValueError(f"a memory bank of {state['groups']} groups cannot be loaded into one of {self.groups}")
+        self._queue = deque((z.clone(), y.clone()) for z, y in state["queue"])
+
     def all(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """All stored features and labels concatenated (the z_m of Eqs. 5-6)."""
         if not self._queue:

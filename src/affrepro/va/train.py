@@ -28,7 +28,6 @@ job's memory does not grow with the number of frames.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser
 from affrepro.store import PackedSplit, iter_rows, open_store
+from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 from affrepro.va.folds import PROTOCOLS, selection_fold
 
 log = logging.getLogger("affrepro.va.train")
@@ -232,41 +232,39 @@ def train_epoch(
 
 
 def select_epoch(
-    model: VAModel, data: FoldData, windows: list[tuple[str, int]], settings: dict, seed: int, device: torch.device
+    model: VAModel,
+    data: FoldData,
+    windows: list[tuple[str, int]],
+    settings: dict,
+    seed: int,
+    device: torch.device,
+    checkpoint: Path | None = None,
 ) -> tuple[dict, list[dict]]:
     """Train every epoch, score it on the selection fold, and leave the model at the epoch with the best P.
 
-    Returns the best epoch ({"p", "epoch"}) and every epoch's loss and selection-fold P.
+    Returns the best epoch ({"p", "epoch"}) and every epoch's loss and selection-fold P (`score`). Every epoch is
+    saved to `checkpoint` and a rerun resumes from it (affrepro.training).
     """
     optimiser = torch.optim.Adam(model.parameters(), lr=settings["lr"], weight_decay=settings["weight_decay"])
     generator = torch.Generator().manual_seed(seed)
-    best = {"p": -math.inf, "epoch": -1, "state": None}
-    history = []
-    for epoch in range(settings["epochs"]):
+
+    def train(epoch: int) -> float | None:
         order = torch.randperm(len(windows), generator=generator).tolist()
         losses = train_epoch(model, optimiser, data, windows, order, settings, device)
+        return float(np.mean(losses)) if losses else None
+
+    def evaluate_selection(epoch: int) -> dict:
         score, _ = evaluate(model, data, data.trials["selection"], settings)
-        loss = float(np.mean(losses)) if losses else None
-        history.append(
-            {"epoch": epoch, "train_loss": loss, "selection_p": score["p"], "lr": optimiser.param_groups[0]["lr"]}
-        )
-        log.info(
-            "fold %d epoch %d: loss %.4f, selection-fold P %.4f",
-            data.fold,
-            epoch,
-            history[-1]["train_loss"] or float("nan"),
-            score["p"],
-        )
-        if (
-            best["state"] is None or score["p"] > best["p"]
-        ):  # a NaN score never wins, but the first epoch is always kept
-            best = {
-                "p": score["p"],
-                "epoch": epoch,
-                "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-            }
-    model.load_state_dict(best["state"])
-    return {"p": best["p"], "epoch": best["epoch"]}, history
+        log.info("fold %d epoch %d: selection-fold P %.4f", data.fold, epoch, score["p"])
+        return {"score": score["p"]}  # selection-fold P
+
+    identity = {"fold": data.fold, "protocol": data.protocol, "seed": seed, "settings": settings, "trials": data.trials}
+    stats = [part for e in sorted(data.stats) for part in data.stats[e]]  # the training features' moments
+    identity["data"] = fingerprint(*stats, *(data.labels[n] for n in sorted(data.labels)))
+    trainer = Trainer(model, optimiser, train, evaluate_selection, generators={"order": generator})
+    result = fit(trainer, settings["epochs"], checkpoint, identity, name=f"fold {data.fold}")
+    model.load_state_dict(result.best_state)
+    return {"p": result.best_scores["score"], "epoch": result.best_epoch}, result.history
 
 
 def train_fold(
@@ -277,6 +275,7 @@ def train_fold(
     stores: dict[str, PackedSplit],
     protocol: str = "paper",
     device: torch.device = CPU,
+    checkpoint: Path | None = None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Fold `fold`'s scores (valence, arousal, p: a fold row of Table 2 or table2_nested) and its predictions per scored trial.
 
@@ -292,7 +291,7 @@ def train_fold(
     dims = {e: data.features[e].dim for e in data.extractors}
     model = VAModel(dims, VAModelSettings(**va["model"])).to(device)
     windows = training_windows(data, settings)
-    best, history = select_epoch(model, data, windows, settings, va["seed"] + fold, device)
+    best, history = select_epoch(model, data, windows, settings, va["seed"] + fold, device, checkpoint)
     held_out = data.trials["held_out"]
     held_out_score, predictions = evaluate(model, data, held_out, settings)
     metrics = held_out_score | {
@@ -332,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         stores,
         args.protocol,
         device,
+        checkpoint_path(args.metrics),
     )
     metrics["substitutes"] = substitutes_used(config, "va", list(config["va"]["extractors"]))
     metrics["environment"] = environment_record(
@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     )  # training is fp32 (no autocast); read into the tables' provenance sidecars
     write_npz(args.predictions, **{name: p.astype(np.float32) for name, p in predictions.items()})
     write_json(args.metrics, metrics)
+    remove_checkpoint(checkpoint_path(args.metrics))
     log.info(
         "%s fold %d: valence %.4f arousal %.4f P %.4f (epoch %d)",
         args.protocol,

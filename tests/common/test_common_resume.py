@@ -1,0 +1,103 @@
+"""A killed training job resumes from its last checkpoint and ends byte-identical to an uninterrupted one.
+
+For each paper's tiny configuration (with more epochs, so that there is an epoch to kill in), one training
+job runs to the end through Snakemake; its outputs are kept as the reference and removed. The job runs
+again, and once its first checkpoint is written its process gets SIGKILL, mid-epoch. Snakemake reports the
+failure; the rerun of the same target resumes (its log says from which epoch) and writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import helpers
+import pytest
+import yaml
+from helpers import REPO
+
+# paper -> (the job's outputs, its checkpoint, the module its process runs, a config layered over the tiny one)
+JOBS = {
+    "ecan": (
+        ["work/ecan/runs/fer2013-strong-ensc+mva-l1_0.2-l2_0.7-V5-s0/metrics.json"],
+        "work/ecan/runs/fer2013-strong-ensc+mva-l1_0.2-l2_0.7-V5-s0/metrics.checkpoint.pt",
+        "affrepro.ecan.train",
+        {"demo": {"overrides": {"ecan": {"fer2013": {"epochs": 6}}}}},
+    ),
+    "emi": (
+        ["work/emi/runs/resnet18/metrics.json", "work/emi/runs/resnet18/predictions.csv"],
+        "work/emi/runs/resnet18/seed0.checkpoint.pt",
+        "affrepro.emi.train",
+        {"demo": {"overrides": {"emi": {"train": {"epochs": 40}}}}},
+    ),
+    "va": (
+        ["work/va/folds/paper/fold0/metrics.json", "work/va/folds/paper/fold0/predictions.npz"],
+        "work/va/folds/paper/fold0/metrics.checkpoint.pt",
+        "affrepro.va.train",
+        {"demo": {"overrides": {"va": {"train": {"epochs": 20}}}}},
+    ),
+}
+
+
+def _snakemake(workdir: Path, paper: str, *args: str) -> list[str]:
+    configs = [str(REPO / "config.yaml"), str(REPO / ".test" / f"config_{paper}.yaml"), str(workdir / "longer.yaml")]
+    return helpers.snakemake_command(workdir, *configs) + ["--cores", "1", *args]
+
+
+def _job_process(module: str, workdir: Path) -> int | None:
+    """The pid of the training process that runs `module` in `workdir`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"-m" in command and module.encode() in command and Path(os.readlink(entry / "cwd")) == workdir:
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def _kill_after_first_checkpoint(proc: subprocess.Popen, checkpoint: Path, module: str, workdir: Path) -> None:
+    deadline = time.monotonic() + 600
+    while not checkpoint.is_file():
+        assert proc.poll() is None, "the job ended before it wrote a checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
+        time.sleep(0.02)
+    pid = _job_process(module, workdir)
+    assert pid is not None, f"no {module} process in {workdir}"
+    os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=120)
+
+
+@pytest.mark.parametrize("paper", sorted(JOBS))
+def test_a_killed_job_resumes_byte_identical(tmp_path, paper):
+    outputs, checkpoint, module, longer = JOBS[paper]
+    workdir = tmp_path / paper
+    workdir.mkdir()
+    (workdir / "longer.yaml").write_text(yaml.safe_dump(longer))
+    env = helpers.snakemake_env()
+    done = subprocess.run(_snakemake(workdir, paper, *outputs), capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    reference = {name: (workdir / name).read_bytes() for name in outputs}
+    assert not (workdir / checkpoint).exists(), "the checkpoint outlived the finished job"
+    for name in outputs:
+        (workdir / name).unlink()
+
+    proc = subprocess.Popen(
+        _snakemake(workdir, paper, *outputs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+    )
+    _kill_after_first_checkpoint(proc, workdir / checkpoint, module, workdir)
+    assert proc.returncode != 0, "Snakemake did not see the job fail"
+    assert (workdir / checkpoint).is_file() and not all((workdir / name).exists() for name in outputs)
+
+    again = subprocess.run(_snakemake(workdir, paper, *outputs), capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    logs = "".join(p.read_text() for p in (workdir / "logs").rglob("*.log") if module.split(".")[1] in str(p))
+    assert "resumed from" in logs
+    for name in outputs:
+        assert (workdir / name).read_bytes() == reference[name], f"{name} differs after the resume"
+    assert not (workdir / checkpoint).exists()
