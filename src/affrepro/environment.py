@@ -31,6 +31,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# Instruction-set extensions that decide which floating-point kernels oneDNN, ATen and MKL run (bf16 above all):
+# two CPUs with one model name but other extensions do not compute the same bits.
+KERNEL_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_features() -> list[str]:
+    """The KERNEL_FEATURES this CPU has (from /proc/cpuinfo's flags; [] where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [f for f in KERNEL_FEATURES if f in flags]
+    except OSError:
+        pass
+    return []
+
+
 def versions() -> dict[str, str | None]:
     """Installed versions of the packages that matter for the numbers (None when not installed)."""
     found = {}
@@ -54,6 +72,7 @@ def record(device=None, precision: str | None = None) -> dict:
         "implementation": sys.implementation.name,
         "platform": platform.platform(),
         "cpu": cpu_model(),
+        "cpu_features": cpu_features(),
         "packages": versions(),
         "device": device,
         "precision": precision,

@@ -51,8 +51,8 @@ def test_tiny_ecan_demo_tables_and_figures(tmp_path):
         assert (out / f"{figure}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list(json.loads((out / "table2.json").read_text())) == ["rows"]  # the metrics file holds numbers only
     sidecar = json.loads((out / "table2.provenance.json").read_text())
-    # every run trained on the CPU in the demo's precision (demo.overrides.compute: bf16)
-    assert [(e["device"], e["precision"]) for e in sidecar["environment"]["training"]] == [("cpu", "bf16")]
+    # every run trained on the CPU in the demo's precision (demo.overrides.compute: fp32)
+    assert [(e["device"], e["precision"]) for e in sidecar["environment"]["training"]] == [("cpu", "fp32")]
     curves = pd.read_csv(out / "curves/training.csv")
     assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "lr"] and curves["lr"].notna().all()
     provenance = sidecar["provenance"]
