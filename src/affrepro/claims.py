@@ -11,11 +11,12 @@ The rules are fixed before any run (papers/<key>.yaml) and no verdict is stronge
 
     reproduced             |ours - paper| <= the tolerance (fixed in the YAML with its reason, never our std),
                            our std over seeds <= the tolerance, and for a gain the paper's sign; an ordering
-                           holds in every one of at least MIN_SEEDS seeds
+                           holds in every one of at least MIN_SEEDS seeds. From one seed (the papers' own
+                           protocol) it reads "reproduced (1 seed: spread not measured)"
     not reproduced (...)   ours outside the tolerance, a gain of the other sign, an ordering that holds in no seed
     inconclusive (...)     ours within the tolerance but our std larger than it; an ordering that holds in some
                            seeds only, or counted over fewer than MIN_SEEDS
-    not comparable (...)   the provenance does not prove real data, no substitute and the paper's budget on
+    not comparable (...)   the provenance does not prove real, whole data, no substitute and the paper's budget on
                            every key of papers/<key>.yaml `budget` (a missing key: provenance incomplete), or
                            the rows are not the paper's (claims.incomparable_rows); `outcome` still says what
                            the comparison gives
@@ -274,11 +275,13 @@ def dataset_of(paper: dict, table: str, metric: str) -> str:
 
 
 def _data_reasons(paper: dict, provenance: dict, dataset: str) -> list[str]:
-    """[] when the provenance says the dataset is real; "demo data" when it is the demo; incomplete otherwise."""
+    """[] when the provenance says the dataset is real and whole; "demo data" when it is the demo; samples left
+    out (datasets.<name>.on_unreadable: skip) make a real dataset another one; incomplete otherwise."""
     where = f"datasets.{dataset}.kind" if "datasets" in provenance else "dataset.kind"
     kind = _lookup(provenance, where)
     if kind == "real":
-        return []
+        left_out = provenance.get("skipped", {}).get(dataset, {})
+        return [f"unreadable samples left out: {len(left_out)}"] if left_out else []
     if kind != "demo":
         raise _Incomplete(f"{where} ({kind!r} is neither real nor demo)")
     if provenance.get("profile") == "mixed":
@@ -297,7 +300,7 @@ def _budget_reasons(paper: dict, provenance: dict, dataset: str) -> list[str]:
 
 def _substitute_reasons(provenance: dict, label: str) -> list[str]:
     found = _lookup(provenance, "substitutes")
-    if not isinstance(found, dict) or label not in found:
+    if not isinstance(found, dict) or not isinstance(found.get(label), list):  # None: a run file did not say
         raise _Incomplete(f"substitutes.{label}")
     return [f"substitute: {s}" for s in found[label]]
 
@@ -380,6 +383,11 @@ def judge(difference: float, spec: dict, paper_value: float, std: float | None, 
     return f"within tolerance ({delta})", "reproduced"
 
 
+def _one_seed(verdict: str) -> str:
+    """A number from one seed (the papers' own protocol) says nothing of the spread: the verdict says so."""
+    return f"{verdict} (1 seed: spread not measured)" if verdict == "reproduced" else verdict
+
+
 def _verdict(outcome_verdict: str, reasons: list[str]) -> str:
     return f"not comparable ({'; '.join(reasons)})" if reasons else outcome_verdict
 
@@ -399,9 +407,12 @@ def _value_claim(paper: dict, tables: dict, c: Cell, spec: dict, claim: dict, ou
     if mean is None:
         return claim | {"verdict": "not rerun", "note": c.note}
     seed_std = std if paper["claims"]["unit"] == "seeds" else None
+    seeds = _seed_count(paper, tables, c.table)
     outcome, verdict = judge(mean - claim["paper_value"], spec, claim["paper_value"], seed_std, c.decimals)
+    if paper["claims"]["unit"] == "seeds" and (seeds or 1) < 2:
+        verdict = _one_seed(verdict)
     return claim | {
-        "interval": interval(mean, seed_std, _seed_count(paper, tables, c.table), c.decimals),
+        "interval": interval(mean, seed_std, seeds, c.decimals),
         "tolerance": _tol_text(spec, claim["paper_value"], c.decimals),
         "outcome": outcome,
         "verdict": _verdict(verdict, not_comparable(paper, tables, [c])),
@@ -564,6 +575,7 @@ def gain_claim(paper: dict, tables: dict, spec: dict, runs: Runs, unit: str) -> 
         verdict = "not reproduced (the gain's sign differs from the paper's)"
     else:
         outcome, verdict = judge(mean - spec["paper"], spec["tolerance"], spec["paper"], seed_std, decimals)
+        verdict = _one_seed(verdict) if unit == "seeds" and len(seeds) < 2 else verdict
     return claim | {
         "ours": _fmt(mean, decimals) + ("" if std is None else f" ± {_fmt(std, decimals)}"),
         "interval": interval(mean, seed_std, len(seeds), decimals),

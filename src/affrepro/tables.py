@@ -94,7 +94,7 @@ def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[st
     cache: dict[str, dict] = {}
     rows = []
     for row_spec in spec["rows"]:
-        row, ours, substituted = {k: row_spec[k] for k in keys}, row_spec.get("ours") or {}, []
+        row, ours, substituted, unrecorded = {k: row_spec[k] for k in keys}, row_spec.get("ours") or {}, [], False
         for metric, options in metrics.items():
             options = options or {}
             paper_value = parse_paper_value((row_spec.get("paper") or {}).get(metric), options.get("paper_format"))
@@ -104,12 +104,16 @@ def build_rows(paper: dict, table: str, root: Path = Path(".")) -> tuple[list[st
                 if source["file"] not in cache:
                     cache[source["file"]] = _read_metrics(root / source["file"])
                 values = cell(source, options, paper_value, cache[source["file"]])
-                substituted += [s for s in cache[source["file"]].get("substitutes", []) if s not in substituted]
+                recorded = cache[source["file"]].get("substitutes")
+                if recorded is None:  # a run file that does not say: nothing is proven (affrepro.claims)
+                    unrecorded = True
+                substituted += [s for s in recorded or [] if s not in substituted]
             row |= {f"{metric}_paper": paper_value} | {f"{metric}_{part}": value for part, value in values.items()}
         row["note"] = "; ".join(
             [n for n in [row_spec.get("note", "")] if n] + [f"substitute: {s}" for s in substituted]
         )
-        row["substitutes"] = substituted  # not a column: the sidecar's structured record (affrepro.claims reads it)
+        # Not a column: the sidecar's structured record (affrepro.claims reads it); None where a run file is silent.
+        row["substitutes"] = None if unrecorded else substituted
         rows.append(row)
     return columns, rows
 

@@ -38,6 +38,13 @@ def profile_note(config: dict) -> str:
     return f"ours: {data_label(config)} (see provenance)"
 
 
+def train_subset(dataset: dict) -> str:
+    """What a run trains on: RAF-DB has no validation split, so our protocol holds out val_fraction of train."""
+    subset = common_provenance.train_subset(dataset["max_train"])
+    held_out = dataset.get("val_fraction")
+    return f"{subset}, less a {held_out:g} stratified hold-out that selects the epoch" if held_out else subset
+
+
 def budget(config: dict) -> dict:
     """Our budget per dataset beside the paper's (a demo dataset's is the demo's: data_label says so)."""
     ecan, train = config["ecan"], config["ecan"]["train"]
@@ -50,7 +57,7 @@ def budget(config: dict) -> dict:
             "schedule": train["schedule"],
             "input_size": ecan[d]["input_size"],
             "seq_len": None,
-            "train_subset": common_provenance.train_subset(ecan[d]["max_train"]),
+            "train_subset": train_subset(ecan[d]),
         }
         for d in plan.DATASETS
     }
