@@ -72,7 +72,7 @@ def _rng_state(trainer: Trainer) -> dict:
         "python": random.getstate(),
         "generators": {name: g.get_state() for name, g in trainer.generators.items()},
     }
-    if torch.cuda.is_available():
+    if torch.cuda.is_initialized():  # a CPU job on a GPU host must not open a CUDA context for this
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
@@ -98,6 +98,8 @@ def fingerprint(*arrays) -> str:
 
 
 def identity_hash(identity: dict) -> str:
+    """The settings and data a checkpoint was written for, with the job's code version (a changed job starts over)."""
+    identity = identity | {"code": os.environ.get("AFFREPRO_CODE", "")}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -117,10 +119,11 @@ def load_checkpoint(path: Path | None, identity: dict) -> dict | None:
     try:
         with open(path, "rb") as handle:
             content = torch.load(handle, map_location="cpu", weights_only=False)
+        written_for = content["identity"]
     except Exception as error:  # a torn or foreign file: start over rather than fail the job
         log.warning("%s: unreadable checkpoint (%s); training from the start", path, error)
         return None
-    if content.get("identity") != identity_hash(identity):
+    if written_for != identity_hash(identity):
         log.warning("%s: written for other settings; training from the start", path)
         return None
     return content
@@ -133,11 +136,14 @@ def checkpoint_path(output: Path) -> Path:
 
 
 def remove_checkpoint(path: Path | None) -> None:
+    """The checkpoint, and the temporary file a kill during its writing may have left."""
     if path is not None:
         path.unlink(missing_ok=True)
+        path.with_name(f".{path.name}.tmp").unlink(missing_ok=True)
 
 
 def _restore(trainer: Trainer, content: dict) -> None:
+    """Every state of the checkpoint, onto the devices the trainer's objects live on (it is read onto the CPU)."""
     trainer.model.load_state_dict(content["model"])
     trainer.optimiser.load_state_dict(content["optimiser"])
     for name, obj in trainer.state.items():

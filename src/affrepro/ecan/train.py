@@ -356,7 +356,7 @@ def run(
         trainer(model, data, (x_val, val[1]), eval_transform, settings, device),
         settings.epochs,
         checkpoint,
-        identity=asdict(settings) | {"data": fingerprint(train[0], train[1], val[1], test[1])},
+        identity=asdict(settings) | {"data": fingerprint(train[0], train[1], val[1], test[1]), "device": str(device)},
         name=f"{settings.dataset} seed {settings.seed}",
     )
     # Test is scored once, with the weights of the epoch validation selected; it never influences selection.

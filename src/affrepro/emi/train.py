@@ -152,6 +152,7 @@ def train_seed(
 
     trainer = Trainer(model, optimiser, train_epoch, evaluate, {"scheduler": scheduler}, {"order": shuffler})
     identity = {"seed": seed, "transformer": use_transformer, "model": model_params, "train": train_params}
+    identity |= {"input_dim": sum(store.dim for store in train.stores), "device": str(device)}
     identity["data"] = fingerprint(*train.standardiser, labels["train"], labels["valid"])
     result = fit(trainer, train_params["epochs"], checkpoint, identity, name=f"seed {seed}")
     if not math.isfinite(result.best_scores["score"]):
@@ -196,7 +197,9 @@ def run(
         model, info = train_seed(
             seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device, checkpoints[seed]
         )
-        with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp:
+        # Through a file object: torch names the archive after a path it is given, so the temporary
+        # name would end up inside the file and two identical runs would differ.
+        with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp, open(tmp, "wb") as handle:
             torch.save(
                 {
                     "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
@@ -205,7 +208,7 @@ def run(
                     "feature_set": spec,
                     "model": model_params,
                 },
-                tmp,
+                handle,
             )
         preds = {part: predict(model, inputs[part], train_params["batch_size"], device) for part in inputs}
         valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])

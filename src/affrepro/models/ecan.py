@@ -62,9 +62,11 @@ class MemoryBank:
         return {"groups": self.groups, "queue": [(z.clone(), y.clone()) for z, y in self._queue]}
 
     def load_state_dict(self, state: dict) -> None:
+        """The saved queue, on the device of the queue it replaces (a resumed run fills the bank first)."""
         if state["groups"] != self.groups:
             raise ValueError(f"a memory bank of {state['groups']} groups cannot be loaded into one of {self.groups}")
-        self._queue = deque((z.clone(), y.clone()) for z, y in state["queue"])
+        device = self._queue[0][0].device if self._queue else state["queue"][0][0].device if state["queue"] else "cpu"
+        self._queue = deque((z.to(device).clone(), y.to(device).clone()) for z, y in state["queue"])
 
     def all(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """All stored features and labels concatenated (the z_m of Eqs. 5-6)."""

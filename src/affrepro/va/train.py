@@ -259,6 +259,7 @@ def select_epoch(
         return {"score": score["p"]}  # selection-fold P
 
     identity = {"fold": data.fold, "protocol": data.protocol, "seed": seed, "settings": settings, "trials": data.trials}
+    identity |= {"model": repr(model), "extractors": data.extractors, "device": str(device)}
     stats = [part for e in sorted(data.stats) for part in data.stats[e]]  # the training features' moments
     identity["data"] = fingerprint(*stats, *(data.labels[n] for n in sorted(data.labels)))
     trainer = Trainer(model, optimiser, train, evaluate_selection, generators={"order": generator})
