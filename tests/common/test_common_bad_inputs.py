@@ -136,9 +136,11 @@ def message(proc: subprocess.CompletedProcess) -> str:
 
 
 def readme_commands() -> list[str]:
-    """Every `snakemake`, `dvc` and `affrepro` command line of README.md: bash blocks (comments dropped,
-    continuations joined, `&&` split) and code spans (also those quoted inside other blocks)."""
-    text = (REPO / "README.md").read_text()
+    """Every `snakemake`, `dvc` and `affrepro` command line of README.md and docs/*.md: bash blocks (comments
+    dropped, continuations joined, `&&` split) and code spans (also those quoted inside other blocks)."""
+    # docs/bad-inputs.md lists commands that must fail: each has its own test there.
+    docs = [p for p in sorted((REPO / "docs").glob("*.md")) if p.name != "bad-inputs.md"]
+    text = "\n".join(p.read_text() for p in [REPO / "README.md", *docs])
     starts = re.compile(r"^(snakemake|dvc|affrepro)\s")
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
@@ -467,7 +469,7 @@ def test_a_truncated_file_is_reported_as_partial(media, tmp_path):
 
 def test_an_interrupted_write_leaves_nothing(tmp_path):
     """Ctrl-C in a job raises KeyboardInterrupt inside its write: neither the output nor the temporary file stays
-    (so the rerun redoes that job and only that job, README "Stopping and resuming")."""
+    (so the rerun redoes that job and only that job, docs/running.md, "Stopping and resuming")."""
     with pytest.raises(KeyboardInterrupt):
         with atomic_path(tmp_path / "table.csv") as tmp:
             tmp.write_text("half a ta")

@@ -1,6 +1,6 @@
 """DVC around the workflow: each stage's params are the config.yaml keys its paper reads, metrics files hold
 table numbers only (provenance in a sidecar), and `dvc params diff`, `dvc plots show`, `dvc exp run -S` /
-`dvc exp show` work as README "DVC" says.
+`dvc exp show` work as docs/dvc-and-report.md says.
 
 The DVC commands run in small git repositories under tmp_path: a copy of the real dvc.yaml, config.yaml and
 plot templates (params diff, plots show), or a toy stage with the same params/metrics/plots structure
