@@ -182,6 +182,25 @@ def load_inputs(
     }
 
 
+def save_seed_model(path: Path, model: EMIBranch, standardiser: dict, spec: dict, model_params: dict) -> None:
+    """One seed's best weights with what reads them (standardiser, feature set, model settings).
+
+    Through a file object: torch names the archive after a path it is given, so the temporary name
+    would end up inside the file and two identical runs would differ.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(
+            {
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "mean": standardiser["mean"],
+                "std": standardiser["std"],
+                "feature_set": spec,
+                "model": model_params,
+            },
+            handle,
+        )
+
+
 def run(
     config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str, PackedSplit]], outputs: dict[str, Path]
 ) -> dict:
@@ -197,19 +216,7 @@ def run(
         model, info = train_seed(
             seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device, checkpoints[seed]
         )
-        # Through a file object: torch names the archive after a path it is given, so the temporary
-        # name would end up inside the file and two identical runs would differ.
-        with atomic_path(outputs["metrics"].parent / f"seed{seed}.pt") as tmp, open(tmp, "wb") as handle:
-            torch.save(
-                {
-                    "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                    "mean": standardiser["mean"],
-                    "std": standardiser["std"],
-                    "feature_set": spec,
-                    "model": model_params,
-                },
-                handle,
-            )
+        save_seed_model(outputs["metrics"].parent / f"seed{seed}.pt", model, standardiser, spec, model_params)
         preds = {part: predict(model, inputs[part], train_params["batch_size"], device) for part in inputs}
         valid_mean, valid_per_label = mean_pearson(labels["valid"], preds["valid"])
         per_seed[str(seed)] = {
