@@ -1,6 +1,6 @@
 """Wall time and peak RSS of the per-sample jobs, at the demo's settings and at the papers' model sizes.
 
-    python benchmarks/job_costs.py WORKDIR [--only emi.features:dino ...]
+    python benchmarks/job_costs.py WORKDIR [--only emi.features:dino ...] [--write]
 
 WORKDIR is a directory where the demo workflow has run (`snakemake --cores 2 all`
 there, or in a scratch clone). Each job module runs on shard 0 of its stage, as
@@ -9,7 +9,10 @@ under `/usr/bin/time` (wall and CPU seconds, peak RSS), writing into a temporary
 settings and once with the papers' model sizes and fp32 (random weights: no hub
 is reached; the cost of a network does not depend on its weights). It prints one
 line per job: wall and CPU seconds, peak RSS (MB), the shard's frames (EMI: 30 fps
-frames; VA: annotated frames), and CPU seconds per frame. `affrepro.resources` holds the figures this printed.
+frames; VA: annotated frames), and CPU seconds per frame. With --write it also
+puts the figures into src/affrepro/job_costs.json's `per_frame` section (the jobs
+it measured; the others keep theirs), stamped with the command, commit, date,
+CPU and load; affrepro.resources sizes the jobs' scheduler requests from them.
 """
 
 from __future__ import annotations
@@ -17,12 +20,16 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
+from stamp import stamp
+
+COSTS_FILE = Path(__file__).resolve().parents[1] / "src" / "affrepro" / "job_costs.json"
 
 # The papers' model sizes, set over the demo overrides (the demo's data, the papers' networks).
 PAPER_SIZES = {
@@ -140,7 +147,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path, help="a directory where the demo workflow has run")
     parser.add_argument("--only", nargs="*", help="job names (default: all), e.g. emi.features:dino")
+    parser.add_argument("--write", action="store_true", help=f"record the figures in {COSTS_FILE.name}")
     args = parser.parse_args()
+    load_before = os.getloadavg()
+    measured = {}
     workdir = args.workdir.resolve()
     resolved = sorted((workdir / "work" / "config").glob("config-*.yaml"), key=lambda p: p.stat().st_mtime)[-1]
     demo = yaml.safe_load(resolved.read_text())
@@ -170,6 +180,19 @@ def main() -> None:
                 print(
                     f"{name:24} {sizes:6} {wall:7.1f} {cpu:7.1f} {peak:8.0f} {n:7d} {kind:10} {cpu / n:.5f}", flush=True
                 )
+                measured.setdefault(name, {})[sizes] = {"peak_mb": round(peak), "cpu_s_per_frame": round(cpu / n, 4)}
+    if args.write:
+        write(measured, load_before)
+
+
+def write(measured: dict, load_before: tuple[float, float, float]) -> None:
+    costs = json.loads(COSTS_FILE.read_text())
+    section = costs["per_frame"]
+    for job, by_sizes in measured.items():
+        section["jobs"].setdefault(job, {}).update(by_sizes)
+    section["measured"] = stamp(load_before) | {"jobs": sorted(measured), "note": section["measured"].get("note", "")}
+    COSTS_FILE.write_text(json.dumps(costs, indent=2) + "\n")
+    print(f"wrote {len(measured)} jobs' figures into {COSTS_FILE}")
 
 
 if __name__ == "__main__":

@@ -34,49 +34,36 @@ image-epochs), at least MIN_RUNTIME. The per-unit figures include each job's
 start-up (imports, model build), so they overstate long jobs a little. They
 are CPU figures: with compute.device: cuda they are an upper bound.
 
-How it was measured (2026-11, this repository's 2-core shared machine, torch 2.11 CPU):
-- `benchmarks/job_costs.py WORKDIR` on a finished demo run: each per-sample job
-  on shard 0 under /usr/bin/time, at the demo's settings and at the papers' model
-  sizes (fp32, DINO at 224 px, a 12-layer 1024-wide wav2vec2 as the paper's
-  checkpoint, IResNet-50 at 112 px, MTCNN min_face_size 20; random weights).
-  EMI shard 0 holds 18 clips / 889 frames at 30 fps, VA shard 0 9 trials /
-  2,574 annotated frames. Figures in PER_FRAME.
-- `snakemake --cores 2 all` in a scratch clone with a `python` shim on PATH that
-  runs every job under `/usr/bin/time` (117 jobs): the peaks of the small jobs
-  (SMALL_JOBS_MB) and the demo training jobs. EMI training: 12.2-34.0 CPU s for
-  6 seeds x 30 epochs x 64 labelled clips x T = 64 (the most per frame-epoch:
-  resnet18_aus, 34.0 s).
-- One-epoch runs of a training job with the demo data and a changed config:
-  VA fold over the 5,179-frame demo pool: 3.95 CPU s for 1 epoch and 11.0 s
-  for 10 at the demo's widths (so 3.2 s of start-up), 7.67 s for 1 epoch at
-  the paper's widths (tcn 128, ff 768, head 128). ECAN (ensc+mva, two views)
-  on the demo RAF-DB (450 training images) in fp32: 1,126 MB / 8.2 CPU s at
-  48 px and batch 32, 1,877 MB / 19.6 s at 112 px and batch 64, so 1.03 KB per
-  pixel of each image of a batch, and 5.7 ms per image-epoch at 48 px (time
-  grows with the pixels).
-- Pack jobs (affrepro.pack) on the demo features under /usr/bin/time: 0.5-0.8
-  s each, mostly start-up (PACK_CPU_S_PER_FRAME).
+The measured figures are data: job_costs.json, each section with how, when
+and where it was measured. `python benchmarks/job_costs.py WORKDIR --write`
+measures the per-sample jobs again and rewrites its `per_frame` section, stamped
+with the commit, date, CPU and load; this module turns the figures into requests.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 from affrepro.config import dataset_location, uses_demo
 
+# Policy: how much above a measurement a request goes.
 MEM_MARGIN = 1.2
 RUNTIME_MARGIN = 3
 MIN_RUNTIME = 10  # minutes
-# Two Snakemake processes wrap every SLURM job (2 x 165 MB measured, rounded up).
-SLURM_WRAPPERS_MB = 400
 
-# Real dataset sizes the runtime models need before any file is read.
-HUME_FRAMES_PER_CLIP = 210  # Hume-Vidmimic2: clips of 150-270 frames at 30 fps, mean 210
-AFFWILD2_FRAMES_PER_TRIAL = (
-    2_000_000 // 432
-)  # Aff-Wild2 VA: about 2 M annotated frames over 432 train + validation trials
-ECAN_IMAGES = {"rafdb": (12_271, 3_068), "fer2013": (28_709, 2 * 3_589)}  # real (training, other) images
+# The measurements: job_costs.json, each section with how it was measured.
+COSTS_FILE = Path(__file__).with_name("job_costs.json")
+COSTS = json.loads(COSTS_FILE.read_text())
+
+SLURM_WRAPPERS_MB = COSTS["slurm_wrappers"]["mb"]
+
+_sizes_measured = COSTS["dataset_sizes"]
+HUME_FRAMES_PER_CLIP = _sizes_measured["hume_vidmimic2_frames_per_clip"]
+AFFWILD2_FRAMES_PER_TRIAL = _sizes_measured["affwild2_va_annotated_frames"] // _sizes_measured["affwild2_va_trials"]
+ECAN_IMAGES = {name: (n["train"], n["other"]) for name, n in _sizes_measured["ecan_images"].items()}
 DEMO_OTHER_SPLITS = {"rafdb": ("n_test",), "fer2013": ("n_public_test", "n_private_test")}
 
 
@@ -85,49 +72,34 @@ class Cost(NamedTuple):
     cpu_s: float  # CPU seconds per frame (start-up included)
 
 
-# job -> {"demo" | "paper": Cost}: benchmarks/job_costs.py (EMI: 30 fps frames, VA: annotated frames)
+# job -> {"demo" | "paper": Cost} (EMI: 30 fps frames, VA: annotated frames)
 PER_FRAME = {
-    "emi.prepare:faces": {"demo": Cost(865, 0.0137), "paper": Cost(874, 0.0270)},
-    "emi.prepare:audio": {"demo": Cost(693, 0.0028), "paper": Cost(693, 0.0030)},
-    "emi.features:resnet18": {"demo": Cost(1005, 0.0075), "paper": Cost(1055, 0.0094)},
-    "emi.features:au": {"demo": Cost(810, 0.0040), "paper": Cost(809, 0.0041)},
-    "emi.features:dino": {"demo": Cost(998, 0.0094), "paper": Cost(1128, 0.1118)},
-    "emi.features:wav2vec2": {"demo": Cost(995, 0.0065), "paper": Cost(1611, 0.0168)},
-    "va.prepare": {"demo": Cost(74, 0.0006), "paper": Cost(73, 0.0005)},
-    "va.features:iresnet50": {"demo": Cost(1079, 0.0077), "paper": Cost(1963, 0.0776)},
-    "va.features:vggish": {"demo": Cost(1154, 0.0108), "paper": Cost(1325, 0.0162)},
-    "va.features:mfcc": {"demo": Cost(823, 0.0012), "paper": Cost(804, 0.0013)},
+    job: {sizes: Cost(c["peak_mb"], c["cpu_s_per_frame"]) for sizes, c in by_sizes.items()}
+    for job, by_sizes in COSTS["per_frame"]["jobs"].items()
+}
+SMALL_JOBS_MB = COSTS["small_jobs_mb"]["jobs"]
+EMI_STATS_CPU_S_PER_CLIP = COSTS["emi_stats"]["cpu_s_per_clip"]
+PACK_CPU_S_PER_FRAME = {paper: m["cpu_s"] / m["frames"] for paper, m in COSTS["pack"]["cpu_s"].items()}
+
+_emi = COSTS["emi_train"]
+EMI_TRAIN_CPU_S = _emi["cpu_s"] / (
+    _emi["seeds"] * _emi["epochs"] * _emi["clips"] * _emi["seq_len"]
+)  # per clip-frame-epoch
+
+# per pool frame-epoch: demo (10-epoch fold - 1-epoch fold) / 9 epochs; paper widths: one epoch at the real size
+_va = COSTS["va_fold"]
+VA_FOLD_CPU_S = {
+    "demo": (_va["demo"]["cpu_s_10_epochs"] - _va["demo"]["cpu_s_1_epoch"]) / (9 * _va["demo"]["frames"]),
+    "paper": _va["paper"]["cpu_s_1_epoch"] / _va["paper"]["frames"],
 }
 
-# Jobs of seconds (measured peaks, MB): aggregates, tables, stats, figures, demo generators.
-SMALL_JOBS_MB = {
-    "emi_demo_data": 130,
-    "va_demo_data": 187,
-    "ecan_demo": 111,
-    "emi_aggregate": 97,
-    "emi_submission": 97,
-    "emi_headline_table": 10,
-    "paper_table": 637,
-    "paper_curves": 81,  # affrepro.curves (CSV + matplotlib plot) over the demo's 30 EMI / 22 ECAN runs: 81 / 80 MB
-    "paper_claims": 42,  # affrepro.claims over the ECAN demo's tables and 22 run files
-    "va_folds": 41,
-    "va_aggregate": 37,
-    "ecan_aggregate": 39,
-    "ecan_stats": 825,
-    "ecan_figure": 697,
-    "emi_dataset_stats": 75,
-}
-EMI_STATS_CPU_S_PER_CLIP = 0.057  # emi_dataset_stats probes every video: 4.1 s for the 72 demo clips
-
-# pack (affrepro.pack): 0.64 CPU s for the 3,475 demo EMI frames (wav2vec2; resnet18 0.54 s), 0.50 s for VA's 5,179
-PACK_CPU_S_PER_FRAME = {"emi": 0.64 / 3_475, "va": 0.50 / 5_179}
-EMI_TRAIN_CPU_S = 34.0 / (6 * 30 * 64 * 64)  # per clip-frame-epoch (frames = T)
-# per pool frame-epoch: demo (10-epoch fold - 1-epoch fold) / 9 epochs; paper widths: one epoch of a fold job at
-# the real size (benchmarks/scale.py va --fraction 1: 5,200 CPU s over 2.0 M frames, on a busy machine, so generous)
-VA_FOLD_CPU_S = {"demo": (11.0 - 3.95) / (9 * 5_179), "paper": 5_199.8 / 2_001_359}
-ECAN_MB_PER_BATCH_PIXEL = (1_877 - 1_126) / (64 * 112**2 - 32 * 48**2)
-ECAN_BASE_MB = 1_126 - ECAN_MB_PER_BATCH_PIXEL * 32 * 48**2  # torch, the two ResNet-18 encoders, the bank: ~1,050 MB
-ECAN_CPU_S_PER_IMAGE_EPOCH_48PX = 0.0057
+_ecan, _small, _large = COSTS["ecan_train"], COSTS["ecan_train"]["small"], COSTS["ecan_train"]["large"]
+ECAN_MB_PER_BATCH_PIXEL = (_large["peak_mb"] - _small["peak_mb"]) / (
+    _large["batch"] * _large["input_size"] ** 2 - _small["batch"] * _small["input_size"] ** 2
+)
+# torch, the two ResNet-18 encoders, the bank: ~1,050 MB
+ECAN_BASE_MB = _small["peak_mb"] - ECAN_MB_PER_BATCH_PIXEL * _small["batch"] * _small["input_size"] ** 2
+ECAN_CPU_S_PER_IMAGE_EPOCH_48PX = _ecan["cpu_s_per_image_epoch_48px"]
 
 
 def mem_mb(peak_mb: float) -> int:
@@ -234,30 +206,15 @@ def ecan_train_runtime(config: dict, spec: dict) -> int:
 
 # Training jobs read their features from the packed stores (affrepro.store) one batch at a time, so
 # their memory is a constant of the model and the batch, plus a few bytes per frame of index.
-# Measured (2026-11, 2 threads, compute.setup's fixed malloc threshold, peak RSS in-process):
-# - an EMI branch, batch 128 x T 300, 4 steps: before the first batch 610-612 MB; peak 1,240 MB
-#   for a 1024-dim branch without the Transformer (wav2vec2), 2,660 / 2,812 / 2,957 MB for
-#   17 / 529 / 1024-dim visual branches (with it): 8 B per batch token and feature, plus
-#   8.2 KB (TCN) or 53 KB (TCN + Transformer) per batch token;
-# - benchmarks/scale.py (an EMI 1024-dim audio branch, one epoch): 1.34 / 1.31 GB at
-#   0.05x / 0.25x real size (862 / 4,311 clips) -- flat;
-# - a prediction row (a dict of seed, partition, id and six labels): 548 B (100,000 rows);
-#   the predictions table built from them at the end holds them once more;
-# - a VA fold at the paper's widths (tcn 128, ff 768, 4 layers), batch 16 x window 300, 4 steps:
-#   648 MB before the first batch, peak 1,674 MB;
-# - a pack job over the demo wav2vec2 features (3,475 frames): 96 MB.
-# The job's own base: the 0.05x scale run's 1,340 MB less its batch (600 MB) and tables (2 MB); the bare
-# model script's 612 MB lacks the job's imports (pandas, the config and store modules).
-EMI_TRAIN_BASE_MB = 1_340 - 600 - 2
-EMI_BYTES_PER_TOKEN_FEATURE = 8
-EMI_BYTES_PER_TOKEN = {False: 8_200, True: 53_000}  # {uses the Transformer: bytes}
-PREDICTION_ROW_BYTES = 2 * 548
-STORE_INDEX_BYTES_PER_FRAME = 8  # the frame index (int64) of every packed row
-VA_FOLD_PEAK_MB = 1_674  # at batch 16 x window 300 (the config's va.train)
-VA_FOLD_BEFORE_BATCH_MB = 648  # the same job before its first batch
-VA_FOLD_BATCH, VA_FOLD_WINDOW = 16, 300
-VA_LABEL_BYTES_PER_FRAME = 2 * 8 + 2 * 4  # labels (float64) and targets (float32)
-PACK_BASE_MB = 96
+EMI_TRAIN_BASE_MB = _emi["scale_run_mb"] - _emi["scale_run_batch_mb"] - _emi["scale_run_tables_mb"]
+EMI_BYTES_PER_TOKEN_FEATURE = _emi["bytes_per_token_feature"]
+EMI_BYTES_PER_TOKEN = {False: _emi["bytes_per_token"]["tcn"], True: _emi["bytes_per_token"]["tcn_transformer"]}
+PREDICTION_ROW_BYTES = 2 * _emi["prediction_row_bytes"]  # the rows, then the predictions table built from them
+STORE_INDEX_BYTES_PER_FRAME = _emi["store_index_bytes_per_frame"]  # the frame index (int64) of every packed row
+VA_FOLD_PEAK_MB, VA_FOLD_BEFORE_BATCH_MB = _va["peak_mb"], _va["before_batch_mb"]
+VA_FOLD_BATCH, VA_FOLD_WINDOW = _va["batch"], _va["window"]
+VA_LABEL_BYTES_PER_FRAME = _va["label_bytes_per_frame"]  # labels (float64) and targets (float32)
+PACK_BASE_MB = COSTS["pack"]["base_mb"]
 
 
 def emi_train_mem_mb(config: dict, feature_set: str, clips: int, dim: int) -> int:

@@ -175,3 +175,59 @@ def test_the_workflow_asks_the_training_and_pack_models(planned):
             assert int(job["resources"]["mem_mb"]) == expected[job["rule"]](job["wildcards"]), job
             seen.add(job["rule"])
     assert seen == set(expected)
+
+
+def test_measured_costs_are_data_with_how_they_were_measured():
+    costs = resources.COSTS
+    assert all("measured" in section for name, section in costs.items() if isinstance(section, dict)), (
+        "every section of job_costs.json says how its figures were measured"
+    )
+    assert resources.PER_FRAME["emi.features:dino"]["paper"] == resources.Cost(
+        costs["per_frame"]["jobs"]["emi.features:dino"]["paper"]["peak_mb"],
+        costs["per_frame"]["jobs"]["emi.features:dino"]["paper"]["cpu_s_per_frame"],
+    )
+    # the figures the models derive, checked by hand against the measurements
+    assert resources.AFFWILD2_FRAMES_PER_TRIAL == 2_000_000 // 432
+    assert resources.EMI_TRAIN_CPU_S == pytest.approx(34.0 / (6 * 30 * 64 * 64))
+    assert resources.VA_FOLD_CPU_S["demo"] == pytest.approx((11.0 - 3.95) / (9 * 5_179))
+    assert resources.ECAN_MB_PER_BATCH_PIXEL == pytest.approx((1_877 - 1_126) / (64 * 112**2 - 32 * 48**2))
+    assert resources.ECAN_BASE_MB == pytest.approx(1_126 - resources.ECAN_MB_PER_BATCH_PIXEL * 32 * 48**2)
+    # a measured figure moves the request: 2x the per-frame CPU of a job doubles its runtime (above the minimum)
+    config = repo_config()
+    items = 10_000
+    before = resources.per_frame_runtime("emi.features:dino", config, items)
+    cost = resources.PER_FRAME["emi.features:dino"]["demo"]
+    resources.PER_FRAME["emi.features:dino"]["demo"] = cost._replace(cpu_s=2 * cost.cpu_s)
+    try:
+        after = resources.per_frame_runtime("emi.features:dino", config, items)
+    finally:
+        resources.PER_FRAME["emi.features:dino"]["demo"] = cost
+    assert before > resources.MIN_RUNTIME and after in (2 * before - 1, 2 * before)
+
+
+def test_job_costs_benchmark_rewrites_only_what_it_measured(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import job_costs
+
+    costs_file = tmp_path / "job_costs.json"
+    costs_file.write_text(resources.COSTS_FILE.read_text())
+    monkeypatch.setattr(job_costs, "COSTS_FILE", costs_file)
+    job_costs.write({"va.prepare": {"demo": {"peak_mb": 80, "cpu_s_per_frame": 0.0007}}}, (1.5, 1.0, 0.5))
+    written = json.loads(costs_file.read_text())
+    assert written["per_frame"]["jobs"]["va.prepare"]["demo"] == {"peak_mb": 80, "cpu_s_per_frame": 0.0007}
+    assert (
+        written["per_frame"]["jobs"]["va.prepare"]["paper"]
+        == resources.COSTS["per_frame"]["jobs"]["va.prepare"]["paper"]
+    )
+    assert (
+        written["per_frame"]["jobs"]["emi.prepare:faces"] == resources.COSTS["per_frame"]["jobs"]["emi.prepare:faces"]
+    )
+    stamp = written["per_frame"]["measured"]
+    assert stamp["jobs"] == ["va.prepare"] and stamp["load_before"] == [1.5, 1.0, 0.5]
+    assert stamp["commit"] and stamp["date"] and stamp["cpu"] and stamp["command"].startswith("python ")
+    assert {k: v for k, v in written.items() if k != "per_frame"} == {
+        k: v for k, v in resources.COSTS.items() if k != "per_frame"
+    }
