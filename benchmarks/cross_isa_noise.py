@@ -9,7 +9,10 @@ checkout do not reach the builds) and rebuilds every table and figure
 level below this processor's own, each in <root>/<level>. A level caps, together,
 oneDNN (ONEDNN_MAX_CPU_ISA), PyTorch's own vectorised kernels
 (ATEN_CPU_CAPABILITY: default|avx2|avx512) and MKL's BLAS
-(MKL_ENABLE_INSTRUCTIONS; MKL honours it only on Intel processors). The levels
+(MKL_ENABLE_INSTRUCTIONS; MKL honours it only on Intel processors, so on any
+other processor an emulated level also sets MKL_CBWR=COMPATIBLE, MKL's
+conditional-reproducibility code path, which it does honour there: another
+GEMM accumulation order, as another processor's BLAS would give). The levels
 come from /proc/cpuinfo's flags: on an AVX2-only processor "avx" and "sse41";
 on one with AMX also "avx512_core_bf16", "avx512_core" and "avx2". The native
 level is the committed results/ themselves when their provenance sidecars say
@@ -44,6 +47,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from affrepro.environment import cpu_features
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -105,15 +110,24 @@ TABLE_SUFFIXES = ("_ours", "_std", "_delta")
 ALL_SUFFIXES = ("_paper", *TABLE_SUFFIXES)
 
 
-def cpu_info() -> tuple[str, set[str]]:
-    model, flags = "", set()
+def cpu_info() -> tuple[str, set[str], str]:
+    """(model name, instruction-set flags, vendor) from /proc/cpuinfo."""
+    model, flags, vendor = "", set(), ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "model name" and not model:
             model = value.strip()
         elif key.strip() == "flags" and not flags:
             flags = set(value.split())
-    return model, flags
+        elif key.strip() == "vendor_id" and not vendor:
+            vendor = value.strip()
+    return model, flags, vendor
+
+
+def emulated_levels(native: int, vendor: str) -> dict[str, dict[str, str]]:
+    """The levels below the native one, each with its variables (MKL_CBWR added where MKL ignores its ISA cap)."""
+    extra = {} if vendor == "GenuineIntel" else {"MKL_CBWR": "COMPATIBLE"}
+    return {name: variables | extra for name, _, variables in LADDER[native + 1 :]}
 
 
 def native_level(flags: set[str]) -> int:
@@ -125,16 +139,19 @@ def native_level(flags: set[str]) -> int:
 
 
 def committed_cpus(results: Path) -> set[str]:
+    """The CPUs the results were trained on: model name and kernel-relevant instruction sets (when recorded)."""
     found = set()
     for sidecar in results.rglob("*.provenance.json"):
         for env in json.loads(sidecar.read_text()).get("environment", {}).get("training", []):
             if env.get("cpu"):
-                found.add(env["cpu"])
+                features = " ".join(env["cpu_features"]) if "cpu_features" in env else "unrecorded"
+                found.add(f"{env['cpu']} ({features})")
     return found
 
 
 def build_env(clone: Path, variables: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in LADDER[0][2] and k not in ("ONEDNN_VERBOSE", "MKL_VERBOSE")}
+    ours = {*LADDER[0][2], "MKL_CBWR", "ONEDNN_VERBOSE", "MKL_VERBOSE"}
+    env = {k: v for k, v in os.environ.items() if k not in ours}
     env.update(
         PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         PYTHONPATH=str(clone / "src"),
@@ -160,6 +177,8 @@ def probe(clone: Path, variables: dict[str, str]) -> dict[str, str]:
             found["onednn"] = line.split("isa:", 1)[1].strip()
         elif line.startswith("MKL_VERBOSE") and ("enabled processors" in line or "Product build" in line):
             found.setdefault("mkl", line.strip())
+        elif line.startswith("MKL_VERBOSE SGEMM") and "CNR:" in line:
+            found.setdefault("mkl_cnr", line.split("CNR:", 1)[1].split()[0])
     if proc.returncode:
         found["error"] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
     return found
@@ -350,9 +369,10 @@ def main() -> None:
         )
     results = args.against.resolve() if args.against else clone / "results"
 
-    cpu, flags = cpu_info()
+    model, flags, vendor = cpu_info()
     native = native_level(flags)
-    levels = {name: variables for name, _, variables in LADDER[native + 1 :]}
+    levels = emulated_levels(native, vendor)
+    cpu = f"{model} ({' '.join(cpu_features())})"
     cpus = committed_cpus(results)
     print(f"cpu: {cpu}; native level {LADDER[native][0]}; levels below it: {', '.join(levels)}")
     if args.against:
@@ -372,13 +392,6 @@ def main() -> None:
 
     probes: dict[str, dict[str, str]] = {} if "native" in levels else {"native": probe(clone, {})}
     wall: dict[str, float] = {}
-    if "native" in probes and probes["native"].get("onednn_bf16") == "False" and cpus == {cpu}:
-        print(
-            f"warning: the committed results name the same CPU model ({cpu}), but this processor has no oneDNN bf16 "
-            "kernels (no AVX512-BF16/AMX), so bf16 takes a slow fallback here; the model name alone may not tell "
-            "the committing machine and this one apart",
-            flush=True,
-        )
     for level, variables in levels.items():
         probes[level] = probe(clone, variables)
         print(f"{level}: in effect {probes[level]}", flush=True)
