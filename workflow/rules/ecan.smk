@@ -129,14 +129,16 @@ rule ecan_figure:
         RESOLVED_CONFIG,
         data=lambda w: "work/ecan/datasets.json" if w.figure == "figure6" else f"work/ecan/experiments/{w.figure}.json",
     output:
-        png=report(
-            "results/ecan/{figure}.png",
-            caption="../report/figure.rst",
-            category="ecan",
-            subcategory="figures",
-            labels={"paper": "ecan", "figure": "{figure}"},
+        png=update(
+            report(
+                "results/ecan/{figure}.png",
+                caption="../report/figure.rst",
+                category="ecan",
+                subcategory="figures",
+                labels={"paper": "ecan", "figure": "{figure}"},
+            )
         ),
-        csv="results/ecan/{figure}.csv",
+        csv=update("results/ecan/{figure}.csv"),
     wildcard_constraints:
         figure="figure[3467]",
     params:

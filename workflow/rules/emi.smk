@@ -182,7 +182,7 @@ rule emi_submission:
         RESOLVED_CONFIG,
         predictions=f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
     output:
-        "results/emi/submission_test.csv",
+        update("results/emi/submission_test.csv"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -222,7 +222,7 @@ rule emi_headline_table:
     input:
         "results/emi/{table}.{ext}",
     output:
-        "results/{table}.{ext}",
+        update("results/{table}.{ext}"),
     wildcard_constraints:
         ext=r"csv|json|provenance\.json",
     conda:

@@ -1,6 +1,10 @@
 # The rules every paper shares, after the papers' .smk files have filled the registries of common.smk:
 # the resolved config, a paper's tables, its training curves and its claims verdict. Each output a
 # reader looks at is marked for `snakemake --report` with a caption from workflow/report/.
+# Every output under results/ (here and in the papers' .smk files) is flagged update(): Snakemake does
+# not delete the committed file before the job runs, it keeps a backup and puts it back if the job
+# fails, and the jobs write through a temporary file (affrepro.io), so a failed or stopped rerun leaves
+# results/ as committed.
 
 
 localrules:
@@ -26,15 +30,17 @@ rule paper_table:
         runs=lambda w: input_files(load_paper(w.paper), w.table),
         provenance=lambda w: list(PROVENANCE[w.paper].values()),
     output:
-        csv=report(
-            "results/{paper}/{table}.csv",
-            caption="../report/table.rst",
-            category="{paper}",
-            subcategory="tables",
-            labels={"paper": "{paper}", "table": "{table}"},
+        csv=update(
+            report(
+                "results/{paper}/{table}.csv",
+                caption="../report/table.rst",
+                category="{paper}",
+                subcategory="tables",
+                labels={"paper": "{paper}", "table": "{table}"},
+            )
         ),
-        json="results/{paper}/{table}.json",
-        sidecar="results/{paper}/{table}.provenance.json",
+        json=update("results/{paper}/{table}.json"),
+        sidecar=update("results/{paper}/{table}.provenance.json"),
     params:
         provenance=lambda w: [f"{name}={path}" for name, path in PROVENANCE[w.paper].items()],
         caption=lambda w: load_paper(w.paper)["tables"][w.table]["caption"],
@@ -61,13 +67,15 @@ rule paper_curves:
     input:
         lambda w: TRAINING_RUNS[w.paper],
     output:
-        csv="results/{paper}/curves/training.csv",
-        png=report(
-            "results/{paper}/curves/training.png",
-            caption="../report/curves.rst",
-            category="{paper}",
-            subcategory="training curves",
-            labels={"paper": "{paper}", "figure": "training curves"},
+        csv=update("results/{paper}/curves/training.csv"),
+        png=update(
+            report(
+                "results/{paper}/curves/training.png",
+                caption="../report/curves.rst",
+                category="{paper}",
+                subcategory="training curves",
+                labels={"paper": "{paper}", "figure": "training curves"},
+            )
         ),
     conda:
         "../../envs/affrepro.yaml"
@@ -90,12 +98,14 @@ rule paper_claims:
         tables=lambda w: paper_claims.table_files(load_paper(w.paper), PAPER_TARGETS[w.paper]),
         runs=lambda w: paper_claims.run_files(load_paper(w.paper), PAPER_CONFIGS[w.paper]),
     output:
-        report(
-            "results/{paper}/claims.csv",
-            caption="../report/claims.rst",
-            category="{paper}",
-            subcategory="claims",
-            labels={"paper": "{paper}", "table": "claims"},
+        update(
+            report(
+                "results/{paper}/claims.csv",
+                caption="../report/claims.rst",
+                category="{paper}",
+                subcategory="claims",
+                labels={"paper": "{paper}", "table": "claims"},
+            )
         ),
     conda:
         "../../envs/affrepro.yaml"
