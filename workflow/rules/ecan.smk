@@ -55,7 +55,7 @@ for _dataset in ecan_plan.DATASETS:
                 mem_mb=job_resources.small_job_mem_mb("ecan_demo"),
                 runtime=job_resources.MIN_RUNTIME,
             shell:
-                job("demo.expressions", "--dataset {params.dataset:q} --out {params.out:q}")
+                job("demo.expressions", "--dataset={params.dataset:q} --out={params.out:q}")
 
 
 rule ecan_train:
@@ -78,7 +78,7 @@ rule ecan_train:
         runtime=lambda w: job_resources.ecan_train_runtime(ECAN, ECAN_SETTING_SPECS[w.setting]),
         gpu=gpus(ECAN),
     shell:
-        job("ecan.train", "--setting {wildcards.setting:q} --data {params.data:q} --out {output:q}")
+        job("ecan.train", "--setting {wildcards.setting:q} --data={params.data:q} --out {output:q}")
 
 
 rule ecan_aggregate:
@@ -121,7 +121,7 @@ rule ecan_stats:
         mem_mb=job_resources.small_job_mem_mb("ecan_stats"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("ecan.stats", "--rafdb {params.rafdb:q} --fer2013 {params.fer2013:q} --datasets-out {output.datasets:q} --augmentations-out {output.augmentations:q}")
+        job("ecan.stats", "--rafdb={params.rafdb:q} --fer2013={params.fer2013:q} --datasets-out {output.datasets:q} --augmentations-out {output.augmentations:q}")
 
 
 rule ecan_figure:

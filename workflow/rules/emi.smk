@@ -47,7 +47,7 @@ if emi_plan.is_demo(EMI):
             mem_mb=job_resources.small_job_mem_mb("emi_demo_data"),
             runtime=job_resources.MIN_RUNTIME,
         shell:
-            job("demo.hume", "--out {params.root:q}")
+            job("demo.hume", "--out={params.root:q}")
 
 
 rule emi_prepare:
@@ -73,7 +73,7 @@ rule emi_prepare:
         runtime=lambda w: job_resources.per_frame_runtime(f"emi.prepare:{w.stage}", EMI, EMI_CLIPS_PER_SHARD),
         gpu=lambda w: gpus(EMI) if w.stage == "faces" else 0,
     shell:
-        job("emi.prepare", "--stage {wildcards.stage:q} --root {params.root:q} --shard {wildcards.shard:q} --shards {params.shards:q} --manifest {output:q}")
+        job("emi.prepare", "--stage {wildcards.stage:q} --root={params.root:q} --shard {wildcards.shard:q} --shards {params.shards:q} --manifest {output:q}")
 
 
 rule emi_features:
@@ -117,7 +117,7 @@ rule emi_pack:
         mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(EMI, "emi", len(EMI_SAMPLES))),
         runtime=job_resources.pack_runtime(EMI, "emi", len(EMI_SAMPLES)),
     shell:
-        job("pack", "--paper emi --root {params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+        job("pack", "--paper emi --root={params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule emi_train:
@@ -145,7 +145,7 @@ rule emi_train:
     shell:
         job(
             "emi.train",
-            "--feature-set {wildcards.feature_set:q} --root {params.root:q} --packed {input.packed:q} "
+            "--feature-set {wildcards.feature_set:q} --root={params.root:q} --packed {input.packed:q} "
             "--metrics {output.metrics:q} --predictions {output.predictions:q}",
         )
 
@@ -172,7 +172,7 @@ rule emi_aggregate:
     shell:
         job(
             "emi.aggregate",
-            "--fusion {wildcards.fusion:q} --root {params.root:q} --members {input.members:q} "
+            "--fusion {wildcards.fusion:q} --root={params.root:q} --members {input.members:q} "
             "--metrics {output.metrics:q} --predictions {output.predictions:q}",
         )
 
@@ -214,7 +214,7 @@ rule emi_dataset_stats:
         mem_mb=lambda w: cluster_mb(job_resources.small_job_mem_mb("emi_dataset_stats")),
         runtime=job_resources.emi_stats_runtime(len(EMI_SAMPLES)),
     shell:
-        job("emi.stats", "--root {params.root:q} --manifests {input.manifests:q} --out {output:q}")
+        job("emi.stats", "--root={params.root:q} --manifests {input.manifests:q} --out {output:q}")
 
 
 # The EMI tables are the repository's headline tables: results/table<N>.csv.

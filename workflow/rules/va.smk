@@ -45,7 +45,7 @@ if uses_demo(VA, "va"):
             mem_mb=job_resources.small_job_mem_mb("va_demo_data"),
             runtime=job_resources.MIN_RUNTIME,
         shell:
-            job("demo.affwild2", "--out {params.root:q}")
+            job("demo.affwild2", "--out={params.root:q}")
 
 
 rule va_prepare:
@@ -67,7 +67,7 @@ rule va_prepare:
         mem_mb=lambda w: cluster_mb(job_resources.per_frame_mem_mb("va.prepare", VA)),
         runtime=job_resources.per_frame_runtime("va.prepare", VA, VA_TRIALS_PER_SHARD),
     shell:
-        job("va.prepare", "--root {params.root:q} --shard {wildcards.shard:q} --shards {params.shards:q} --out-dir {output.trials:q} --manifest {output.manifest:q}")
+        job("va.prepare", "--root={params.root:q} --shard {wildcards.shard:q} --shards {params.shards:q} --out-dir {output.trials:q} --manifest {output.manifest:q}")
 
 
 rule va_features:
@@ -134,7 +134,7 @@ rule va_pack:
         mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(VA, "va", VA_TRIALS)),
         runtime=job_resources.pack_runtime(VA, "va", VA_TRIALS),
     shell:
-        job("pack", "--paper va --root {params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+        job("pack", "--paper va --root={params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule va_train_fold:
