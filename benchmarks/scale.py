@@ -103,7 +103,7 @@ def run_emi(workdir: Path, threads: int) -> None:
 
 def synth_va(workdir: Path, fraction: float) -> dict:
     """One packed store per VA extractor (split "trials") and each trial's labels file, as the prepare job writes them (without the frames)."""
-    from affrepro.io import write_npz
+    from affrepro.files import write_npz
     from affrepro.store import write_rows
 
     rng = np.random.default_rng(0)

@@ -44,7 +44,7 @@ from pathlib import Path
 from scipy.stats import t as student_t
 
 from affrepro import jobs, papers
-from affrepro.io import read_json, write_text
+from affrepro.files import read_json, write_text
 from affrepro.papers import load_paper
 from affrepro.provenance import budget_differences
 from affrepro.tables import dig, row_label

@@ -11,13 +11,15 @@ only the effective config, and its hash goes into every table's provenance.
 from __future__ import annotations
 
 import copy
+import re
+import sys
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from affrepro.features import AUDIO, VISUAL
-from affrepro.io import sha256_json, write_text
+from affrepro.files import sha256_json, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -335,7 +337,21 @@ def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:
     config = read_yaml(path, error=ConfigError)
     validate_config(config, source=str(path))
     check_consistency(config, source=str(path))
+    check_resolved(config, path)
     return config
+
+
+RESOLVED_NAME = re.compile(r"config-([0-9a-f]{16})\.yaml")
+
+
+def check_resolved(config: dict, path: Path) -> None:
+    """A resolved config (work/config/config-<hash>.yaml) must hold what its name's hash says: it is derived, not edited."""
+    named = RESOLVED_NAME.fullmatch(path.name)
+    if named and path.parent.name == "config" and config_hash(config) != named.group(1):
+        raise ConfigError(
+            f"{path}: its content no longer matches the hash in its name (edited by hand?); edit config.yaml "
+            f"(or pass --config to snakemake) instead, delete {path} and rerun"
+        )
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -447,9 +463,18 @@ def resolved_config_path(config: dict) -> str:
 
 
 def write_resolved_config(config: dict, path: str | Path) -> None:
-    """Write the validated config for the jobs (once per content); a full or read-only disk is named, not a traceback."""
+    """Write the validated config for the jobs (once per content; a copy edited by hand is written again, with a
+    warning); a full or read-only disk is named, not a traceback."""
     if Path(path).exists():
-        return
+        try:
+            if config_hash(read_yaml(path)) == config_hash(config):
+                return
+        except ConfigError:
+            pass
+        print(
+            f"warning: {path} did not hold the config its name says (edited by hand?); writing it again",
+            file=sys.stderr,
+        )
     try:
         write_text(path, yaml.safe_dump(dict(config), sort_keys=True))
     except OSError as error:

@@ -27,7 +27,7 @@ import io
 from pathlib import Path
 
 from affrepro import jobs, papers
-from affrepro.io import read_json, write_text
+from affrepro.files import read_json, write_text
 
 COLUMNS = ["run", "epoch", "train_loss", "valid_score", "lr"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from affrepro import jobs
 from affrepro.emi import plan as emi_plan
-from affrepro.io import read_json
+from affrepro.files import read_json
 from affrepro.store import pack, sample_files
 from affrepro.va import plan as va_plan
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from affrepro.features import load_features
-from affrepro.io import atomic_path, read_json, write_json, write_npz
+from affrepro.files import atomic_path, read_json, write_json, write_npz
 
 
 def read_npy_header(handle) -> tuple[tuple[int, ...], np.dtype]:
@@ -184,6 +184,11 @@ class PackedSplit:
             if n == 0:
                 raise ValueError(f"{self.path}: ends before the rows its index lists; rerun its pack job")
             view, position = view[n:], position + n
+        if not np.isfinite(out).all():
+            raise ValueError(
+                f"{self.path}: sample {key} holds non-finite values (NaN or inf) in rows {start}-{stop}; "
+                "the store is damaged or its features are: rerun its pack job, and the sample's features job if it persists"
+            )
         return out
 
 

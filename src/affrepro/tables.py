@@ -23,7 +23,7 @@ import io
 from pathlib import Path
 
 from affrepro import environment, jobs, papers
-from affrepro.io import read_json, write_json, write_text
+from affrepro.files import read_json, write_json, write_text
 from affrepro.papers import load_paper
 from affrepro.provenance import left_out_note
 

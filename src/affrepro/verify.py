@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 
 from affrepro.config import REPO_ROOT
-from affrepro.io import read_json
+from affrepro.files import read_json
 
 NOISE_FILE = REPO_ROOT / "benchmarks" / "cross_isa_noise.json"
 CLAIM_NUMBERS = ("ours", "interval", "outcome")  # claims.csv columns that print numbers of ours

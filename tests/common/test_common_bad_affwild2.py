@@ -17,7 +17,7 @@ from bad_inputs import (
 )
 
 from affrepro.data import DatasetError, affwild2
-from affrepro.io import read_json
+from affrepro.files import read_json
 from affrepro.va import plan as va_plan
 from affrepro.va import prepare as va_prepare
 

@@ -14,7 +14,7 @@ from bad_inputs import (
     cli,
 )
 
-from affrepro.io import atomic_path
+from affrepro.files import atomic_path
 
 # ------------------------------------------------------------------ CLI
 

@@ -170,7 +170,7 @@ def test_a_dry_run_plans_and_a_real_run_names_an_unwritable_config(tmp_path):
 
 def test_outputs_get_the_umasks_mode(tmp_path):
     """Atomic writes used to leave results 0600 (mkstemp); a file now gets what open() gives under the umask."""
-    code = "import os; os.umask(0o027); from affrepro.io import write_text; write_text({!r}, 'x')"
+    code = "import os; os.umask(0o027); from affrepro.files import write_text; write_text({!r}, 'x')"
     subprocess.run([sys.executable, "-c", code.format(str(tmp_path / "a.csv"))], check=True)
     assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o640
     subprocess.run([sys.executable, "-c", code.replace("0o027", "0o002").format(str(tmp_path / "b.csv"))], check=True)

@@ -25,7 +25,7 @@ from affrepro.emi import plan as emi_plan
 from affrepro.emi import prepare as emi_prepare
 from affrepro.emi.stats import dataset_stats
 from affrepro.features import save_features
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 from affrepro.media import unreadable
 from affrepro.provenance import left_out, left_out_note
 

@@ -12,7 +12,7 @@ from transformers import ViTConfig, ViTModel, Wav2Vec2Config, Wav2Vec2Model
 
 from affrepro.features import au, dino, resnet, wav2vec2, widths
 from affrepro.features.weights import parse_weights
-from affrepro.io import sha256_file
+from affrepro.files import sha256_file
 
 CPU = torch.device("cpu")
 

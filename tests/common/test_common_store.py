@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from affrepro.features import save_features
-from affrepro.io import read_json
+from affrepro.files import read_json
 from affrepro.store import iter_rows, open_store, pack, sample_files
 
 

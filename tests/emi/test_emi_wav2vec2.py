@@ -9,7 +9,7 @@ from transformers import Wav2Vec2Config, Wav2Vec2Model
 from affrepro.config import effective_config
 from affrepro.emi import features, plan, report
 from affrepro.features import load_features
-from affrepro.io import write_json
+from affrepro.files import write_json
 
 
 def test_a_hidden_size_24_checkpoint_gives_24_everywhere_the_width_is_reported(tmp_path):

@@ -11,7 +11,7 @@ from helpers import REPO
 from affrepro.data import DatasetError
 from affrepro.features import iresnet, load_features, mfcc, vggish
 from affrepro.features.weights import parse_weights
-from affrepro.io import write_json, write_npz
+from affrepro.files import write_json, write_npz
 from affrepro.va import features
 
 

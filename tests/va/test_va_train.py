@@ -10,7 +10,7 @@ from helpers import repo_config
 
 from affrepro.config import deep_merge, effective_config, substitutes
 from affrepro.features import save_features
-from affrepro.io import write_json, write_npz
+from affrepro.files import write_json, write_npz
 from affrepro.metrics import ccc, va_score
 from affrepro.models.tcn import TCN
 from affrepro.models.temporal_transformer import TemporalTransformer

@@ -3,7 +3,7 @@
 # reader looks at is marked for `snakemake --report` with a caption from workflow/report/.
 # Every output under results/ (here and in the papers' .smk files) is flagged update(): Snakemake does
 # not delete the committed file before the job runs, it keeps a backup and puts it back if the job
-# fails, and the jobs write through a temporary file (affrepro.io), so a failed or stopped rerun leaves
+# fails, and the jobs write through a temporary file (affrepro.files), so a failed or stopped rerun leaves
 # results/ as committed.
 
 

@@ -27,7 +27,7 @@ import soundfile as sf
 from affrepro import jobs
 from affrepro.data.affwild2 import ANNOTATIONS, SPLITS, annotation_path, video_group
 from affrepro.demo import synth, write_dataset
-from affrepro.io import write_json
+from affrepro.files import write_json
 from affrepro.media import encode_video
 
 AUDIO_RATE = 22050  # source rate; preprocessing resamples to 16 kHz

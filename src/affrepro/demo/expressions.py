@@ -24,7 +24,7 @@ from affrepro import jobs
 from affrepro.data import fer2013 as fer_data
 from affrepro.data import rafdb as raf_data
 from affrepro.demo import synth
-from affrepro.io import atomic_path, write_text
+from affrepro.files import atomic_path, write_text
 
 # Real class counts (class order of each dataset's own label scheme).
 RAFDB_TRAIN_COUNTS = (

@@ -21,7 +21,7 @@ from affrepro import jobs
 from affrepro.config import load_config
 from affrepro.data.hume import LABELS
 from affrepro.demo import synth, write_dataset
-from affrepro.io import write_json
+from affrepro.files import write_json
 from affrepro.media import encode_video
 
 AUDIO_RATE = 44100  # source audio rate; preprocessing resamples to 16 kHz

@@ -21,7 +21,7 @@ import numpy as np
 from affrepro import jobs
 from affrepro.ecan import plan
 from affrepro.environment import distinct as distinct_environments
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 from affrepro.metrics import mean_std
 
 # (metric in a run's scores, scale, name in the summary)

@@ -7,7 +7,7 @@ from pathlib import Path
 from affrepro import provenance as common_provenance
 from affrepro.ecan import plan
 from affrepro.features.weights import parse_weights
-from affrepro.io import read_json
+from affrepro.files import read_json
 from affrepro.papers import load_paper
 
 NAMES = {"rafdb": "RAF-DB", "fer2013": "FER2013"}

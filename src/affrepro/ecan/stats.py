@@ -17,7 +17,7 @@ from affrepro import jobs
 from affrepro.data import fer2013, rafdb
 from affrepro.ecan import plan
 from affrepro.ecan.augment import table1_rows
-from affrepro.io import sha256_file, write_json
+from affrepro.files import sha256_file, write_json
 
 
 def fingerprint(dataset: str, location: Path) -> str:

@@ -38,7 +38,7 @@ from affrepro.config import substitutes_used
 from affrepro.ecan import augment, losses, plan, prepare
 from affrepro.environment import record as environment_record
 from affrepro.features.weights import parse_weights
-from affrepro.io import write_json
+from affrepro.files import write_json
 from affrepro.metrics import classification_scores
 from affrepro.models.ecan import ECAN, MemoryBank
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint

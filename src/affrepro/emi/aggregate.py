@@ -23,7 +23,7 @@ from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.environment import of_run_file
-from affrepro.io import atomic_path, read_json, write_json
+from affrepro.files import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 
 

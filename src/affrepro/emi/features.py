@@ -20,7 +20,7 @@ from affrepro import compute, jobs
 from affrepro.emi import plan
 from affrepro.features import AUDIO, EXTRACTORS, save_features
 from affrepro.features.weights import parse_weights
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 from affrepro.preprocess.faces import load_faces
 
 log = logging.getLogger("affrepro.emi.features")

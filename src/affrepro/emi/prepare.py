@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from affrepro import compute, jobs
 from affrepro.emi import plan
-from affrepro.io import write_json
+from affrepro.files import write_json
 from affrepro.media import coverage, unreadable
 
 log = logging.getLogger("affrepro.emi.prepare")

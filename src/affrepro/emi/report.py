@@ -6,7 +6,7 @@ from pathlib import Path
 
 from affrepro import provenance as common_provenance
 from affrepro.emi import plan
-from affrepro.io import read_json
+from affrepro.files import read_json
 
 DATASET = "hume_vidmimic2"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from affrepro import jobs
 from affrepro.data import hume
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 from affrepro.media import probe
 
 

@@ -29,7 +29,7 @@ from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.environment import record as environment_record
-from affrepro.io import atomic_path, read_json, write_json
+from affrepro.files import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
 from affrepro.sequences import batch_inputs, concat_on_shared_frames, fit_standardiser

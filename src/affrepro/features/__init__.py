@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affrepro.io import write_npz
+from affrepro.files import write_npz
 
 VISUAL = ("resnet18", "au", "dino")
 AUDIO = ("wav2vec2",)
@@ -34,4 +34,7 @@ def load_features(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]:
             raise ValueError(
                 f"{path}: not a feature file (missing arrays {sorted(missing)}); delete it and rerun its features job"
             )
-        return data["features"], data["frame_index"], int(data["n_frames"])
+        features = data["features"]
+        if not np.isfinite(features).all():
+            raise ValueError(f"{path}: the features hold non-finite values (NaN or inf); delete it and rerun its features job")
+        return features, data["frame_index"], int(data["n_frames"])

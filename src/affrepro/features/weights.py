@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from affrepro.io import sha256_file
+from affrepro.files import sha256_file
 
 RANDOM_SEED = 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from affrepro.io import atomic_path
+from affrepro.files import atomic_path
 from affrepro.media import coverage, read_audio
 
 log = logging.getLogger(__name__)

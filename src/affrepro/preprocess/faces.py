@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from affrepro.io import write_npz
+from affrepro.files import write_npz
 from affrepro.media import iter_frames
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from affrepro import jobs
 from affrepro.environment import distinct as distinct_environments
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 from affrepro.metrics import mean_std
 
 

@@ -26,7 +26,7 @@ from affrepro.data import DatasetError
 from affrepro.data.affwild2 import fit_length
 from affrepro.features import iresnet, mfcc, save_features, vggish
 from affrepro.features.weights import parse_weights
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 from affrepro.va import plan
 
 log = logging.getLogger("affrepro.va.features")

@@ -23,7 +23,7 @@ import numpy as np
 
 from affrepro import jobs
 from affrepro.data.affwild2 import video_group
-from affrepro.io import read_json, write_json
+from affrepro.files import read_json, write_json
 
 
 def assign_folds(lengths: dict[str, int], n_folds: int, seed: int) -> dict[str, int]:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from affrepro import jobs
 from affrepro.data import DatasetError, affwild2
-from affrepro.io import write_json, write_npz
+from affrepro.files import write_json, write_npz
 from affrepro.media import MediaError, probe
 from affrepro.preprocess.audio import prepare_audio
 from affrepro.va import plan

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from affrepro import provenance as common_provenance
 from affrepro.config import uses_demo
-from affrepro.io import read_json, sha256_json
+from affrepro.files import read_json, sha256_json
 from affrepro.va.folds import PROTOCOLS
 
 DATASET = "affwild2"

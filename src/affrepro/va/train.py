@@ -37,7 +37,7 @@ import torch
 from affrepro import compute, jobs
 from affrepro.config import substitutes_used
 from affrepro.environment import record as environment_record
-from affrepro.io import read_json, write_json, write_npz
+from affrepro.files import read_json, write_json, write_npz
 from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser

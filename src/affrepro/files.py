@@ -1,4 +1,4 @@
-"""Atomic writes and content hashes shared by every stage.
+"""Atomic writes, checked reads and content hashes shared by every stage.
 
 Every artifact is written to a temporary file in the destination folder and
 renamed into place, so an interrupted job never leaves a half-written file that
@@ -56,9 +56,19 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+class CorruptFileError(ValueError):
+    """A file the workflow wrote cannot be read back (truncated, edited by hand or damaged)."""
+
+
 def read_json(path: str | os.PathLike) -> Any:
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            return json.load(handle)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CorruptFileError(
+                f"{path}: not valid JSON ({error}); the file is truncated or damaged. If the workflow wrote it, "
+                f"delete it and rerun: Snakemake remakes it (`rm {path}`)"
+            ) from error
 
 
 def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
