@@ -18,7 +18,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from affrepro.features import AUDIO, VISUAL
+from affrepro.emi.extractors import AUDIO, VISUAL
 from affrepro.files import sha256_json, write_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +60,18 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) if parts else "<top level>"
 
 
+# JSON Schema counts 3.0 as an integer; a count written 3.0 (epochs, shards) would reach code that needs an int,
+# so here an integer is a whole number written without a fraction.
+StrictValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
 def validate_config(config: dict, source: str = "config.yaml", schema_path: Path = SCHEMA_PATH) -> None:
-    validator = jsonschema.Draft202012Validator(read_yaml(schema_path))
+    validator = StrictValidator(read_yaml(schema_path))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return

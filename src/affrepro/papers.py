@@ -19,12 +19,13 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import re
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import jsonschema
 
-from affrepro.config import REPO_ROOT, parse_yaml, read_text, read_yaml
+from affrepro.config import REPO_ROOT, StrictValidator, parse_yaml, read_text, read_yaml
 
 PAPERS = ("emi", "va", "ecan")
 PAPERS_DIR = REPO_ROOT / "papers"
@@ -37,24 +38,58 @@ class PaperFileError(ValueError):
 
 @functools.cache
 def _validator(schema_path: Path) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(read_yaml(schema_path))
+    return StrictValidator(read_yaml(schema_path))
 
 
 def validate_paper(paper, source: str | Path, schema_path: Path = PAPER_SCHEMA_PATH) -> None:
-    """Raise PaperFileError naming `source` and every key that breaks the schema."""
+    """Raise PaperFileError naming `source` and every key that breaks the schema or the tables' own rules."""
     errors = sorted(_validator(Path(schema_path)).iter_errors(paper), key=lambda e: list(map(str, e.absolute_path)))
-    if not errors:
-        return
     lines = []
     for error in errors:
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         message = error.message if len(error.message) <= 300 else error.message[:300] + " ..."
         lines.append(f"'{where}': {message}")
+    if not lines:
+        lines = table_problems(paper)
+    if not lines:
+        return
     raise PaperFileError(
         f"{source} is invalid:\n  - "
         + "\n  - ".join(lines)
         + f"\nFix these keys (see {schema_path.name} in workflow/schemas/)."
     )
+
+
+DURATION = re.compile(r"\d+:[0-5]\d:[0-5]\d")  # paper_format h:mm:ss
+
+
+def table_problems(paper: dict) -> list[str]:
+    """What the schema cannot say: each row's values name the table's metrics, a paper value is a number (or a
+    string in the metric's paper_format), and our values come from a workflow file (a relative path under
+    work/ or results/)."""
+    problems = []
+    for name, table in paper.get("tables", {}).items():
+        metrics = table["metrics"]
+        for index, row in enumerate(table["rows"]):
+            where = f"tables.{name}.rows.{index}"
+            for part in ("paper", "ours"):
+                unknown = sorted(set(row.get(part) or {}) - set(metrics))
+                if unknown:
+                    problems.append(f"'{where}.{part}': {unknown} not among the table's metrics ({', '.join(metrics)})")
+            for metric, value in (row.get("paper") or {}).items():
+                fmt = (metrics.get(metric) or {}).get("paper_format")
+                if isinstance(value, str) and not (fmt == "h:mm:ss" and DURATION.fullmatch(value)):
+                    expected = (
+                        "an h:mm:ss duration" if fmt else "a number (or null); a printed format needs paper_format"
+                    )
+                    problems.append(f"'{where}.paper.{metric}': {value!r} is not {expected}")
+            for metric, source in (row.get("ours") or {}).items():
+                file = Path(source["file"])
+                if file.is_absolute() or ".." in file.parts or file.parts[0] not in ("work", "results"):
+                    problems.append(
+                        f"'{where}.ours.{metric}.file': {source['file']!r} must be a workflow file, relative, under work/ or results/"
+                    )
+    return problems
 
 
 def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:

@@ -175,3 +175,49 @@ def test_outputs_get_the_umasks_mode(tmp_path):
     assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o640
     subprocess.run([sys.executable, "-c", code.replace("0o027", "0o002").format(str(tmp_path / "b.csv"))], check=True)
     assert (tmp_path / "b.csv").stat().st_mode & 0o777 == 0o664
+
+
+@pytest.mark.parametrize(
+    "section, value, expected",
+    [
+        ("emi", {"train": {"epochs": 3.0}}, "'emi.train.epochs': 3.0 is not of type 'integer'"),
+        ("preprocess", {"shards": 2.0}, "'preprocess.shards': 2.0 is not of type 'integer'"),
+        (
+            "emi",
+            {"train": {"seq_len": 10**12}},
+            "'emi.train.seq_len': 1000000000000 is greater than the maximum of 10000",
+        ),
+        ("datasets", {"rafdb": {"root": ""}}, "'datasets.rafdb.root': '' should be non-empty"),
+    ],
+)
+def test_numbers_and_paths_of_the_wrong_kind_are_refused_at_start_up(section, value, expected):
+    from affrepro.config import ConfigError, deep_merge, validate_config
+
+    config = deep_merge(helpers.repo_config(), {section: value})
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        validate_config(config, "config.yaml")
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (("paper", "Accuracy", "73.73x"), "'tables.table5.rows.7.paper.Accuracy': '73.73x' is not a number"),
+        (("paper", "Acuracy", 73.73), "'tables.table5.rows.7.paper': ['Acuracy'] not among the table's metrics"),
+        (("ours", "F1", {"file": "work/x.json", "value": "a"}), "'tables.table5.rows.7.ours': ['F1'] not among"),
+        (
+            ("ours", "Accuracy", {"file": "/tmp/x.json", "value": "a"}),
+            "'tables.table5.rows.7.ours.Accuracy.file': '/tmp/x.json' must be a workflow file",
+        ),
+    ],
+)
+def test_a_paper_file_with_a_malformed_value_key_or_run_file_is_refused_at_load(edit, expected, tmp_path):
+    from affrepro.papers import PaperFileError, load_paper
+
+    paper = yaml.safe_load((REPO / "papers" / "ecan.yaml").read_text())
+    part, metric, value = edit
+    row = paper["tables"]["table5"]["rows"][7]
+    assert row["Method"] == "ECAN (ours)"
+    row[part][metric] = value
+    (tmp_path / "ecan.yaml").write_text(yaml.safe_dump(paper))
+    with pytest.raises(PaperFileError, match=re.escape(str(tmp_path / "ecan.yaml")) + r"(.|\n)*" + re.escape(expected)):
+        load_paper("ecan", tmp_path)

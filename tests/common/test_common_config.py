@@ -134,8 +134,8 @@ def test_real_rafdb_with_random_encoder_is_a_substitute(config, tmp_path):
 
 
 def test_schema_names_exactly_the_emi_extractors():
+    from affrepro.emi.extractors import AUDIO, EXTRACTORS, VISUAL
     from affrepro.emi.features import VISUAL_ENCODERS
-    from affrepro.features import AUDIO, EXTRACTORS, VISUAL
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     feature_set = schema["properties"]["emi"]["properties"]["feature_sets"]["additionalProperties"]

@@ -1,6 +1,6 @@
 # The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4.
 from affrepro.emi import plan as emi_plan
-from affrepro.features import EXTRACTORS as EMI_EXTRACTORS
+from affrepro.emi.extractors import EXTRACTORS as EMI_EXTRACTORS
 
 EMI = paper_config("emi")
 EMI_ROOT = data_location("hume_vidmimic2")

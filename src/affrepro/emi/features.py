@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from affrepro import compute, jobs
 from affrepro.emi import plan
-from affrepro.features import AUDIO, EXTRACTORS, save_features
+from affrepro.emi.extractors import AUDIO, EXTRACTORS
+from affrepro.features import save_features
 from affrepro.features.weights import parse_weights
 from affrepro.files import read_json, write_json
 from affrepro.preprocess.faces import load_faces
@@ -99,7 +100,7 @@ VISUAL_ENCODERS = {
     "au": au_encoder,
     "resnet18": resnet18_encoder,
     "dino": dino_encoder,
-}  # keys: affrepro.features.VISUAL
+}  # keys: affrepro.emi.extractors.VISUAL
 
 
 def make_encoder(config: dict, extractor: str, device):

@@ -13,10 +13,6 @@ import numpy as np
 
 from affrepro.files import write_npz
 
-VISUAL = ("resnet18", "au", "dino")
-AUDIO = ("wav2vec2",)
-EXTRACTORS = VISUAL + AUDIO
-
 
 def save_features(path: str | Path, features: np.ndarray, frame_index: np.ndarray, n_frames: int) -> None:
     features = np.asarray(features, dtype=np.float32)
@@ -36,5 +32,7 @@ def load_features(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]:
             )
         features = data["features"]
         if not np.isfinite(features).all():
-            raise ValueError(f"{path}: the features hold non-finite values (NaN or inf); delete it and rerun its features job")
+            raise ValueError(
+                f"{path}: the features hold non-finite values (NaN or inf); delete it and rerun its features job"
+            )
         return features, data["frame_index"], int(data["n_frames"])
