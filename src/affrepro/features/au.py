@@ -60,16 +60,19 @@ class OpenFaceError(RuntimeError):
     """OpenFace output that cannot be used, with the file named."""
 
 
-def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_openface_csv(path: str | Path, n_faces: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Parse OpenFace 2.0 FeatureExtraction CSV -> (frame_index, features).
 
     frame_index: OpenFace's 1-based `frame` column minus 1, for the rows where
     tracking succeeded (`success` == 1). features: float32 (T, 34), 17 presences
-    then 17 intensities / 5, in the order of `AUS`.
+    then 17 intensities / 5, in the order of `AUS`. Every row must be numeric
+    (a header repeated mid-file, a text or empty cell is named by its line),
+    presences 0/1, intensities 0-5, frames unique and, given `n_faces`, within
+    the crops OpenFace was given.
     """
     path = Path(path)
     try:
-        frame = pd.read_csv(path, skipinitialspace=True)
+        frame = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:  # missing, empty or truncated
         raise OpenFaceError(
             f"{path}: cannot be read as an OpenFace CSV ({exc}); rerun FeatureExtraction with -aus"
@@ -81,10 +84,41 @@ def read_openface_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise OpenFaceError(
             f"{path}: not an OpenFace 2.0 AU CSV, missing columns {missing[:6]}; run FeatureExtraction with -aus"
         )
-    frame = frame[frame["success"] == 1]
-    presence = frame[[f"AU{a}_c" for a in AUS]].to_numpy(np.float32)
-    intensity = frame[[f"AU{a}_r" for a in AUS]].to_numpy(np.float32) / OPENFACE_MAX_INTENSITY
-    return frame["frame"].to_numpy(np.int64) - 1, np.concatenate([presence, intensity], axis=1)
+    values = frame[needed].apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce"))
+    _check_openface_values(path, frame, values, n_faces)
+    values = values[values["success"] == 1]
+    presence = values[[f"AU{a}_c" for a in AUS]].to_numpy(np.float32)
+    intensity = values[[f"AU{a}_r" for a in AUS]].to_numpy(np.float32) / OPENFACE_MAX_INTENSITY
+    return values["frame"].to_numpy(np.int64) - 1, np.concatenate([presence, intensity], axis=1)
+
+
+def _check_openface_values(path: Path, text: pd.DataFrame, values: pd.DataFrame, n_faces: int | None) -> None:
+    """OpenFaceError naming the CSV's line (header = line 1) of the first value that is not what OpenFace writes."""
+
+    def refuse(row: int, why: str):
+        raise OpenFaceError(f"{path}:{row + 2}: {why}; rerun FeatureExtraction with -aus on this clip's crops")
+
+    blank = values.isna().to_numpy()
+    if blank.any():
+        row, column = (int(i[0]) for i in np.nonzero(blank))
+        name = values.columns[column]
+        refuse(row, f"{name} is {text[name].iloc[row].strip()!r}, not a number (a repeated header or a damaged line?)")
+    checks = [
+        (~values["success"].isin([0, 1]), "success must be 0 or 1"),
+        (~values[[f"AU{a}_c" for a in AUS]].isin([0, 1]).all(axis=1), "an AU presence (AUxx_c) is not 0 or 1"),
+        (
+            ~values[[f"AU{a}_r" for a in AUS]].apply(lambda c: c.between(0, OPENFACE_MAX_INTENSITY)).all(axis=1),
+            f"an AU intensity (AUxx_r) is outside OpenFace's 0-{OPENFACE_MAX_INTENSITY:g}",
+        ),
+        (values["frame"] % 1 != 0, "frame is not a whole number"),
+        (values["frame"].duplicated(), "frame repeats an earlier line's"),
+        (values["frame"] < 1, "frame is below 1 (OpenFace counts from 1)"),
+    ]
+    if n_faces is not None:
+        checks.append((values["frame"] > n_faces, f"frame is beyond the {n_faces} face crops OpenFace was given"))
+    for bad, why in checks:
+        if bad.any():
+            refuse(int(np.flatnonzero(bad.to_numpy())[0]), why)
 
 
 def run_openface(binary: str | Path, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +138,7 @@ def run_openface(binary: str | Path, faces: np.ndarray) -> tuple[np.ndarray, np.
         csv_path = out_dir / "aus.csv"
         if proc.returncode != 0 or not csv_path.is_file():
             raise OpenFaceError(f"{binary} failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
-        return read_openface_csv(csv_path)
+        return read_openface_csv(csv_path, n_faces=len(faces))
 
 
 def crop_au_proxy(faces: np.ndarray) -> np.ndarray:
