@@ -81,8 +81,11 @@ def _audio(args: argparse.Namespace) -> int:
     check_writable(args.out)
     result = prepare_audio(args.media, args.out, args.sample_rate, args.peak_dbfs)
     state = "silent track, left unnormalised" if result.silent else f"peak normalised to {args.peak_dbfs} dBFS"
+    aligned = f", aligned to the first video frame (audio offset {result.audio_offset_s:+.3f} s)" * bool(
+        result.audio_offset_s
+    )
     print(
-        f"{args.media}: {result.samples / result.sample_rate:.2f} s at {result.sample_rate} Hz, {state}; wrote {args.out}"
+        f"{args.media}: {result.samples / result.sample_rate:.2f} s at {result.sample_rate} Hz, {state}{aligned}; wrote {args.out}"
     )
     return 0
 

@@ -154,8 +154,30 @@ def iter_frames(path: str | Path, fps: int) -> Iterator[np.ndarray]:
         reader.close()
 
 
-def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """The first audio stream of `path` as float32 mono at `sample_rate` (ffmpeg resampler, channels averaged)."""
+def first_timestamp(path: str | Path, stream: str) -> float | None:
+    """When the first decoded frame of the file's first `stream` ("v" video, "a" audio) is shown, in seconds
+    (ffmpeg's showinfo/ashowinfo pts_time); None when the file has no such stream."""
+    show = ["-vf", "showinfo", "-frames:v", "1"] if stream == "v" else ["-af", "ashowinfo", "-frames:a", "1"]
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path), "-map", f"0:{stream}:0", *show, "-f", "null", "-"]
+    found = re.search(
+        r"pts_time:\s*(-?[0-9.]+)", subprocess.run(cmd, capture_output=True).stderr.decode(errors="replace")
+    )
+    return None if found is None else float(found[1])
+
+
+def audio_offset(path: str | Path) -> float:
+    """Seconds by which the first audio sample follows the first video frame (negative: precedes it); 0.0 for a
+    file without video. Web clips often start their audio late (e.g. at 2.43 s), which a plain decode hides."""
+    video = first_timestamp(path, "v")
+    audio = first_timestamp(path, "a")
+    return 0.0 if video is None or audio is None else audio - video
+
+
+def read_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
+    """The first audio stream of `path` as float32 mono at `sample_rate` (ffmpeg resampler, channels averaged),
+    aligned to the first video frame: sample 0 is that frame's time, so audio that starts late is preceded by
+    silence and audio that starts early is trimmed (the frames are numbered from the first video frame). Also
+    returns the offset it corrected (`audio_offset`)."""
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path}: no such media file")
@@ -185,7 +207,12 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
                 f"{path}: has no audio stream; the audio branch needs one (remove the sample or add its audio)"
             )
         raise MediaError(f"{path}: ffmpeg could not decode its audio ({ffmpeg_reason(stderr)})")
-    return np.frombuffer(proc.stdout, dtype="<f4").copy()
+    signal = np.frombuffer(proc.stdout, dtype="<f4")
+    offset = audio_offset(path)
+    shift = round(offset * sample_rate)
+    if shift > 0:
+        signal = np.concatenate([np.zeros(shift, np.float32), signal])
+    return signal[max(-shift, 0) :].copy(), offset
 
 
 def encode_video(

@@ -70,6 +70,7 @@ def audio(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
             "samples": result.samples,
             "silent": result.silent,
             "coverage": result.coverage,
+            "audio_offset_s": result.audio_offset_s,
         }
     n_silent = sum(r["silent"] for r in records.values())
     if n_silent:

@@ -28,6 +28,7 @@ class AudioResult:
     peak_in: float
     silent: bool
     coverage: dict  # decoded vs stated duration (affrepro.media.coverage)
+    audio_offset_s: float  # where the audio stream started against the first video frame (aligned: padded or trimmed)
 
 
 def peak_normalise(signal: np.ndarray, peak_dbfs: float | None) -> tuple[np.ndarray, bool]:
@@ -44,7 +45,15 @@ def peak_normalise(signal: np.ndarray, peak_dbfs: float | None) -> tuple[np.ndar
 def prepare_audio(
     media: str | Path, out: str | Path, sample_rate: int = 16000, peak_dbfs: float | None = -3.0
 ) -> AudioResult:
-    signal = read_audio(media, sample_rate)
+    signal, offset = read_audio(media, sample_rate)
+    if abs(offset) * sample_rate >= 1:
+        log.warning(
+            "%s: the audio starts %.3f s %s the first video frame; aligned to the frames (%s)",
+            media,
+            abs(offset),
+            "after" if offset > 0 else "before",
+            "silence before it" if offset > 0 else "its start trimmed",
+        )
     peak_in = float(np.abs(signal).max()) if signal.size else 0.0
     normalised, silent = peak_normalise(signal, peak_dbfs)
     if silent:
@@ -56,5 +65,7 @@ def prepare_audio(
         sample_rate=sample_rate,
         peak_in=peak_in,
         silent=silent,
-        coverage=coverage(media, len(signal) / sample_rate, "audio"),
+        # the audio's span in the file: the aligned track, plus what was trimmed before the first video frame
+        coverage=coverage(media, len(signal) / sample_rate + max(-offset, 0.0), "audio"),
+        audio_offset_s=round(offset, 6),
     )

@@ -89,7 +89,12 @@ def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: di
     return (
         {name: str(path) for name, path in files.items()}
         | counts
-        | {"fps": fps, "silent_audio": audio.silent, "audio_coverage": audio.coverage}
+        | {
+            "fps": fps,
+            "silent_audio": audio.silent,
+            "audio_coverage": audio.coverage,
+            "audio_offset_s": audio.audio_offset_s,
+        }
     )
 
 
