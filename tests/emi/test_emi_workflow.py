@@ -94,6 +94,28 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
                 second / f"results/{table}.{ext}"
             ).read_bytes(), f"{table}.{ext} differs"
 
+    # An edited label reaches the jobs that read labels (training, statistics, then what they feed), not the
+    # faces, audio, features or stores (issue 21.4).
+    splits = first / "work/data/hume_vidmimic2/train_split.csv"
+    lines = splits.read_text().splitlines(True)
+    cells = lines[1].rstrip("\n").split(",")
+    cells[1] = str(round(1 - float(cells[1]), 6))
+    splits.write_text("".join([lines[0], ",".join(cells) + "\n", *lines[2:]]))
+    planned = jobs_planned(run_tiny_config(first, "emi", "-n", *EMI_TARGETS).stdout)
+    assert planned["emi_train"] == len(tiny_emi_config()["emi"]["feature_sets"]) and planned["emi_dataset_stats"] == 1
+    assert not {"emi_prepare", "emi_features", "emi_pack", "emi_demo_data"} & set(planned), planned
+
+
+def jobs_planned(dry_run: str) -> dict[str, int]:
+    """rule -> job count, from the `Job stats` table of a Snakemake dry run."""
+    table = dry_run.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
 
 @pytest.mark.slow
 def test_headline_demo_fusion_beats_each_modality(tmp_path):

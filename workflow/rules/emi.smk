@@ -1,6 +1,7 @@
 # The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4.
 from affrepro.emi import plan as emi_plan
 from affrepro.emi.extractors import EXTRACTORS as EMI_EXTRACTORS
+from affrepro.files import sha256_json
 
 EMI = paper_config("emi")
 EMI_ROOT = data_location("hume_vidmimic2")
@@ -9,6 +10,9 @@ EMI_SHARDS = emi_plan.n_shards(EMI, EMI_ROOT)
 EMI_CLIPS_PER_SHARD = -(-len(EMI_SAMPLES) // EMI_SHARDS)
 EMI_LABELLED_CLIPS = sum(s.partition != "test" for s in EMI_SAMPLES)
 EMI_SPLIT_FILES = [f"{EMI_ROOT}/train_split.csv", f"{EMI_ROOT}/valid_split.csv"]
+# Which clip is in which partition (not the labels): the jobs that read only that rerun when it changes,
+# and an edited label reaches the jobs that read labels (training, dataset statistics) alone.
+EMI_PARTITIONS = sha256_json([[s.key, s.partition] for s in EMI_SAMPLES])[:16]
 EMI_TABLES = ["table1", "table2", "table3", "table4"]
 
 PAPER_CONFIGS["emi"] = EMI
@@ -52,7 +56,6 @@ if emi_plan.is_demo(EMI):
 
 rule emi_prepare:
     input:
-        splits=EMI_SPLIT_FILES,
         videos=lambda w: emi_plan.shard_videos(EMI, EMI_ROOT, int(w.shard), EMI_SHARDS),
     output:
         "work/emi/{stage}/shard{shard}.json",
@@ -61,8 +64,9 @@ rule emi_prepare:
     params:
         settings=lambda w: {k: EMI["preprocess"][k] for k in ("fps", "face_size", "mtcnn")} if w.stage == "faces" else EMI["preprocess"]["audio"],
         compute=EMI["compute"],
-        root=folder_of("splits"),
+        root=EMI_ROOT,
         shards=EMI_SHARDS,
+        partitions=EMI_PARTITIONS,
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -101,13 +105,13 @@ rule emi_features:
 # so training reads batches as it goes instead of holding the dataset.
 rule emi_pack:
     input:
-        splits=EMI_SPLIT_FILES,
         features=expand("work/emi/features/{{extractor}}/shard{shard}.json", shard=range(EMI_SHARDS)),
     output:
         manifest="work/emi/packed/{extractor}.json",
         store=directory("work/emi/packed/{extractor}"),
     params:
-        root=folder_of("splits"),
+        root=EMI_ROOT,
+        partitions=EMI_PARTITIONS,
     conda:
         "../../envs/affrepro.yaml"
     log:
