@@ -9,6 +9,7 @@ from affrepro import claims as paper_claims
 from affrepro import papers
 from affrepro import resources as job_resources  # `resources` is Snakemake's own name in a Snakefile
 from affrepro.codeversion import code_version
+from affrepro.fingerprints import digest as content_digest  # raw files' content as a param (docs/running.md)
 from affrepro.config import (
     ConfigError,
     apply_command_line,

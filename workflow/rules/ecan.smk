@@ -21,6 +21,11 @@ ECAN_DATA_FILES = {
     "fer2013": ECAN_DATA["fer2013"],
 }
 ECAN_DATA_DEPTH = {"rafdb": 2, "fer2013": 0}  # folders from that file up to the dataset's location
+# A real dataset's files by content (affrepro.fingerprints): a file replaced with its old mtime still reruns.
+ECAN_CONTENT = {
+    dataset: "" if ecan_plan.is_demo(ECAN, dataset) else content_digest(ecan_plan.raw_files(ECAN_DATA[dataset], dataset))
+    for dataset in ECAN_DATA_FILES
+}
 
 PAPER_CONFIGS["ecan"] = ECAN
 PROVENANCE["ecan"] = {"datasets": "work/ecan/datasets.json"}
@@ -68,6 +73,7 @@ rule ecan_train:
     params:
         data=lambda w: ECAN_DATA[ECAN_SETTING_SPECS[w.setting]["dataset"]],
         run_inputs=lambda w: ecan_plan.run_inputs(ECAN, w.setting),
+        content=lambda w: ECAN_CONTENT[ECAN_SETTING_SPECS[w.setting]["dataset"]],
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -111,6 +117,7 @@ rule ecan_stats:
         rafdb=folder_of("rafdb", up=ECAN_DATA_DEPTH["rafdb"]),
         fer2013=folder_of("fer2013", up=ECAN_DATA_DEPTH["fer2013"]),
         augment=ECAN["ecan"]["augment"],
+        content=ECAN_CONTENT,
     conda:
         "../../envs/affrepro.yaml"
     log:

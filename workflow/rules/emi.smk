@@ -13,6 +13,8 @@ EMI_SPLIT_FILES = [f"{EMI_ROOT}/train_split.csv", f"{EMI_ROOT}/valid_split.csv"]
 # Which clip is in which partition (not the labels): the jobs that read only that rerun when it changes,
 # and an edited label reaches the jobs that read labels (training, dataset statistics) alone.
 EMI_PARTITIONS = sha256_json([[s.key, s.partition] for s in EMI_SAMPLES])[:16]
+# A real root's labels by content (affrepro.fingerprints): a split file replaced with its old mtime still reruns.
+EMI_LABELS_CONTENT = "" if emi_plan.is_demo(EMI) else content_digest(EMI_SPLIT_FILES)
 EMI_TABLES = ["table1", "table2", "table3", "table4"]
 
 PAPER_CONFIGS["emi"] = EMI
@@ -67,6 +69,7 @@ rule emi_prepare:
         root=EMI_ROOT,
         shards=EMI_SHARDS,
         partitions=EMI_PARTITIONS,
+        content=lambda w: "" if emi_plan.is_demo(EMI) else content_digest(emi_plan.shard_videos(EMI, EMI_ROOT, int(w.shard), EMI_SHARDS)),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -137,6 +140,7 @@ rule emi_train:
         train=EMI["emi"]["train"],
         model=EMI["emi"]["model"],
         root=folder_of("splits"),
+        labels=EMI_LABELS_CONTENT,
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -209,6 +213,7 @@ rule emi_dataset_stats:
         "work/emi/dataset_stats.json",
     params:
         root=folder_of("splits"),
+        labels=EMI_LABELS_CONTENT,
     conda:
         "../../envs/affrepro.yaml"
     log:

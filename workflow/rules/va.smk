@@ -58,6 +58,7 @@ rule va_prepare:
         root=folder_of("annotations", up=va_plan.ANNOTATION_DEPTH),
         shards=len(VA_SHARDS),
         settings=VA["va"]["preprocess"],
+        content=lambda w: content_digest(va_plan.shard_files(VA, VA_ROOT, int(w.shard), len(VA_SHARDS))),
     conda:
         "../../envs/affrepro.yaml"
     log:

@@ -12,6 +12,7 @@ time and name every file.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from affrepro.config import dataset_location, deep_merge
 
@@ -24,6 +25,16 @@ BASELINE, ECAN = "ce", "ensc+mva"
 
 def is_demo(config: dict, dataset: str) -> bool:
     return dataset_location(config, dataset) is None
+
+
+def raw_files(location: str | Path, dataset: str) -> list[str]:
+    """The files of a real dataset its jobs read: FER2013's one file; RAF-DB's label file and aligned images."""
+    if dataset == "fer2013":
+        return [str(location)]
+    from affrepro.data import rafdb  # its image reader (cv2) only where a real RAF-DB is planned
+
+    root = Path(location)
+    return [str(root / "EmoLabel" / "list_patition_label.txt"), *map(str, sorted((root / rafdb.IMAGE_DIR).glob("*.jpg")))]
 
 
 def spec(config: dict, **changes) -> dict:

@@ -61,5 +61,16 @@ def shard(config: dict, root: str | Path, k: int, n_shards: int) -> list[str]:
     return trials(config, root)[k::n_shards]
 
 
+def shard_files(config: dict, root: str | Path, k: int, n_shards: int) -> list[str]:
+    """The raw files a prepare shard of a real root reads: each trial's annotation file and video ([] for the
+    demo, whose files the workflow writes). The face crops are not listed: two million files to stat at
+    every start of the workflow (docs/running.md, "What reruns")."""
+    if uses_demo(config, "va"):
+        return []
+    names = set(shard(config, root, k, n_shards))
+    listed = [t for t in affwild2.list_trials(root) if t.name in names]
+    return [str(path) for t in listed for path in (t.annotation, affwild2.video_path(root, t))]
+
+
 def n_shards(config: dict, root: str | Path) -> int:
     return min(config["va"]["preprocess"]["shards"], len(trials(config, root)))
