@@ -2,6 +2,7 @@
 
     affrepro faces VIDEO --out FILE.npz   aligned 112x112 faces at 30 fps (MTCNN, 5-point alignment)
     affrepro audio MEDIA --out FILE.wav   16 kHz mono 16-bit, peak-normalised to -3 dBFS
+    affrepro trace TABLE ROW COLUMN       where one cell of a table comes from (affrepro.trace)
 
 The defaults are the `preprocess:` block of the repository's config.yaml (the
 paper's settings), so the command line and the workflow cannot drift apart.
@@ -91,8 +92,17 @@ def _audio(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["trace"]:  # its own parser: affrepro.trace
+        from affrepro import trace
+
+        return trace.main(argv[1:])
     defaults = load_config()["preprocess"]
-    parser = argparse.ArgumentParser(prog="affrepro", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="affrepro",
+        description=__doc__.splitlines()[0],
+        epilog="affrepro trace TABLE ROW COLUMN: where one cell of a table comes from (affrepro trace -h)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     faces = commands.add_parser("faces", help="aligned face crops from a video (paper EMI §3.1)")
     faces.add_argument("video", type=Path)

@@ -34,7 +34,10 @@ def raw_files(location: str | Path, dataset: str) -> list[str]:
     from affrepro.data import rafdb  # its image reader (cv2) only where a real RAF-DB is planned
 
     root = Path(location)
-    return [str(root / "EmoLabel" / "list_patition_label.txt"), *map(str, sorted((root / rafdb.IMAGE_DIR).glob("*.jpg")))]
+    return [
+        str(root / "EmoLabel" / "list_patition_label.txt"),
+        *map(str, sorted((root / rafdb.IMAGE_DIR).glob("*.jpg"))),
+    ]
 
 
 def spec(config: dict, **changes) -> dict:
