@@ -4,6 +4,7 @@ rules (Snakemake's --detailed-summary) and the sources, not from run files."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -74,3 +75,21 @@ def test_a_paper_cell_is_typed_and_a_wrong_row_lists_the_rows(workdir):
     assert proc.returncode == 0 and "typed from the paper text" in proc.stdout and "= 71.52" in proc.stdout
     proc = trace(workdir, "results/va/table2.csv", "2", "Valence_ours")
     assert proc.returncode == 2 and "no row '2'; the rows are: fold-0; fold-1" in proc.stderr
+
+
+def test_the_readme_headline_block_is_rendered_from_the_committed_results():
+    from affrepro import headline
+
+    assert headline.block((REPO / "README.md").read_text()) == headline.render(REPO / "results"), (
+        "README's headline block is stale: python -m affrepro.headline --write README.md"
+    )
+
+
+def test_the_readmes_trace_excerpt_is_what_trace_prints(workdir):
+    text = (REPO / "README.md").read_text()
+    excerpt = text.split("```text\n$ affrepro trace ", 1)[1].split("```", 1)[0].splitlines()
+    proc = trace(workdir, *shlex.split(excerpt[0]))
+    assert proc.returncode == 0, proc.stderr
+    for line in excerpt[1:]:
+        for piece in line.split("..."):  # "..." stands for what the excerpt leaves out
+            assert piece.strip(", ") in proc.stdout, f"{piece!r} not in:\n{proc.stdout}"
