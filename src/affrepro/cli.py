@@ -1,10 +1,12 @@
-"""`affrepro` command line: the preprocessing of the workflow, for your own files.
+"""`affrepro` command line: the workflow's preprocessing for your own files, and the reviewer's tools.
 
     affrepro faces VIDEO --out FILE.npz   aligned 112x112 faces at 30 fps (MTCNN, 5-point alignment)
     affrepro audio MEDIA --out FILE.wav   16 kHz mono 16-bit, peak-normalised to -3 dBFS
     affrepro trace TABLE ROW COLUMN       where one cell of a table comes from (affrepro.trace)
+    affrepro check [--config C]           what a paper-comparable run still lacks (affrepro.check)
+    affrepro verify [--built DIR]         rebuild every table and compare it with the committed one (affrepro.verify)
 
-The defaults are the `preprocess:` block of the repository's config.yaml (the
+The preprocessing defaults are the `preprocess:` block of the repository's config.yaml (the
 paper's settings), so the command line and the workflow cannot drift apart.
 """
 
@@ -16,6 +18,7 @@ import math
 import os
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 from affrepro.config import load_config
@@ -91,19 +94,29 @@ def _audio(args: argparse.Namespace) -> int:
     return 0
 
 
+# The reviewer's tools, each a module with its own parser (`affrepro <command> -h`).
+TOOLS = {
+    "trace": "TABLE ROW COLUMN: where one cell of a table comes from",
+    "check": "[--config C]: what a paper-comparable run still lacks, item by item",
+    "verify": "[--built DIR]: rebuild every table and compare it with the committed one",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["trace"]:  # its own parser: affrepro.trace
-        from affrepro import trace
+    if argv[:1] and argv[0] in TOOLS:  # each has its own parser (affrepro <command> -h)
+        import importlib
 
-        return trace.main(argv[1:])
+        return importlib.import_module(f"affrepro.{argv[0]}").main(argv[1:]) or 0
     defaults = load_config()["preprocess"]
     parser = argparse.ArgumentParser(
         prog="affrepro",
         description=__doc__.splitlines()[0],
-        epilog="affrepro trace TABLE ROW COLUMN: where one cell of a table comes from (affrepro trace -h)",
+        epilog="\n".join(f"  affrepro {name:7} {text}" for name, text in TOOLS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"affrepro {version('affrepro')}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{faces,audio,trace,check,verify}")
     faces = commands.add_parser("faces", help="aligned face crops from a video (paper EMI §3.1)")
     faces.add_argument("video", type=Path)
     faces.add_argument("--out", required=True, type=Path)

@@ -122,5 +122,8 @@ def test_every_readme_command_works(command, readme_workdir):
         proc = subprocess.run(
             [sys.executable, "-m", "affrepro.cli", *args], cwd=workdir, capture_output=True, text=True
         )
+        if args[0] == "check":  # exits 1 while a paper run lacks anything: the stand-in weights here cannot load
+            assert proc.returncode in (0, 1) and "items ready" in proc.stdout, message(proc)[-3000:]
+            return
         assert proc.returncode == 0, message(proc)[-3000:]
         assert (workdir / args[args.index("--out") + 1]).is_file()

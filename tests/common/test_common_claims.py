@@ -358,4 +358,4 @@ def test_claims_are_workflow_targets_and_dvc_outputs(tmp_path):
     for key in PAPERS:
         for target in (f"results/{key}/claims.csv", f"results/{key}/curves/training.png", f"results/{key}/table1.csv"):
             assert target in planned
-        assert {f"results/{key}/claims.csv": {"cache": False}} in dvc["stages"][key]["outs"]
+        assert {f"results/{key}/claims.csv": {"cache": False, "persist": True}} in dvc["stages"][key]["outs"]
