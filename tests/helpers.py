@@ -92,3 +92,50 @@ def rafdb_entries(n_train: int = 21, n_test: int = 7) -> list[tuple[str, int]]:
     return [(f"train_{i + 1:05d}.jpg", i % 7 + 1) for i in range(n_train)] + [
         (f"test_{i + 1:04d}.jpg", i % 7 + 1) for i in range(n_test)
     ]
+
+
+def jobs_planned(dry_run: str) -> dict[str, int]:
+    """rule -> job count, from the `Job stats` table of a Snakemake dry run."""
+    if "Job stats:" not in dry_run:  # "Nothing to be done"
+        return {}
+    table = dry_run.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def views_within_dvc_params(workdir: Path, paper: str, raw_config: dict) -> list[str]:
+    """Every key a job of `workdir` read (its view files) that the paper's DVC stage does not list, with the
+    demo override that would change it: `dvc repro` must rerun the stage whenever a job's value changes."""
+    from affrepro import jobconfig
+
+    listed = jobconfig.paper_keys(paper)
+
+    def covered(dotted: str) -> bool:
+        return any(dotted == key or dotted.startswith(key + ".") for key in listed)
+
+    overrides = list(_leaves(raw_config["demo"]["overrides"]))
+    missing = []
+    for view in sorted((workdir / "work" / "config").glob("*.yaml")):
+        header = yaml.safe_load(view.read_text())[jobconfig.VIEW_KEY]
+        if "module" not in header:
+            continue
+        for key in header["keys"]:
+            if key != "profile" and not covered(key):  # profile: where the datasets are (datasets.* are listed)
+                missing.append(f"{header['module']}: {key}")
+            for leaf in overrides:
+                related = leaf == key or leaf.startswith(key + ".") or key.startswith(leaf + ".")
+                if related and not covered(f"demo.overrides.{leaf}"):
+                    missing.append(f"{header['module']}: demo.overrides.{leaf}")
+    return missing
+
+
+def _leaves(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"

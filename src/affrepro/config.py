@@ -11,15 +11,13 @@ only the effective config, and its hash goes into every table's provenance.
 from __future__ import annotations
 
 import copy
-import re
-import sys
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from affrepro.emi.extractors import AUDIO, VISUAL
-from affrepro.files import sha256_json, write_text
+from affrepro.files import sha256_json
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -255,6 +253,39 @@ SUBSTITUTE_FIX = {
 }
 
 
+def _substitute(config: dict, paper: str, component: str) -> tuple[str, str] | None:
+    """The stand-in that runs for one component (an extractor or an ECAN dataset) on real data, if any."""
+    if component in ("au", "mfcc"):  # no pretrained weights; AUs may come from OpenFace or its approximation
+        if component == "au" and paper == "emi" and config["extractors"]["openface"]["bin"] is None:
+            return "openface:au", (
+                "extractors.openface.bin is null: the crop-based AU approximation (affrepro.features.au) runs instead of OpenFace 2.0"
+            )
+        return None
+    if paper == "ecan":
+        if component == "rafdb" and dataset_location(config, "rafdb") is not None:
+            if config["ecan"]["rafdb"]["weights"] == "random":
+                return "encoder:rafdb", (
+                    "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+                )
+        return None
+    if config["extractors"][component]["weights"] == "random":
+        return f"extractor:{component}", (
+            f"extractors.{component}.weights is `random`: a random-init {component} runs instead of the paper's pretrained model"
+        )
+    return None
+
+
+def substitute_keys(config: dict, paper: str, components: list[str]) -> list[str]:
+    """The config keys `substitutes_used(config, paper, components)` reads (a job's view lists them)."""
+    if paper == "ecan":
+        return ["datasets.rafdb", "ecan.rafdb.weights"] if "rafdb" in components else []
+    if config["profile"] == "demo":
+        return ["profile"]
+    return ["profile"] + [
+        "extractors.openface.bin" if c == "au" else f"extractors.{c}.weights" for c in components if c != "mfcc"
+    ]
+
+
 def substitutes(config: dict, paper: str) -> dict[str, str]:
     """Stand-ins that would run on real data instead of the paper's models: {component: what runs instead}.
 
@@ -263,35 +294,23 @@ def substitutes(config: dict, paper: str) -> dict[str, str]:
     `openface:`, `encoder:`). The demo always uses stand-ins and every demo
     note says so, so only real datasets count here.
     """
-    found = {}
-    if config["profile"] != "demo":
-        for extractor in sorted(set(weighted_extractors(config, paper))):
-            if config["extractors"][extractor]["weights"] == "random":
-                found[f"extractor:{extractor}"] = (
-                    f"extractors.{extractor}.weights is `random`: a random-init {extractor} runs instead of the paper's pretrained model"
-                )
-        if (
-            paper == "emi"
-            and "au" in used_extractors(config, paper)
-            and config["extractors"]["openface"]["bin"] is None
-        ):
-            found["openface:au"] = (
-                "extractors.openface.bin is null: the crop-based AU approximation (affrepro.features.au) runs instead of OpenFace 2.0"
-            )
-    if (
-        paper == "ecan"
-        and dataset_location(config, "rafdb") is not None
-        and config["ecan"]["rafdb"]["weights"] == "random"
-    ):
-        found["encoder:rafdb"] = (
-            "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
-        )
-    return found
+    components = used_extractors(config, paper) if paper != "ecan" else ["rafdb"]
+    return dict(substitutes_used_items(config, paper, components))
+
+
+def substitutes_used_items(config: dict, paper: str, components: list[str]) -> list[tuple[str, str]]:
+    """(key, text) of each stand-in among `components`: extractors in name order, then OpenFace's, then encoders.
+    Reads only those components' keys (a job's config view lists them, affrepro.jobconfig)."""
+    if paper != "ecan" and config["profile"] == "demo":
+        return []
+    found = [s for c in sorted(set(components)) if (s := _substitute(config, paper, c)) is not None]
+    order = {"extractor": 0, "openface": 1, "encoder": 2}
+    return sorted(found, key=lambda item: order[item[0].split(":", 1)[0]])
 
 
 def substitutes_used(config: dict, paper: str, components: list[str]) -> list[str]:
     """The substitutes a job using `components` (extractor or ECAN dataset names) ran with: its metrics file's `substitutes`."""
-    return [text for key, text in substitutes(config, paper).items() if key.split(":", 1)[1] in components]
+    return [text for _, text in substitutes_used_items(config, paper, components)]
 
 
 def missing_weights(config: dict, paper: str) -> list[str]:
@@ -347,21 +366,7 @@ def load_config(path: str | Path = REPO_ROOT / "config.yaml") -> dict:
     config = read_yaml(path, error=ConfigError)
     validate_config(config, source=str(path))
     check_consistency(config, source=str(path))
-    check_resolved(config, path)
     return config
-
-
-RESOLVED_NAME = re.compile(r"config-([0-9a-f]{16})\.yaml")
-
-
-def check_resolved(config: dict, path: Path) -> None:
-    """A resolved config (work/config/config-<hash>.yaml) must hold what its name's hash says: it is derived, not edited."""
-    named = RESOLVED_NAME.fullmatch(path.name)
-    if named and path.parent.name == "config" and config_hash(config) != named.group(1):
-        raise ConfigError(
-            f"{path}: its content no longer matches the hash in its name (edited by hand?); edit config.yaml "
-            f"(or pass --config to snakemake) instead, delete {path} and rerun"
-        )
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -465,29 +470,3 @@ def mixed_data_notice(config: dict, paper: str) -> str | None:
 
 def config_hash(config: dict) -> str:
     return sha256_json(config)[:16]
-
-
-def resolved_config_path(config: dict) -> str:
-    """Where the workflow keeps the validated config its jobs read (content-addressed, relative to the working directory)."""
-    return f"work/config/config-{config_hash(config)}.yaml"
-
-
-def write_resolved_config(config: dict, path: str | Path) -> None:
-    """Write the validated config for the jobs (once per content; a copy edited by hand is written again, with a
-    warning); a full or read-only disk is named, not a traceback."""
-    if Path(path).exists():
-        try:
-            if config_hash(read_yaml(path)) == config_hash(config):
-                return
-        except ConfigError:
-            pass
-        print(
-            f"warning: {path} did not hold the config its name says (edited by hand?); writing it again",
-            file=sys.stderr,
-        )
-    try:
-        write_text(path, yaml.safe_dump(dict(config), sort_keys=True))
-    except OSError as error:
-        raise ConfigError(
-            f"cannot write the resolved config {path} ({error.strerror or error}); free space or make the working directory writable, then rerun"
-        ) from error

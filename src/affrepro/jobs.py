@@ -16,7 +16,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from affrepro.config import effective_config, load_config
+from affrepro import jobconfig
+from affrepro.config import effective_config, load_config, read_yaml
 
 PATH = {"type": Path, "required": True}
 PATHS = {"type": Path, "nargs": "+", "required": True}
@@ -43,13 +44,19 @@ def parse(
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = paper_config(args.config, paper) if paper else None
-    if config is not None and args.threads is not None:
-        config["compute"]["threads"] = args.threads
+    if config is not None and dict.__contains__(config, "compute"):
+        # A plain dict: compute.threads is the rule's {threads}, not a key the job's view lists.
+        compute = dict(jobconfig.plain(config["compute"]))
+        config["compute"] = compute | ({"threads": args.threads} if args.threads is not None else {})
     return config, args
 
 
 def paper_config(path: str | Path, paper: str) -> dict:
-    """The config a paper's jobs run with: validated, demo overrides applied on demo data."""
+    """The config a paper's jobs run with: the job's view as the workflow wrote it (affrepro.jobconfig), or a
+    whole config.yaml (a job run by hand), validated, with the demo overrides applied on demo data."""
+    content = read_yaml(path)
+    if jobconfig.is_view(content):
+        return jobconfig.load_view(content, path)
     return effective_config(load_config(path), paper)
 
 

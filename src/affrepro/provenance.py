@@ -6,6 +6,7 @@ import os
 import subprocess
 
 from affrepro.config import REPO_ROOT, config_hash, demo_overrides
+from affrepro.jobconfig import plain
 from affrepro.papers import load_paper
 
 
@@ -50,7 +51,7 @@ def common(config: dict, paper: str | None = None) -> dict:
     kind = config["profile"]
     return {
         "profile": kind,
-        "config_hash": config_hash(config),
+        "config_hash": config_hash(plain(config)),  # the paper's keys (its record, affrepro.jobconfig)
         "git_revision": git_revision(),
         "table_job_code_version": os.environ.get(
             "AFFREPRO_CODE", "unknown (not run by the workflow)"

@@ -154,7 +154,7 @@ def test_every_value_a_rule_hands_to_a_shell_is_quoted():
 
 
 def test_a_dry_run_plans_and_a_real_run_names_an_unwritable_config(tmp_path):
-    """`work/config` is a file here, so the resolved config cannot be written (as on a full or read-only disk)."""
+    """`work/config` is a file here, so the config files cannot be written (as on a full or read-only disk)."""
     workdir = workdir_with(tmp_path, helpers.repo_config())
     (workdir / "work").mkdir()
     (workdir / "work" / "config").write_text("in the way")
@@ -163,7 +163,7 @@ def test_a_dry_run_plans_and_a_real_run_names_an_unwritable_config(tmp_path):
     assert sorted(p.name for p in (workdir / "work").iterdir()) == ["config"]
     proc = helpers.snakemake_run(workdir, "work/data/fer2013/fer2013.csv.gz")
     assert proc.returncode != 0 and re.search(
-        r"cannot write the resolved config work/config/config-\w+\.yaml", message(proc)
+        r"cannot write the config file work/config/[\w.-]+-[0-9a-f]{16}\.yaml", message(proc)
     )
     assert "Traceback" not in message(proc) and not (workdir / "work" / "data").exists()
 

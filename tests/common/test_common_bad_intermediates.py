@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from affrepro import jobs
-from affrepro.config import ConfigError, load_config, resolved_config_path, write_resolved_config
+from affrepro import jobconfig, jobs
+from affrepro.config import ConfigError, effective_config
 from affrepro.features import save_features
 from affrepro.files import CorruptFileError, read_json, write_json
 from affrepro.store import open_store, pack
@@ -49,17 +49,17 @@ def test_non_finite_values_in_a_packed_store_name_the_store_and_the_sample(tmp_p
         pack("x", {"train": ["c"]}, {"c": tmp_path / "c.npz"}, tmp_path / "q", tmp_path / "q.json")
 
 
-def test_a_hand_edited_resolved_config_is_refused_by_jobs_and_rewritten_by_the_workflow(tmp_path, monkeypatch, capsys):
+def test_a_hand_edited_job_config_is_refused_by_jobs_and_rewritten_by_the_workflow(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    config = helpers.repo_config()
-    path = resolved_config_path(config)
-    write_resolved_config(config, path)
-    assert load_config(path) == config
+    config = effective_config(helpers.repo_config(), "emi")
+    path, content = jobconfig.view_file("emi.train", config, feature_set="aus")
+    jobconfig.write_view(path, content)
+    assert jobs.paper_config(path, "emi")["emi"]["train"] == config["emi"]["train"]
     edited = yaml.safe_load(open(path).read())
     edited["emi"]["train"]["epochs"] = 1
     (tmp_path / path).write_text(yaml.safe_dump(edited))
     with pytest.raises(ConfigError, match=rf"{re.escape(path)}: its content no longer matches the hash in its name"):
         jobs.parse("a job", "emi", ["--config", path])
-    write_resolved_config(config, path)  # the workflow's start writes it again from config.yaml, and says so
+    jobconfig.write_view(path, content)  # the workflow's start writes it again, and says so
     assert "edited by hand?" in capsys.readouterr().err
-    assert load_config(path) == config
+    assert jobs.paper_config(path, "emi")["emi"]["train"] == config["emi"]["train"]

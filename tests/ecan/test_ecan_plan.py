@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from affrepro import jobconfig
 from affrepro.config import effective_config, validate_config
 from affrepro.demo.expressions import write_fer2013
 from affrepro.ecan import aggregate, plan, report
@@ -308,10 +309,9 @@ def test_real_rafdb_with_demo_fer2013_keeps_every_setting_the_user_gave(tmp_path
         resolved["ecan"]["fer2013"]["epochs"] == raw["demo"]["overrides"]["ecan"]["fer2013"]["epochs"] == 3
     )  # the demo dataset's own override
     rafdb_setting = next(setting for setting in plan.setting_runs(resolved) if setting.startswith("rafdb-"))
-    assert (
-        plan.run_inputs(resolved, rafdb_setting)["settings"]["rafdb"]["epochs"] == 1
-        and plan.run_inputs(resolved, rafdb_setting)["compute"]["precision"] == "fp32"
-    )
+    _, job_view = jobconfig.view_file("ecan.train", resolved, setting=rafdb_setting)  # what the job reads
+    assert job_view["ecan"]["rafdb"]["epochs"] == 1 and job_view["compute"] == {"device": "auto", "precision": "fp32"}
+    assert "fer2013" not in job_view["ecan"] and "fer2013" not in job_view["datasets"]
     assert (
         report.profile_note(resolved)
         == "ours: RAF-DB real, FER2013 demo; demo budget for FER2013, reduced budget for the real data (see provenance)"

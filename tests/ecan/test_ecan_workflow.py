@@ -6,6 +6,8 @@ import helpers
 import pandas as pd
 import pytest
 
+from affrepro.config import effective_config
+from affrepro.ecan import plan
 from affrepro.papers import load_paper
 
 
@@ -65,6 +67,21 @@ def test_tiny_ecan_demo_tables_and_figures(tmp_path):
     assert table3.set_index("Loss Function").loc["ENSC", "Accuracy_ours"] == pytest.approx(
         round(100 * metrics["test"]["accuracy"], 2)
     )
+
+    # A changed config value reruns the jobs that read it and what they feed, no other (issue 21.1): RAF-DB's
+    # epochs retrain the RAF-DB settings, not FER2013's, and the data and their statistics stay.
+    config = tiny_ecan_config()
+    planned = helpers.jobs_planned(
+        helpers.run_tiny_config(
+            tmp_path / "ecan", "ecan", "-n", "ecan_tables", "--config", "ecan={rafdb: {epochs: 2}}"
+        ).stdout
+    )
+    rafdb_settings = [s for s in plan.setting_runs(effective_config(config, "ecan")) if s.startswith("rafdb-")]
+    assert (
+        planned["ecan_train"] == len(rafdb_settings) and planned["ecan_aggregate"] == len(plan.GROUPS) - 1
+    )  # not table5
+    assert not {"ecan_demo_rafdb", "ecan_demo_fer2013", "ecan_stats"} & set(planned), planned
+    assert helpers.views_within_dvc_params(tmp_path / "ecan", "ecan", config) == []
 
     # The Snakemake report shows each figure with the paper's caption, and the tables rendered.
     helpers.run_tiny_config(tmp_path / "ecan", "ecan", "--report", str(tmp_path / "report.html"), "ecan_tables")

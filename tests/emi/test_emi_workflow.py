@@ -7,7 +7,7 @@ import platform
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO, repo_config, run_in, run_tiny_config, tiny_config
+from helpers import REPO, jobs_planned, repo_config, run_in, run_tiny_config, tiny_config, views_within_dvc_params
 
 TABLES = ["table1", "table2", "table3", "table4"]
 EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json", "provenance.json")] + [
@@ -64,7 +64,7 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
         caption = yaml.safe_load((REPO / "papers/emi.yaml").read_text())["tables"][table]["caption"]
         assert f"EMI {table}.** {caption}" not in report and f"EMI {table}.</strong> {caption}" in report
     assert report.count('<th class=\\"head\\">rho_paper</th>') >= 2  # Tables 2 and 3, rendered
-    for name in ("training.png", "claims.csv", "claim_id", "config-"):
+    for name in ("training.png", "claims.csv", "claim_id", "paper-emi-"):
         assert name in report
 
     # The planted faults reached the pipeline: frames without a face were dropped, the silent track flagged.
@@ -94,6 +94,19 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
                 second / f"results/{table}.{ext}"
             ).read_bytes(), f"{table}.{ext} differs"
 
+    # A changed config value reruns the jobs that read it and what they feed, no other (issue 21.1): DINO's
+    # batch size reaches DINO's features, its store, the ViT branch and its fusion; compute.threads (each job
+    # runs its rule's {threads}) reaches nothing. Every key a job read is one DVC's stage lists.
+    def planned_with(value: str) -> dict[str, int]:
+        return jobs_planned(run_tiny_config(first, "emi", "-n", *EMI_TARGETS, "--config", value).stdout)
+
+    shards = len(list(first.glob("work/emi/faces/shard*.json")))
+    assert planned_with("compute={threads: 2}") == {}
+    dino = planned_with("extractors={dino: {batch_size: 7}}")
+    assert (dino["emi_features"], dino["emi_pack"], dino["emi_train"], dino["emi_aggregate"]) == (shards, 1, 1, 1)
+    assert not {"emi_prepare", "emi_demo_data", "emi_dataset_stats"} & set(dino), dino
+    assert views_within_dvc_params(first, "emi", tiny_emi_config()) == []
+
     # An edited label reaches the jobs that read labels (training, statistics, then what they feed), not the
     # faces, audio, features or stores (issue 21.4).
     splits = first / "work/data/hume_vidmimic2/train_split.csv"
@@ -104,17 +117,6 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     planned = jobs_planned(run_tiny_config(first, "emi", "-n", *EMI_TARGETS).stdout)
     assert planned["emi_train"] == len(tiny_emi_config()["emi"]["feature_sets"]) and planned["emi_dataset_stats"] == 1
     assert not {"emi_prepare", "emi_features", "emi_pack", "emi_demo_data"} & set(planned), planned
-
-
-def jobs_planned(dry_run: str) -> dict[str, int]:
-    """rule -> job count, from the `Job stats` table of a Snakemake dry run."""
-    table = dry_run.split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            counts[parts[0]] = int(parts[1])
-    return counts
 
 
 @pytest.mark.slow

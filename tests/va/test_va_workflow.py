@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import run_in, run_tiny_config, tiny_config
+from helpers import jobs_planned, run_in, run_tiny_config, tiny_config, views_within_dvc_params
 
 VA_TARGETS = [
     f"results/va/{table}.{ext}" for table in ("table1", "table2", "table2_nested") for ext in ("csv", "json")
@@ -109,3 +109,10 @@ def test_tiny_va_demo_six_folds_deterministic(tmp_path):
     assert_planted_faults_reached_the_pipeline(runs[0])
     for target in VA_TARGETS:
         assert (runs[0] / target).read_bytes() == (runs[1] / target).read_bytes(), f"{target} differs"
+    # A changed config value reruns the jobs that read it and what they feed, no other (issue 21.1): a new
+    # seed retrains every fold, and nothing before training reruns.
+    planned = jobs_planned(run_tiny_config(runs[0], "va", "-n", *VA_TARGETS, "--config", "va={seed: 1}").stdout)
+    folds = tiny_va_config()["va"]["cv"]["folds"]
+    assert planned["va_train_fold"] == 2 * folds and planned["va_aggregate"] == 2  # both selection protocols
+    assert not {"va_demo_data", "va_prepare", "va_features", "va_folds", "va_pack"} & set(planned), planned
+    assert views_within_dvc_params(runs[0], "va", tiny_va_config()) == []

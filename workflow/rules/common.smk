@@ -1,11 +1,11 @@
 # Shared machinery, no rules: imports, config validation, the resolved config every job reads,
 # dataset locations, the job command line, and the registries each paper's .smk fills.
 # Each paper's .smk needs only this file before it; results.smk holds the rules shared by the papers.
-import shlex
 import sys
 from pathlib import Path
 
 from affrepro import claims as paper_claims
+from affrepro import jobconfig
 from affrepro import papers
 from affrepro import resources as job_resources  # `resources` is Snakemake's own name in a Snakefile
 from affrepro.codeversion import code_version
@@ -18,9 +18,7 @@ from affrepro.config import (
     dataset_location,
     effective_config,
     mixed_data_notice,
-    resolved_config_path,
     validate_config,
-    write_resolved_config,
 )
 from affrepro.papers import PAPERS_DIR, load_paper
 from affrepro.tables import input_files
@@ -36,24 +34,46 @@ except ConfigError as error:
 if KEPT_OVER_DEMO:
     print(f"affrepro: --config value(s) kept over demo.overrides on demo data: {'; '.join(KEPT_OVER_DEMO)}", file=sys.stderr)
 
-# Jobs read the validated config from a content-addressed copy, so --config
-# overrides reach them too; a changed config gets a new file. It is written while
-# the workflow is read: in a fresh clone the new record is newer than the committed
-# tables, so `make reproduce` recomputes them rather than printing them (Snakemake
-# does not rerun a job whose output exists for an input a rule could still make).
-# Where it cannot be written (a full or read-only disk) a dry run still plans,
-# with the rule below standing for the file, and a real run stops at start.
-RESOLVED_CONFIG = resolved_config_path(config)
-try:
-    write_resolved_config(config, RESOLVED_CONFIG)
-    RESOLVED_CONFIG_ERROR = None
-except ConfigError as error:
-    RESOLVED_CONFIG_ERROR = error
+# Each job reads only the config keys its module lists (affrepro.jobconfig): the rule's `params: config=
+# job_config(...)` writes that view to a content-addressed file, so a changed value reruns exactly the jobs that
+# read it. The results rules of a paper also read its record, the config.yaml keys the paper's DVC stage lists
+# (dvc.yaml, checked against the jobs' keys by the tests): in a fresh clone the record is new, so
+# `make reproduce` recomputes the committed tables rather than printing them (Snakemake does not rerun a job
+# whose output exists for an input a rule could still make). Where a file cannot be written (a full or
+# read-only disk) a dry run still plans and a real run stops at start.
+CONFIG_WRITE_ERRORS = {}
+
+
+def write_config_file(path, content):
+    try:
+        jobconfig.write_view(path, content)
+    except OSError as error:
+        CONFIG_WRITE_ERRORS[path] = (
+            f"cannot write the config file {path} ({error.strerror or error}); free space or make the working "
+            "directory writable, then rerun"
+        )
+    return path
+
+
+def job_config(paper, module, /, **fields):
+    """A params function: the config view of `module`'s job (written now), its keys' fields from the job's
+    wildcards and from `fields` (name: value, or a function of the wildcards)."""
+
+    def path(wildcards):
+        values = dict(wildcards.items()) | {k: f(wildcards) if callable(f) else f for k, f in fields.items()}
+        return write_config_file(*jobconfig.view_file(module, PAPER_CONFIGS[paper], **values))
+
+    return path
+
+
+PAPER_RECORDS = {paper: jobconfig.paper_record(config, paper) for paper in papers.PAPERS}
+for _path, _content in PAPER_RECORDS.values():
+    write_config_file(_path, _content)
 
 
 onstart:
-    if RESOLVED_CONFIG_ERROR is not None:
-        sys.exit(f"affrepro: {RESOLVED_CONFIG_ERROR}")
+    if CONFIG_WRITE_ERRORS:
+        sys.exit("affrepro: " + "\n".join(CONFIG_WRITE_ERRORS.values()))
 
 
 # Where each dataset is read from: the configured location, or the demo a rule writes there.
@@ -106,15 +126,17 @@ def cluster_mb(job_mb):
     return job_resources.with_slurm_wrappers(job_mb, workflow.non_local_exec)
 
 
-def job(module, arguments="", reads=()):
-    """A job's shell command: one call into src/affrepro with the resolved config and the rule's {threads}
-    (the job's torch threads), everything into the rule's log.
+def job(module, arguments="", reads=(), config=True):
+    """A job's shell command: one call into src/affrepro with its config view (`config`: the rule's
+    params.config, from job_config) and the rule's {threads} (the job's torch threads), everything into the
+    rule's log.
 
     The command carries the hash of the job's code (its module, `reads`, and every affrepro module they
     import), so Snakemake's `code` rerun trigger reruns a job whenever the code it runs changes.
     """
     code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in reads))
-    return f"AFFREPRO_CODE={code} python -m affrepro.{module} --config {shlex.quote(RESOLVED_CONFIG)} --threads {{threads}} {arguments} > {{log:q}} 2>&1"
+    view = "--config {params.config:q} " if config else ""
+    return f"AFFREPRO_CODE={code} python -m affrepro.{module} {view}--threads {{threads}} {arguments} > {{log:q}} 2>&1"
 
 
 wildcard_constraints:

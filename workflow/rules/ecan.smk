@@ -47,7 +47,7 @@ for _dataset in ecan_plan.DATASETS:
             output:
                 index=ECAN_DATA_FILES[_dataset],
             params:
-                demo=config["demo"][_dataset],
+                config=job_config("ecan", "demo.expressions", dataset=_dataset),
                 dataset=_dataset,
                 out=folder_of("index", up=ECAN_DATA_DEPTH[_dataset]),
             conda:
@@ -71,8 +71,8 @@ rule ecan_train:
     wildcard_constraints:
         setting=ecan_plan.pattern(ECAN_SETTINGS),
     params:
+        config=job_config("ecan", "ecan.train"),
         data=lambda w: ECAN_DATA[ECAN_SETTING_SPECS[w.setting]["dataset"]],
-        run_inputs=lambda w: ecan_plan.run_inputs(ECAN, w.setting),
         content=lambda w: ECAN_CONTENT[ECAN_SETTING_SPECS[w.setting]["dataset"]],
     conda:
         "../../envs/affrepro.yaml"
@@ -94,6 +94,8 @@ rule ecan_aggregate:
         "work/ecan/experiments/{group}.json",
     wildcard_constraints:
         group=ecan_plan.pattern(ecan_plan.GROUPS),
+    params:
+        config=job_config("ecan", "ecan.aggregate"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -114,9 +116,9 @@ rule ecan_stats:
         datasets="work/ecan/datasets.json",
         augmentations="work/ecan/augmentations.json",
     params:
+        config=job_config("ecan", "ecan.stats"),
         rafdb=folder_of("rafdb", up=ECAN_DATA_DEPTH["rafdb"]),
         fer2013=folder_of("fer2013", up=ECAN_DATA_DEPTH["fer2013"]),
-        augment=ECAN["ecan"]["augment"],
         content=ECAN_CONTENT,
     conda:
         "../../envs/affrepro.yaml"
@@ -133,7 +135,7 @@ rule ecan_stats:
 
 rule ecan_figure:
     input:
-        RESOLVED_CONFIG,
+        PAPER_RECORDS["ecan"][0],  # common.smk: new in a fresh clone, so the committed figures are recomputed
         data=lambda w: "work/ecan/datasets.json" if w.figure == "figure6" else f"work/ecan/experiments/{w.figure}.json",
     output:
         png=update(
@@ -149,6 +151,7 @@ rule ecan_figure:
     wildcard_constraints:
         figure="figure[3467]",
     params:
+        config=job_config("ecan", "ecan.figures"),
         caption=lambda w: load_paper("ecan")["figures"][w.figure]["caption"],
     conda:
         "../../envs/affrepro.yaml"

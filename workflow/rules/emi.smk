@@ -41,7 +41,7 @@ if emi_plan.is_demo(EMI):
             splits=EMI_SPLIT_FILES,
             videos=[f"{EMI_ROOT}/raw/{s.key}.mp4" for s in EMI_SAMPLES],
         params:
-            demo=config["demo"]["hume_vidmimic2"],
+            config=job_config("emi", "demo.hume"),
             root=folder_of("splits"),  # the dataset root holds the split files
         conda:
             "../../envs/affrepro.yaml"
@@ -64,8 +64,7 @@ rule emi_prepare:
     wildcard_constraints:
         stage="faces|audio",
     params:
-        settings=lambda w: {k: EMI["preprocess"][k] for k in ("fps", "face_size", "mtcnn")} if w.stage == "faces" else EMI["preprocess"]["audio"],
-        compute=EMI["compute"],
+        config=job_config("emi", "emi.prepare"),
         root=EMI_ROOT,
         shards=EMI_SHARDS,
         partitions=EMI_PARTITIONS,
@@ -89,8 +88,7 @@ rule emi_features:
     output:
         "work/emi/features/{extractor}/shard{shard}.json",
     params:
-        settings=lambda w: EMI["extractors"]["openface" if w.extractor == "au" else w.extractor],
-        compute=EMI["compute"],
+        config=job_config("emi", "emi.features"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -113,6 +111,7 @@ rule emi_pack:
         manifest="work/emi/packed/{extractor}.json",
         store=directory("work/emi/packed/{extractor}"),
     params:
+        config=job_config("emi", "pack", paper="emi"),
         root=EMI_ROOT,
         partitions=EMI_PARTITIONS,
     conda:
@@ -135,10 +134,7 @@ rule emi_train:
         metrics="work/emi/runs/{feature_set}/metrics.json",
         predictions="work/emi/runs/{feature_set}/predictions.csv",
     params:
-        spec=lambda w: EMI["emi"]["feature_sets"][w.feature_set],
-        seeds=EMI["emi"]["seeds"],
-        train=EMI["emi"]["train"],
-        model=EMI["emi"]["model"],
+        config=job_config("emi", "emi.train"),
         root=folder_of("splits"),
         labels=EMI_LABELS_CONTENT,
     conda:
@@ -166,7 +162,7 @@ rule emi_aggregate:
         metrics="work/emi/fusion/{fusion}/metrics.json",
         predictions="work/emi/fusion/{fusion}/predictions.csv",
     params:
-        members=lambda w: EMI["emi"]["fusions"][w.fusion],
+        config=job_config("emi", "emi.aggregate"),
         root=folder_of("splits"),
     conda:
         "../../envs/affrepro.yaml"
@@ -187,10 +183,12 @@ rule emi_aggregate:
 
 rule emi_submission:
     input:
-        RESOLVED_CONFIG,
+        PAPER_RECORDS["emi"][0],  # common.smk: new in a fresh clone, so the committed file is recomputed
         predictions=f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
     output:
         update("results/emi/submission_test.csv"),
+    params:
+        config=job_config("emi", "emi.aggregate"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -212,6 +210,7 @@ rule emi_dataset_stats:
     output:
         "work/emi/dataset_stats.json",
     params:
+        config=job_config("emi", "emi.stats"),
         root=folder_of("splits"),
         labels=EMI_LABELS_CONTENT,
     conda:

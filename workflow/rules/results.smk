@@ -8,24 +8,27 @@
 
 
 localrules:
-    resolved_config,
+    paper_config,
 
 
-rule resolved_config:
+# A paper's record (common.smk), written when the workflow is read; this rule stands for it in the report
+# and where it could not be written then.
+rule paper_config:
     output:
-        report(RESOLVED_CONFIG, caption="../report/config.rst", category="configuration"),
+        report("work/config/paper-{paper}-{hash}.yaml", caption="../report/config.rst", category="configuration"),
+    wildcard_constraints:
+        hash="[0-9a-f]{16}",
     log:
-        "logs/resolved_config.log",
+        "logs/{paper}/config-{hash}.log",
     run:
-        write_resolved_config(config, output[0])
+        jobconfig.write_view(output[0], PAPER_RECORDS[wildcards.paper][1])
         Path(log[0]).write_text(f"wrote {output[0]}\n")
 
 
 rule paper_table:
     input:
-        # The tables depend on the config they were computed with; in a fresh
-        # clone this record is new, so the committed tables are recomputed.
-        config=RESOLVED_CONFIG,
+        # The paper's record (common.smk): new in a fresh clone, so the committed tables are recomputed.
+        config=lambda w: PAPER_RECORDS[w.paper][0],
         paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
         runs=lambda w: input_files(load_paper(w.paper), w.table),
         provenance=lambda w: list(PROVENANCE[w.paper].values()),
@@ -42,6 +45,7 @@ rule paper_table:
         json=update("results/{paper}/{table}.json"),
         sidecar=update("results/{paper}/{table}.provenance.json"),
     params:
+        config=lambda w: PAPER_RECORDS[w.paper][0],  # the provenance reads the paper's keys: its record
         provenance=lambda w: [f"{name}={path}" for name, path in PROVENANCE[w.paper].items()],
         caption=lambda w: load_paper(w.paper)["tables"][w.table]["caption"],
     conda:
@@ -87,7 +91,7 @@ rule paper_curves:
         mem_mb=job_resources.small_job_mem_mb("paper_curves"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("curves", "--paper {wildcards.paper:q} --metrics {input:q} --out {output.csv:q} --png {output.png:q}")
+        job("curves", "--paper {wildcards.paper:q} --metrics {input:q} --out {output.csv:q} --png {output.png:q}", config=False)
 
 
 # A verdict per claim of the paper (affrepro.claims, README "Claims"): every number of its tables and the
@@ -117,4 +121,4 @@ rule paper_claims:
         mem_mb=job_resources.small_job_mem_mb("paper_claims"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("claims", "--paper {wildcards.paper:q} --tables {input.tables:q} --runs {input.runs:q} --out {output:q}")
+        job("claims", "--paper {wildcards.paper:q} --tables {input.tables:q} --runs {input.runs:q} --out {output:q}", config=False)

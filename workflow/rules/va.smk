@@ -33,8 +33,8 @@ if uses_demo(VA, "va"):
         output:
             annotations=va_plan.annotation_files(VA, VA_ROOT),
         params:
+            config=job_config("va", "demo.affwild2"),
             root=folder_of("annotations", up=va_plan.ANNOTATION_DEPTH),
-            demo=VA["demo"]["affwild2"],
         conda:
             "../../envs/affrepro.yaml"
         log:
@@ -55,9 +55,9 @@ rule va_prepare:
         manifest="work/va/prepare/shard{shard}.json",
         trials=directory("work/va/prepare/shard{shard}"),
     params:
+        config=job_config("va", "va.prepare"),
         root=folder_of("annotations", up=va_plan.ANNOTATION_DEPTH),
         shards=len(VA_SHARDS),
-        settings=VA["va"]["preprocess"],
         content=lambda w: content_digest(va_plan.shard_files(VA, VA_ROOT, int(w.shard), len(VA_SHARDS))),
     conda:
         "../../envs/affrepro.yaml"
@@ -80,8 +80,7 @@ rule va_features:
     wildcard_constraints:
         va_extractor="|".join(va_plan.EXTRACTORS),
     params:
-        settings=lambda w: VA["extractors"].get(w.va_extractor),
-        compute=VA["compute"],
+        config=job_config("va", "va.features"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -101,7 +100,7 @@ rule va_folds:
     output:
         "work/va/folds.json",
     params:
-        cv=VA["va"]["cv"],
+        config=job_config("va", "va.folds"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -125,6 +124,7 @@ rule va_pack:
     wildcard_constraints:
         va_extractor="|".join(va_plan.EXTRACTORS),
     params:
+        config=job_config("va", "pack", paper="va"),
         root=VA_ROOT,
     conda:
         "../../envs/affrepro.yaml"
@@ -150,9 +150,7 @@ rule va_train_fold:
         fold=r"\d+",
         protocol="|".join(VA_PROTOCOLS),
     params:
-        model=VA["va"]["model"],
-        train=VA["va"]["train"],
-        seed=VA["va"]["seed"],
+        config=job_config("va", "va.train"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -187,4 +185,4 @@ rule va_aggregate:
         mem_mb=job_resources.small_job_mem_mb("va_aggregate"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("va.aggregate", "--metrics {input:q} --out {output:q}")
+        job("va.aggregate", "--metrics {input:q} --out {output:q}", config=False)

@@ -18,7 +18,6 @@ import numpy as np
 import soundfile as sf
 
 from affrepro import jobs
-from affrepro.config import load_config
 from affrepro.data.hume import LABELS
 from affrepro.demo import synth, write_dataset
 from affrepro.files import write_json
@@ -124,11 +123,14 @@ def generate(params: dict, root: Path) -> None:
     )
 
 
+CONFIG_KEYS = ("demo.hume_vidmimic2",)  # affrepro.jobconfig
+
+
 def main(argv: list[str] | None = None) -> None:
-    _, args = jobs.parse(
-        __doc__, None, argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"}
+    config, args = jobs.parse(
+        __doc__, "emi", argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"}
     )
-    params = load_config(args.config)["demo"]["hume_vidmimic2"]
+    params = config["demo"]["hume_vidmimic2"]
     write_dataset(args.out, lambda root: generate(params, root))
 
 

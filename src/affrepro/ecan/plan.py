@@ -61,6 +61,28 @@ def run_id(run: dict) -> str:
     return f"{setting_id(run)}-s{run['seed']}"
 
 
+SETTING_ID = re.compile(
+    r"(?P<dataset>[a-z0-9]+)-(?P<augment>[a-z]+)-(?P<losses>[a-z+]+)-l1_(?P<lambda1>.+?)-l2_(?P<lambda2>.+?)-V(?P<V>\d+)"
+)
+
+
+def parse_setting(setting: str) -> dict:
+    """A setting id's spec (without its seed): the inverse of `setting_id`, so a training job needs no more
+    of the config than its own setting's values (affrepro.jobconfig)."""
+    match = SETTING_ID.fullmatch(setting)
+    try:
+        spec = match.groupdict() | {
+            "lambda1": float(match["lambda1"]),
+            "lambda2": float(match["lambda2"]),
+            "V": int(match["V"]),
+        }
+    except (TypeError, ValueError):
+        spec = None
+    if spec is None or spec["dataset"] not in DATASETS or setting_id(spec) != setting:
+        raise ValueError(f"{setting!r} is not an ECAN setting id (e.g. rafdb-strong-ensc+mva-l1_0.2-l2_0.7-V5)")
+    return spec
+
+
 def _changes(experiments: dict) -> dict[str, dict]:
     """Experiment name (`<group>/<row...>`) -> what its runs change from the defaults."""
     named: dict[str, dict] = {}
@@ -129,19 +151,6 @@ def group_runs(config: dict, group: str) -> dict[str, list[str]]:
 def group_run_ids(config: dict, group: str) -> list[str]:
     """Every run id one group reads, once each (an aggregation job's inputs)."""
     return list(dict.fromkeys(r for ids in group_runs(config, group).values() for r in ids))
-
-
-def run_inputs(config: dict, setting: str) -> dict:
-    """Every config value the runs of a setting read (a rule's params: changing one reruns them)."""
-    ecan, all_runs = config["ecan"], runs(config)
-    run_spec = {k: v for k, v in all_runs[setting_runs(config)[setting][0]].items() if k != "seed"}
-    return {
-        "spec": run_spec,
-        "seeds": ecan["seeds"],
-        "settings": {k: ecan[k] for k in ("loss", "model", "train", run_spec["dataset"])},
-        "augment": ecan["augment"][run_spec["dataset"]],
-        "compute": config["compute"],
-    }
 
 
 def largest_V(config: dict) -> tuple[int, str]:

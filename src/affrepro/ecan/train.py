@@ -39,11 +39,23 @@ from affrepro.ecan import augment, losses, plan, prepare
 from affrepro.environment import record as environment_record
 from affrepro.features.weights import parse_weights
 from affrepro.files import write_json
+from affrepro.jobconfig import StrictConfig, plain
 from affrepro.metrics import classification_scores
 from affrepro.models.ecan import ECAN, MemoryBank
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 
 N_CLASSES = 7
+
+
+def config_keys(config: dict, setting: str, **_) -> list[str]:
+    """The config keys a training job reads (affrepro.jobconfig): its dataset's, never the other's."""
+    dataset = plan.parse_setting(setting)["dataset"]
+    return ["compute.device", "compute.precision", "ecan.loss", "ecan.model", "ecan.train", "ecan.seeds"] + [
+        f"ecan.{dataset}",
+        f"ecan.augment.{dataset}",
+        f"datasets.{dataset}",
+        *(["datasets.rafdb"] if dataset == "rafdb" else []),  # substitutes_used: a real RAF-DB's encoder
+    ]
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,8 @@ class Settings:
     @classmethod
     def from_config(cls, config: dict, spec: dict) -> Settings:
         """The spec over ecan.defaults (plan.spec), with the config values of its dataset."""
-        ecan, run = config["ecan"], plan.spec(config, **spec)
+        # A complete spec (a training job's: its setting and seed) needs neither ecan.defaults nor ecan.seeds.
+        ecan, run = config["ecan"], spec if set(plan.SPEC_KEYS) <= set(spec) else plan.spec(config, **spec)
         loss, model, train, dataset = ecan["loss"], ecan["model"], ecan["train"], ecan[run["dataset"]]
         return cls(
             **run,
@@ -135,7 +148,7 @@ class Settings:
             epochs=dataset["epochs"],
             input_size=dataset["input_size"],
             weights=dataset["weights"],
-            augmentations=ecan["augment"],
+            augmentations=plain(ecan["augment"]),
             compute=config["compute"],
         )
 
@@ -398,10 +411,10 @@ def run_output(
     `splits` are the (train, val, test) of the run's dataset when the caller has loaded them already;
     `checkpoint` is where the run saves every epoch and resumes from (affrepro.training).
     """
-    runs = plan.runs(config)
-    if run_id not in runs:
-        raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(runs))}")
-    spec = runs[run_id]
+    setting, _, seed = run_id.rpartition("-s")
+    spec = plan.parse_setting(setting) | {"seed": int(seed)}
+    if not isinstance(config, StrictConfig) and run_id not in plan.runs(config):  # a whole config.yaml, run by hand
+        raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(plan.runs(config)))}")
     if splits is None:
         splits = load_run_splits(config, spec["dataset"], location)
     result = run(Settings.from_config(config, spec), *splits, checkpoint=checkpoint)
@@ -422,15 +435,21 @@ def load_run_splits(config: dict, dataset: str, location: str) -> tuple:
 
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "ecan", argv, setting=jobs.TEXT, data=jobs.PATH, out=jobs.PATHS)
-    setting_runs = plan.setting_runs(config)
-    if args.setting not in setting_runs:
-        raise SystemExit(f"unknown ECAN setting {args.setting!r}; the config plans: {', '.join(sorted(setting_runs))}")
-    run_ids = setting_runs[args.setting]
+    if not isinstance(config, StrictConfig):  # a whole config.yaml (a job run by hand): the setting must be planned
+        if args.setting not in (setting_runs := plan.setting_runs(config)):
+            raise SystemExit(
+                f"unknown ECAN setting {args.setting!r}; the config plans: {', '.join(sorted(setting_runs))}"
+            )
+    try:
+        spec = plan.parse_setting(args.setting)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    run_ids = [plan.run_id(spec | {"seed": seed}) for seed in config["ecan"]["seeds"]]
     if len(args.out) != len(run_ids):
         raise SystemExit(
             f"--out names {len(args.out)} file(s); setting {args.setting} has {len(run_ids)} run(s): {', '.join(run_ids)}"
         )
-    splits = load_run_splits(config, plan.runs(config)[run_ids[0]]["dataset"], str(args.data))
+    splits = load_run_splits(config, spec["dataset"], str(args.data))
     checkpoints = [checkpoint_path(out) for out in args.out]
     for run_id, out, checkpoint in zip(run_ids, args.out, checkpoints):
         write_json(out, run_output(config, run_id, str(args.data), splits, checkpoint))

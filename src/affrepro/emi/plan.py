@@ -45,6 +45,11 @@ def _read_samples(root: str, stamp: tuple) -> tuple[hume.Sample, ...]:
     return tuple(hume.load_samples(Path(root)))
 
 
+def sample_keys(config: dict) -> list[str]:
+    """The config keys `samples` (and so `shard`, `partition_keys`, `labelled_splits`) reads."""
+    return ["datasets.hume_vidmimic2"] + (["demo.hume_vidmimic2"] if is_demo(config) else [])
+
+
 def is_demo(config: dict) -> bool:
     return config["datasets"]["hume_vidmimic2"]["root"] is None
 

@@ -54,7 +54,19 @@ def check_audio(name: str, trial: dict) -> None:
         )
 
 
+def config_keys(config: dict, va_extractor: str, **_) -> list[str]:
+    """The config keys a feature job reads (affrepro.jobconfig): its extractor's settings (MFCC has none)."""
+    return ["compute.device", "compute.precision"] + ([] if va_extractor == "mfcc" else [f"extractors.{va_extractor}"])
+
+
 def make_encoder(config: dict, extractor: str, device):
+    if extractor == "mfcc":
+
+        def encode(trial):
+            signal, rate = sf.read(trial["audio"], dtype="float32")
+            return mfcc.extract(signal, audio_times(trial, len(signal), rate))
+
+        return encode, {"weights": "none (torchaudio MFCC, 13 + delta + delta-delta)"}
     settings = config["extractors"]
     precision = config["compute"]["precision"]
     if extractor == "iresnet50":
@@ -82,13 +94,6 @@ def make_encoder(config: dict, extractor: str, device):
             )
 
         return encode, {"weights": spec.provenance()}
-    if extractor == "mfcc":
-
-        def encode(trial):
-            signal, rate = sf.read(trial["audio"], dtype="float32")
-            return mfcc.extract(signal, audio_times(trial, len(signal), rate))
-
-        return encode, {"weights": "none (torchaudio MFCC, 13 + delta + delta-delta)"}
     raise ValueError(f"unknown VA extractor {extractor!r}; known: {', '.join(plan.EXTRACTORS)}")
 
 

@@ -20,6 +20,11 @@ EXTRACTORS = ("iresnet50", "vggish", "mfcc")
 AUDIO_EXTRACTORS = ("vggish", "mfcc")
 
 
+def trial_keys(config: dict) -> list[str]:
+    """The config keys `annotated` (and so `trials`, `shard`) reads."""
+    return ["datasets.affwild2"] + (["demo.affwild2"] if uses_demo(config, "va") else [])
+
+
 def annotated(config: dict, root: str | Path) -> dict[str, list[str]]:
     """Annotated trial names per split (train, valid), each in the loader's order."""
     if uses_demo(config, "va"):

@@ -1,0 +1,199 @@
+"""The part of the config one workflow job reads: a job reruns when, and only when, a value it reads changes.
+
+Each job module lists the config keys it reads, `CONFIG_KEYS`: dotted keys whose `{field}`s the rule fills
+from the job's wildcards (e.g. "extractors.{extractor}"), or a function `config_keys(config, **fields)` where
+the keys follow from the config (an EMI feature set reads its extractors' settings). The workflow writes the
+paper's effective config (demo overrides applied) cut down to those keys, `view`, to
+work/config/<module>-<hash>.yaml and names that file on the job's command line. The file's name, and so the
+job's params, changes exactly when one of those values changes: Snakemake's params trigger reruns that job and
+no other.
+
+A job reads its view strictly (`StrictConfig`): looking up, testing or listing a key that no listed key covers
+raises `UndeclaredKeyError`, naming the key and the module. A list that forgets a key therefore fails the
+first time the job runs (the tiny workflow tests run every job), never silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import yaml
+
+from affrepro.config import REPO_ROOT, ConfigError, effective_config
+from affrepro.files import sha256_json, write_text
+
+VIEW_KEY = "job_config"  # the view file's header: {"module": ..., "keys": [...]}; the values are beside it
+
+
+class UndeclaredKeyError(RuntimeError):
+    """A job read a config key its module does not list (not a KeyError, so no `except KeyError` hides it)."""
+
+
+def _covers(declared: tuple[str, ...], dotted: str) -> bool:
+    """Whether `dotted` is a listed key, inside one, or on the way to one."""
+    return any(dotted == d or dotted.startswith(d + ".") or d.startswith(dotted + ".") for d in declared)
+
+
+class StrictConfig(dict):
+    """A config node above the listed keys (their values are plain dicts and lists).
+
+    Present keys read as usual; a missing key that a listed key covers is missing as in any dict (`get` gives
+    the default); any other key raises UndeclaredKeyError, and so does listing the node's keys, since the
+    listing would show only the keys the module asked for.
+    """
+
+    def __init__(self, values: dict, prefix: str, declared: tuple[str, ...], module: str):
+        super().__init__(values)
+        self.prefix, self.declared, self.module = prefix, declared, module
+
+    def _check(self, key) -> None:
+        if not _covers(self.declared, f"{self.prefix}{key}"):
+            raise UndeclaredKeyError(
+                f"{self.module} read the config key {self.prefix}{key}, which its CONFIG_KEYS do not list "
+                f"({', '.join(self.declared)}); add it there (affrepro.jobconfig)"
+            )
+
+    def __missing__(self, key):
+        self._check(key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        self._check(key)
+        return default
+
+    def __contains__(self, key) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        self._check(key)
+        return False
+
+    def _listing(self, *_):
+        raise UndeclaredKeyError(
+            f"{self.module} listed the keys of config {self.prefix.rstrip('.') or '(top level)'}, of which its view "
+            f"holds only {', '.join(self.declared)}; list the whole key in CONFIG_KEYS (affrepro.jobconfig)"
+        )
+
+    __iter__ = keys = values = items = __len__ = _listing
+
+    def plain(self) -> dict:
+        """The node's values as plain dicts (for writing the view back)."""
+        return {
+            key: value.plain() if isinstance(value, StrictConfig) else value
+            for key, value in ((k, dict.__getitem__(self, k)) for k in dict.keys(self))
+        }
+
+    def __reduce__(self):
+        return (StrictConfig, (self.plain(), self.prefix, self.declared, self.module))
+
+
+def plain(node: dict) -> dict:
+    """A config node as plain dicts (a StrictConfig's values, or the node itself)."""
+    return node.plain() if isinstance(node, StrictConfig) else node
+
+
+def _strict(values: dict, prefix: str, declared: tuple[str, ...], module: str) -> StrictConfig:
+    nodes = {
+        key: _strict(value, f"{prefix}{key}.", declared, module)
+        if isinstance(value, dict) and f"{prefix}{key}" not in declared and not _inside(declared, f"{prefix}{key}")
+        else value
+        for key, value in values.items()
+    }
+    return StrictConfig(nodes, prefix, declared, module)
+
+
+def _inside(declared: tuple[str, ...], dotted: str) -> bool:
+    return any(dotted.startswith(d + ".") for d in declared)
+
+
+def keys_for(module: str, config: dict, /, **fields) -> tuple[str, ...]:
+    """The dotted keys job module `module` (e.g. "ecan.train") reads, its fields filled in."""
+    job_module = importlib.import_module(f"affrepro.{module}")
+    if hasattr(job_module, "config_keys"):
+        keys = job_module.config_keys(config, **fields)
+    else:
+        keys = [key.format_map(fields) for key in job_module.CONFIG_KEYS]
+    return tuple(sorted(dict.fromkeys(keys)))
+
+
+def view(config: dict, keys: tuple[str, ...]) -> dict:
+    """`config` cut down to `keys` (nested as in the config; a key the config lacks is left out)."""
+    cut: dict = {}
+    for dotted in keys:
+        node, parts = config, dotted.split(".")
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            target = cut
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = node
+    return cut
+
+
+def view_file(module: str, config: dict, /, **fields) -> tuple[str, dict]:
+    """Where the job's view lives (content-addressed, relative to the working directory) and its content."""
+    keys = keys_for(module, config, **fields)
+    content = {VIEW_KEY: {"module": module, "keys": list(keys)}, **view(config, keys)}
+    return f"work/config/{module}-{sha256_json(content)[:16]}.yaml", content
+
+
+def write_view(path: str | Path, content: dict) -> None:
+    """Once per content; a copy whose content no longer matches its name (edited by hand?) is written again,
+    with a warning."""
+    path = Path(path)
+    if path.is_file():
+        try:
+            if yaml.safe_load(path.read_text()) == content:
+                return
+        except (OSError, yaml.YAMLError):
+            pass
+        print(
+            f"warning: {path} did not hold the config its name says (edited by hand?); writing it again",
+            file=sys.stderr,
+        )
+    write_text(path, yaml.safe_dump(content, sort_keys=True))
+
+
+def is_view(content: dict) -> bool:
+    return isinstance(content, dict) and VIEW_KEY in content
+
+
+def load_view(content: dict, path: str | Path) -> StrictConfig:
+    """The strict config of a view file read into `content` (a job's view, or a paper's record with the demo
+    overrides applied as the paper's jobs had them); a file edited by hand is refused."""
+    header = content.pop(VIEW_KEY)
+    name = f"{header['module']}-" if "module" in header else f"paper-{header['paper']}-"
+    if Path(path).name != f"{name}{sha256_json({VIEW_KEY: header, **content})[:16]}.yaml":
+        raise ConfigError(
+            f"{path}: its content no longer matches the hash in its name (edited by hand?); edit config.yaml "
+            f"(or pass --config to snakemake) instead, delete {path} and rerun"
+        )
+    if "module" in header:
+        return _strict(content, "", tuple(header["keys"]), f"affrepro.{header['module']}")
+    keys = header["keys"]
+    content.setdefault("demo", {}).setdefault("overrides", {})
+    effective = effective_config(content, header["paper"])
+    overridden = [k.removeprefix("demo.overrides.") for k in keys if k.startswith("demo.overrides.")]
+    return _strict(effective, "", tuple(keys + overridden + ["profile", "demo.overrides"]), f"{path}")
+
+
+def paper_keys(paper: str, dvc_file: Path = REPO_ROOT / "dvc.yaml") -> tuple[str, ...]:
+    """The config.yaml keys the paper's DVC stage lists (what `dvc params diff` compares for it)."""
+    for entry in yaml.safe_load(dvc_file.read_text())["stages"][paper]["params"]:
+        if isinstance(entry, dict) and "config.yaml" in entry:
+            return tuple(entry["config.yaml"])
+    raise ConfigError(f"{dvc_file}: stage {paper} lists no config.yaml params")
+
+
+def paper_record(config: dict, paper: str) -> tuple[str, dict]:
+    """The paper's record (config.yaml cut down to `paper_keys`) and where it lives: its results rules read it,
+    so they rerun when one of those keys changes, and in a fresh clone, where it is new."""
+    keys = paper_keys(paper)
+    content = {VIEW_KEY: {"paper": paper, "keys": list(keys)}, **view(config, keys)}
+    return f"work/config/paper-{paper}-{sha256_json(content)[:16]}.yaml", content
