@@ -1,9 +1,9 @@
 """The part of the config one workflow job reads: a job reruns when, and only when, a value it reads changes.
 
-Each job module lists the config keys it reads, `CONFIG_KEYS`: dotted keys whose `{field}`s the rule fills
-from the job's wildcards (e.g. "extractors.{extractor}"), or a function `config_keys(config, **fields)` where
-the keys follow from the config (an EMI feature set reads its extractors' settings). The workflow writes the
-paper's effective config (demo overrides applied) cut down to those keys, `view`, to
+Each paper lists the config keys its jobs read in `affrepro.<paper>.config_keys.KEYS`: job module -> a
+function of the paper's effective config and the job's fields (its wildcards, e.g. the extractor) giving dotted
+keys. (There, not in the job modules, which import torch: the workflow reads them while it plans.) The workflow
+writes the paper's effective config (demo overrides applied) cut down to those keys, `view`, to
 work/config/<module>-<hash>.yaml and names that file on the job's command line. The file's name, and so the
 job's params, changes exactly when one of those values changes: Snakemake's params trigger reruns that job and
 no other.
@@ -51,7 +51,7 @@ class StrictConfig(dict):
     def _check(self, key) -> None:
         if not _covers(self.declared, f"{self.prefix}{key}"):
             raise UndeclaredKeyError(
-                f"{self.module} read the config key {self.prefix}{key}, which its CONFIG_KEYS do not list "
+                f"{self.module} read the config key {self.prefix}{key}, which its paper's config_keys do not list "
                 f"({', '.join(self.declared)}); add it there (affrepro.jobconfig)"
             )
 
@@ -74,7 +74,7 @@ class StrictConfig(dict):
     def _listing(self, *_):
         raise UndeclaredKeyError(
             f"{self.module} listed the keys of config {self.prefix.rstrip('.') or '(top level)'}, of which its view "
-            f"holds only {', '.join(self.declared)}; list the whole key in CONFIG_KEYS (affrepro.jobconfig)"
+            f"holds only {', '.join(self.declared)}; list the whole key in its paper's config_keys (affrepro.jobconfig)"
         )
 
     __iter__ = keys = values = items = __len__ = _listing
@@ -109,13 +109,9 @@ def _inside(declared: tuple[str, ...], dotted: str) -> bool:
     return any(dotted.startswith(d + ".") for d in declared)
 
 
-def keys_for(module: str, config: dict, /, **fields) -> tuple[str, ...]:
-    """The dotted keys job module `module` (e.g. "ecan.train") reads, its fields filled in."""
-    job_module = importlib.import_module(f"affrepro.{module}")
-    if hasattr(job_module, "config_keys"):
-        keys = job_module.config_keys(config, **fields)
-    else:
-        keys = [key.format_map(fields) for key in job_module.CONFIG_KEYS]
+def keys_for(paper: str, module: str, config: dict, /, **fields) -> tuple[str, ...]:
+    """The dotted keys a job of `paper` running `module` (e.g. "ecan.train") reads, given its fields."""
+    keys = importlib.import_module(f"affrepro.{paper}.config_keys").KEYS[module](config, **fields)
     return tuple(sorted(dict.fromkeys(keys)))
 
 
@@ -136,9 +132,9 @@ def view(config: dict, keys: tuple[str, ...]) -> dict:
     return cut
 
 
-def view_file(module: str, config: dict, /, **fields) -> tuple[str, dict]:
+def view_file(paper: str, module: str, config: dict, /, **fields) -> tuple[str, dict]:
     """Where the job's view lives (content-addressed, relative to the working directory) and its content."""
-    keys = keys_for(module, config, **fields)
+    keys = keys_for(paper, module, config, **fields)
     content = {VIEW_KEY: {"module": module, "keys": list(keys)}, **view(config, keys)}
     return f"work/config/{module}-{sha256_json(content)[:16]}.yaml", content
 

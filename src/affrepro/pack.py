@@ -28,11 +28,6 @@ def pack_splits(config: dict, paper: str, root: Path) -> dict[str, list[str]]:
     return {"trials": va_plan.trials(config, root)}  # VA: one pool, dealt to folds by affrepro.va.folds
 
 
-def config_keys(config: dict, paper: str, **_) -> list[str]:
-    """The config keys a pack job reads (affrepro.jobconfig): the sample plan's."""
-    return emi_plan.sample_keys(config) if paper == "emi" else va_plan.trial_keys(config)
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__,

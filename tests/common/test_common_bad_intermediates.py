@@ -52,7 +52,7 @@ def test_non_finite_values_in_a_packed_store_name_the_store_and_the_sample(tmp_p
 def test_a_hand_edited_job_config_is_refused_by_jobs_and_rewritten_by_the_workflow(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     config = effective_config(helpers.repo_config(), "emi")
-    path, content = jobconfig.view_file("emi.train", config, feature_set="aus")
+    path, content = jobconfig.view_file("emi", "emi.train", config, feature_set="aus")
     jobconfig.write_view(path, content)
     assert jobs.paper_config(path, "emi")["emi"]["train"] == config["emi"]["train"]
     edited = yaml.safe_load(open(path).read())

@@ -76,7 +76,8 @@ def test_each_stage_depends_on_its_papers_config_keys_not_the_whole_file(paper):
     stage, config = dvc_yaml()["stages"][paper], yaml.safe_load((REPO / "config.yaml").read_text())
     assert "config.yaml" not in stage["deps"]
     keys = stage_params(stage)
-    assert {"compute", "allow_substitutes", paper, f"demo.overrides.{paper}"} <= set(keys)
+    assert {"compute.device", "compute.precision", "allow_substitutes", paper, f"demo.overrides.{paper}"} <= set(keys)
+    assert "compute" not in keys and "compute.threads" not in keys  # jobs run their rule's threads
     for key in keys:
         lookup(config, key)  # DVC stops on a key config.yaml lacks
     other_papers = {p for p in PAPERS if p != paper}

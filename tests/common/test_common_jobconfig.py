@@ -66,7 +66,7 @@ def test_the_view_changes_exactly_when_a_listed_value_changes():
 
 def test_a_job_view_edited_by_hand_is_refused(tmp_path):
     config = helpers.tiny_config("ecan")
-    path, content = jobconfig.view_file("ecan.stats", effective_config(config, "ecan"))
+    path, content = jobconfig.view_file("ecan", "ecan.stats", effective_config(config, "ecan"))
     path = tmp_path / path
     jobconfig.write_view(path, content)
     from affrepro import jobs
@@ -83,8 +83,8 @@ def test_a_job_view_edited_by_hand_is_refused(tmp_path):
 
 def test_the_ecan_training_view_holds_its_own_dataset_only():
     config = effective_config(helpers.repo_config(), "ecan")
-    _, rafdb = jobconfig.view_file("ecan.train", config, setting="rafdb-strong-ce-l1_0.2-l2_0.7-V5")
-    _, fer = jobconfig.view_file("ecan.train", config, setting="fer2013-none-ensc+mva-l1_0.2-l2_0.7-V5")
+    _, rafdb = jobconfig.view_file("ecan", "ecan.train", config, setting="rafdb-strong-ce-l1_0.2-l2_0.7-V5")
+    _, fer = jobconfig.view_file("ecan", "ecan.train", config, setting="fer2013-none-ensc+mva-l1_0.2-l2_0.7-V5")
     assert set(rafdb["ecan"]) == {"loss", "model", "train", "seeds", "rafdb", "augment"} and set(
         rafdb["ecan"]["augment"]
     ) == {"rafdb"}

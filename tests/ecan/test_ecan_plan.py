@@ -309,7 +309,7 @@ def test_real_rafdb_with_demo_fer2013_keeps_every_setting_the_user_gave(tmp_path
         resolved["ecan"]["fer2013"]["epochs"] == raw["demo"]["overrides"]["ecan"]["fer2013"]["epochs"] == 3
     )  # the demo dataset's own override
     rafdb_setting = next(setting for setting in plan.setting_runs(resolved) if setting.startswith("rafdb-"))
-    _, job_view = jobconfig.view_file("ecan.train", resolved, setting=rafdb_setting)  # what the job reads
+    _, job_view = jobconfig.view_file("ecan", "ecan.train", resolved, setting=rafdb_setting)  # what the job reads
     assert job_view["ecan"]["rafdb"]["epochs"] == 1 and job_view["compute"] == {"device": "auto", "precision": "fp32"}
     assert "fer2013" not in job_view["ecan"] and "fer2013" not in job_view["datasets"]
     assert (

@@ -57,16 +57,22 @@ def write_config_file(path, content):
 
 def job_config(paper, module, /, **fields):
     """A params function: the config view of `module`'s job (written now), its keys' fields from the job's
-    wildcards and from `fields` (name: value, or a function of the wildcards)."""
+    wildcards and from `fields` (name: value, or a function of the wildcards); the keys: affrepro.<paper>.config_keys."""
 
     def path(wildcards):
         values = dict(wildcards.items()) | {k: f(wildcards) if callable(f) else f for k, f in fields.items()}
-        return write_config_file(*jobconfig.view_file(module, PAPER_CONFIGS[paper], **values))
+        return write_config_file(*jobconfig.view_file(paper, module, PAPER_CONFIGS[paper], **values))
 
     return path
 
 
 PAPER_RECORDS = {paper: jobconfig.paper_record(config, paper) for paper in papers.PAPERS}
+
+
+def write_paper_record(paper, path, log):
+    jobconfig.write_view(path, PAPER_RECORDS[paper][1])
+    Path(log).write_text(f"wrote {path}\n")
+
 for _path, _content in PAPER_RECORDS.values():
     write_config_file(_path, _content)
 

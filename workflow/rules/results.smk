@@ -21,8 +21,7 @@ rule paper_config:
     log:
         "logs/{paper}/config-{hash}.log",
     run:
-        jobconfig.write_view(output[0], PAPER_RECORDS[wildcards.paper][1])
-        Path(log[0]).write_text(f"wrote {output[0]}\n")
+        write_paper_record(wildcards.paper, output[0], log[0])
 
 
 rule paper_table:

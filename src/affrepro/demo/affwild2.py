@@ -187,9 +187,6 @@ def generate(params: dict, root: Path) -> None:
     write_json(root / "planted.json", {"params": params, "trials": planted})
 
 
-CONFIG_KEYS = ("demo.affwild2",)  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "va", argv, out={**jobs.PATH, "help": "dataset root to create (replaced if it exists)"}

@@ -180,9 +180,6 @@ def write_fer2013(path: str | Path, params: dict) -> None:
         tmp.write_bytes(data)
 
 
-CONFIG_KEYS = ("demo.{dataset}",)  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "ecan", argv, dataset=jobs.one_of(["rafdb", "fer2013"]), out=jobs.PATH)
     params = config["demo"][args.dataset]

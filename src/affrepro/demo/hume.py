@@ -123,9 +123,6 @@ def generate(params: dict, root: Path) -> None:
     )
 
 
-CONFIG_KEYS = ("demo.hume_vidmimic2",)  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "emi", argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"}

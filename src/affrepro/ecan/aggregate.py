@@ -102,9 +102,6 @@ def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
     }
 
 
-CONFIG_KEYS = ("ecan.experiments", "ecan.defaults", "ecan.seeds")  # affrepro.jobconfig: plan.group_runs
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "ecan", argv, group=jobs.one_of(plan.GROUPS), metrics=jobs.PATHS, out=jobs.PATH)
     write_json(args.out, aggregate(config, args.group, args.metrics))

@@ -157,10 +157,6 @@ def figure7(data: dict, label: str, png: Path) -> str:
 FIGURES = {"figure3": figure3, "figure4": figure4, "figure6": figure6, "figure7": figure7}
 
 
-# affrepro.jobconfig: data_label (which data are demo, whose budget)
-CONFIG_KEYS = ("profile", "datasets.rafdb", "datasets.fer2013", "ecan.train", "ecan.rafdb", "ecan.fer2013")
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__,

@@ -73,9 +73,6 @@ def dataset_facts(config: dict, locations: dict[str, Path]) -> dict:
     }
 
 
-CONFIG_KEYS = ("ecan.augment", "datasets.rafdb", "datasets.fer2013")  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "ecan", argv, rafdb=jobs.PATH, fer2013=jobs.PATH, datasets_out=jobs.PATH, augmentations_out=jobs.PATH

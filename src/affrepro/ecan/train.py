@@ -47,17 +47,6 @@ from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove
 N_CLASSES = 7
 
 
-def config_keys(config: dict, setting: str, **_) -> list[str]:
-    """The config keys a training job reads (affrepro.jobconfig): its dataset's, never the other's."""
-    dataset = plan.parse_setting(setting)["dataset"]
-    return ["compute.device", "compute.precision", "ecan.loss", "ecan.model", "ecan.train", "ecan.seeds"] + [
-        f"ecan.{dataset}",
-        f"ecan.augment.{dataset}",
-        f"datasets.{dataset}",
-        *(["datasets.rafdb"] if dataset == "rafdb" else []),  # substitutes_used: a real RAF-DB's encoder
-    ]
-
-
 @dataclass(frozen=True)
 class LossSpec:
     """One loss set: how many views a step draws, whether it reads the bank, and the terms beside L^cls."""

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from affrepro import jobs
-from affrepro.config import substitute_keys, substitutes_used
+from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.environment import of_run_file
@@ -102,20 +102,6 @@ def write_submission(fused_predictions: Path, out: Path) -> None:
     test.index.name = "Filename"
     with atomic_path(out) as tmp:
         test.to_csv(tmp, float_format="%.6f")
-
-
-def config_keys(config: dict, fusion: str | None = None, **_) -> list[str]:
-    """The config keys a fusion job reads (affrepro.jobconfig); the submission job reads none."""
-    if fusion is None:
-        return []
-    members = config["emi"]["fusions"][fusion]
-    extractors = [e for m in members for e in config["emi"]["feature_sets"][m]["extractors"]]
-    return [
-        f"emi.fusions.{fusion}",
-        *(f"emi.feature_sets.{m}" for m in members),
-        *plan.sample_keys(config),
-        *substitute_keys(config, "emi", extractors),
-    ]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -136,14 +136,6 @@ def extract_shard(config: dict, extractor: str, inputs: dict, out_dir) -> dict:
     return info | {"samples": records}
 
 
-EXTRACTOR_KEYS = {"au": ["extractors.openface"], "wav2vec2": ["extractors.wav2vec2", "preprocess.fps"]}
-
-
-def config_keys(config: dict, extractor: str, **_) -> list[str]:
-    """The config keys a feature job reads (affrepro.jobconfig): its extractor's settings only."""
-    return ["compute.device", "compute.precision", *EXTRACTOR_KEYS.get(extractor, [f"extractors.{extractor}"])]
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "emi", argv, extractor=jobs.one_of(EXTRACTORS), inputs=jobs.PATH, manifest=jobs.PATH

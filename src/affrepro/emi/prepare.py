@@ -101,15 +101,6 @@ def usable(videos: dict[str, Path], policy: str) -> tuple[dict[str, Path], dict[
     return {key: video for key, video in videos.items() if key not in skipped}, skipped
 
 
-def config_keys(config: dict, stage: str, **_) -> list[str]:
-    """The config keys a prepare job reads (affrepro.jobconfig): its stage's settings and the sample plan's."""
-    stage_keys = {
-        "faces": ["compute.device", "compute.precision", "preprocess.mtcnn", "preprocess.fps", "preprocess.face_size"],
-        "audio": ["preprocess.audio"],
-    }
-    return plan.sample_keys(config) + stage_keys[stage]
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__,

@@ -46,9 +46,6 @@ def dataset_stats(root: Path, manifests: list[dict] = ()) -> dict:
     return {"partitions": partitions | {"total": total}, "fingerprint": hume.fingerprint(root)} | faults
 
 
-CONFIG_KEYS = ("profile",)  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "emi", argv, root=jobs.PATH, manifests={**jobs.PATHS, "required": False, "default": []}, out=jobs.PATH

@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from affrepro import compute, jobs
-from affrepro.config import substitute_keys, substitutes_used
+from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.environment import record as environment_record
@@ -251,21 +251,6 @@ def run(
     for checkpoint in checkpoints.values():  # only now: a rerun of a job killed in a later seed skips the finished ones
         remove_checkpoint(checkpoint)
     return metrics
-
-
-def config_keys(config: dict, feature_set: str, **_) -> list[str]:
-    """The config keys a branch's training job reads (affrepro.jobconfig): its feature set's, not the others'."""
-    extractors = config["emi"]["feature_sets"][feature_set]["extractors"]
-    return [
-        "compute.device",
-        "compute.precision",
-        "emi.seeds",
-        "emi.train",
-        "emi.model",
-        f"emi.feature_sets.{feature_set}",
-        *plan.sample_keys(config),
-        *substitute_keys(config, "emi", extractors),
-    ]
 
 
 def main(argv: list[str] | None = None) -> None:

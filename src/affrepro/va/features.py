@@ -54,11 +54,6 @@ def check_audio(name: str, trial: dict) -> None:
         )
 
 
-def config_keys(config: dict, va_extractor: str, **_) -> list[str]:
-    """The config keys a feature job reads (affrepro.jobconfig): its extractor's settings (MFCC has none)."""
-    return ["compute.device", "compute.precision"] + ([] if va_extractor == "mfcc" else [f"extractors.{va_extractor}"])
-
-
 def make_encoder(config: dict, extractor: str, device):
     if extractor == "mfcc":
 

@@ -61,9 +61,6 @@ def selection_fold(fold: int, n_folds: int, protocol: str) -> int:
     return fold if protocol == "paper" else (fold + 1) % n_folds
 
 
-CONFIG_KEYS = ("va.cv",)  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "va", argv, manifests={**jobs.PATHS, "help": "prepare manifests (trial lengths)"}, out=jobs.PATH

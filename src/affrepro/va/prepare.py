@@ -98,10 +98,6 @@ def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: di
     )
 
 
-def config_keys(config: dict, **_) -> list[str]:
-    return plan.trial_keys(config) + ["va.preprocess.frame_size", "va.preprocess.sample_rate"]  # affrepro.jobconfig
-
-
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "va", argv, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, out_dir=jobs.PATH, manifest=jobs.PATH

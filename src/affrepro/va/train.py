@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from affrepro import compute, jobs
-from affrepro.config import substitute_keys, substitutes_used
+from affrepro.config import substitutes_used
 from affrepro.environment import record as environment_record
 from affrepro.files import read_json, write_json, write_npz
 from affrepro.metrics import va_score
@@ -306,12 +306,6 @@ def train_fold(
         "history": history,
     }
     return metrics, predictions
-
-
-def config_keys(config: dict, **_) -> list[str]:
-    """The config keys a fold's training job reads (affrepro.jobconfig)."""
-    keys = ["compute.device", "compute.precision", "va.seed", "va.extractors", "va.model", "va.train", "va.cv.folds"]
-    return keys + substitute_keys(config, "va", list(config["va"]["extractors"]))
 
 
 def main(argv: list[str] | None = None) -> None:
