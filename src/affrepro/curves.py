@@ -9,7 +9,11 @@ epoch, with the same columns for every paper (DVC plots them, `dvc plots show`):
     train_loss   mean training loss of the epoch (EMI: MSE; VA: 1 - CCC; ECAN: the run's loss set)
     valid_score  the history's `score`, which selects the epoch (EMI: validation mean Pearson; VA: selection-fold P;
                  ECAN: validation accuracy)
+    test_score   a diagnostic no selection reads, empty where the job does not score test every epoch (ECAN: test
+                 accuracy after the epoch; the runs select on valid_score and report the selected epoch's test)
     lr           the learning rate at the end of the epoch (empty for a history from before lr was recorded)
+    collapse     1 when the epoch looks collapsed (ECAN: one predicted class or a loss at the prior's; a run is
+                 flagged after several in a row, papers/ecan.yaml choices.collapse), 0 when not, empty elsewhere
 
 Values are written with 6 significant digits, rows in run then epoch order: the
 file is deterministic for deterministic runs.
@@ -29,7 +33,7 @@ from pathlib import Path
 from affrepro import jobs, papers
 from affrepro.files import read_json, write_text
 
-COLUMNS = ["run", "epoch", "train_loss", "valid_score", "lr"]
+COLUMNS = ["run", "epoch", "train_loss", "valid_score", "test_score", "lr", "collapse"]
 
 
 def histories(paper: str, metrics: dict) -> dict[str, list[dict]]:
@@ -58,7 +62,9 @@ def rows(paper: str, metrics_files: list[Path]) -> list[dict]:
             "epoch": int(h["epoch"]),
             "train_loss": _number(h.get("train_loss")),
             "valid_score": _number(h.get("score")),
+            "test_score": _number(h.get("test_score")),
             "lr": _number(h.get("lr")),
+            "collapse": "" if h.get("collapse") is None else int(h["collapse"]),
         }
         for run in sorted(found)
         for h in sorted(found[run], key=lambda h: h["epoch"])
@@ -80,10 +86,11 @@ def plot(paper: str, table: list[dict], png: Path) -> None:
     from affrepro.plots import save_png
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    plotted = ["train_loss", "valid_score", "lr"]
     runs = sorted({row["run"] for row in table})
     for run in runs:
         points = [row for row in table if row["run"] == run]
-        for ax, column in zip(axes, COLUMNS[2:]):
+        for ax, column in zip(axes, plotted):
             kept = [(row["epoch"], float(row[column])) for row in points if row[column] != ""]
             if kept:
                 ax.plot(*zip(*kept), linewidth=0.8, alpha=0.7, label=run)

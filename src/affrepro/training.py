@@ -39,7 +39,8 @@ class Trainer:
     """What a paper gives the loop. `train_epoch(e)` trains epoch e and returns its mean loss (None: no step);
     `evaluate(e)` scores the model after it ({"score": ..., other scores}); `state` holds every other object
     with state_dict()/load_state_dict() that a resumed run needs (scheduler, memory bank); `generators` the
-    data-order generators."""
+    data-order generators; `stop(history)` ends the run early when it returns True (checked after every epoch and
+    on resuming, so a stopped run stays stopped)."""
 
     model: torch.nn.Module
     optimiser: torch.optim.Optimizer
@@ -47,6 +48,7 @@ class Trainer:
     evaluate: Callable[[int], dict]
     state: dict[str, Any] = field(default_factory=dict)
     generators: dict[str, torch.Generator] = field(default_factory=dict)
+    stop: Callable[[list[dict]], bool] | None = None
 
 
 @dataclass
@@ -167,6 +169,11 @@ def fit(
             best["state"] = copy.deepcopy(resumed["model"])
         log.info("%s: resumed from %s after epoch %d of %d", name, checkpoint, resumed["epoch"], epochs)
     for epoch in range(start, epochs + 1):
+        if trainer.stop is not None and history and trainer.stop(history):
+            log.warning(
+                "%s: stopped after epoch %d of %d (the trainer's stop rule)", name, history[-1]["epoch"], epochs
+            )
+            break
         train_loss = trainer.train_epoch(epoch)
         scores = trainer.evaluate(epoch)
         history.append(

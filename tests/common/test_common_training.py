@@ -76,6 +76,19 @@ def test_a_run_stopped_mid_epoch_resumes_to_the_same_result(tmp_path):
     assert not checkpoint.exists()
 
 
+def test_a_stop_rule_ends_the_run_and_a_stopped_run_stays_stopped(tmp_path):
+    """ECAN's stop_on_collapse: the trainer's stop(history) is asked after every epoch, and again on resuming."""
+    np.random.seed(0)
+    checkpoint = tmp_path / "run.checkpoint.pt"
+    trainer = toy_trainer()
+    trainer.stop = lambda history: history[-1]["epoch"] >= 2
+    stopped = training.fit(trainer, 6, checkpoint, {"run": 2})
+    assert [h["epoch"] for h in stopped.history] == [1, 2]
+    resumed = toy_trainer(stop_at=3)  # would raise if it trained epoch 3
+    resumed.stop = trainer.stop
+    assert training.fit(resumed, 6, checkpoint, {"run": 2}).history == stopped.history
+
+
 def test_a_checkpoint_of_other_settings_or_a_torn_one_is_not_resumed(tmp_path):
     checkpoint = tmp_path / "run.checkpoint.pt"
     np.random.seed(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import helpers
 import numpy as np
@@ -100,7 +101,7 @@ def test_each_row_calls_its_contrastive_loss(row, negatives, monkeypatch):
     settings = tiny_settings(losses=row)
     model = _model_with_full_bank(settings)
     x, y = torch.rand(4, 3, 32, 32), torch.tensor([0, 0, 1, 1])
-    loss, zk = ecan_train.minibatch_loss(
+    loss, zk, _ = ecan_train.minibatch_loss(
         model, settings, torch.device("cpu"), x, x.clone() if LOSSES[row].views == 2 else None, y
     )
     assert [n for n, _ in calls] == negatives
@@ -112,7 +113,7 @@ def test_ensc_row_is_eq11_without_mva_on_normalised_features():
     settings = tiny_settings(losses="ensc", lambda1=0.3)
     model = _model_with_full_bank(settings)
     x, y = torch.rand(4, 3, 32, 32), torch.tensor([0, 0, 1, 1])
-    loss, _ = ecan_train.minibatch_loss(model, settings, torch.device("cpu"), x, x.clone(), y)
+    loss, _, _ = ecan_train.minibatch_loss(model, settings, torch.device("cpu"), x, x.clone(), y)
     with torch.no_grad():  # the same forward passes, combined by hand
         zq, logits = model(x)
         z = F.normalize(torch.cat([zq, model.encode_key(x)]), dim=1)
@@ -260,10 +261,47 @@ def test_settings_name_what_is_wrong():
         Settings.from_config(effective_config(helpers.repo_config(), "ecan"), {"dataset": "rafdb", "lamda1": 0.3})
 
 
-def test_cosine_schedule():
-    assert ecan_train.lr_at(0, 10, 0.1, "cosine") == pytest.approx(0.1)
-    assert ecan_train.lr_at(5, 10, 0.1, "cosine") == pytest.approx(0.05)
-    assert ecan_train.lr_at(5, 10, 0.1, "constant") == 0.1
+def test_gafs_schedule_and_the_other_readings():
+    """GAF's CIFAR/train.py: WarmUpLR over epoch 1 (step t of N at lr t / N), then CosineAnnealingLR(T_max=epochs)
+    stepped with the epoch; computed here by hand for lr 0.1, 200 epochs of 10 steps."""
+    gaf = tiny_settings(lr=0.1, epochs=200, schedule="cosine_epoch", warmup_epochs=1)
+    assert [ecan_train.lr_at(1, s, 10, gaf) for s in (0, 4, 9)] == pytest.approx([0.01, 0.05, 0.1])
+    epoch2 = 0.05 * (1 + math.cos(math.pi * 2 / 200))  # 0.099975...
+    assert ecan_train.lr_at(2, 0, 10, gaf) == ecan_train.lr_at(2, 9, 10, gaf) == pytest.approx(epoch2)
+    assert ecan_train.lr_at(100, 3, 10, gaf) == pytest.approx(0.05) and ecan_train.lr_at(
+        200, 0, 10, gaf
+    ) == pytest.approx(0)
+    per_step = dataclasses.replace(gaf, schedule="cosine_step", warmup_epochs=0)
+    assert ecan_train.lr_at(1, 0, 10, per_step) == pytest.approx(0.1)
+    assert ecan_train.lr_at(101, 0, 10, per_step) == pytest.approx(0.05)  # step 1000 of 2000
+    assert ecan_train.lr_at(7, 3, 10, dataclasses.replace(per_step, schedule="constant")) == 0.1
+
+
+def test_sgd_atan_is_gafs_update():
+    """GAF.py's SGD_atan by hand: d = alpha atan(beta g) + wd p; buf = d (first step), else 0.9 buf + d; p -= lr buf."""
+    weight = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    optimiser = torch.optim.SGD([weight], lr=0.1, momentum=0.9, weight_decay=5e-4)
+    p, buf = torch.tensor([1.0, -2.0]), None
+    for grad in (torch.tensor([0.3, -0.01]), torch.tensor([-2.0, 0.5])):
+        weight.grad = grad.clone()
+        ecan_train.activate_gradients([weight], 0.1, 20.0)
+        optimiser.step()
+        d = 0.1 * torch.atan(20.0 * grad) + 5e-4 * p
+        buf = d if buf is None else 0.9 * buf + d
+        p = p - 0.1 * buf
+        assert torch.allclose(weight.detach(), p, atol=1e-7)
+
+
+def test_collapse_is_flagged_after_k_epochs_in_a_row():
+    assert ecan_train.prior_entropy(np.array([0, 0, 1, 1])) == pytest.approx(math.log(2))
+    assert ecan_train.majority_share([[3, 1], [2, 0]]) == pytest.approx(5 / 6)  # 5 of 6 predictions are class 0
+    prior = math.log(2)
+    assert ecan_train.collapse_signal({"train_ce": prior * 1.005, "val_majority_share": 0.5}, prior)  # the prior's loss
+    assert ecan_train.collapse_signal({"train_ce": 0.2, "val_majority_share": 0.96}, prior)  # one class
+    assert not ecan_train.collapse_signal({"train_ce": prior * 0.9, "val_majority_share": 0.94}, prior)
+    history = [{"epoch": e, "collapse": c} for e, c in enumerate([False, True, True, False, True, True, True], 1)]
+    assert ecan_train.collapsed_at(history, 2) == 3 and ecan_train.collapsed_at(history, 3) == 7
+    assert ecan_train.collapsed_at(history, 4) is None
 
 
 # ---------------------------------------------------------------- runs
@@ -279,6 +317,15 @@ def test_tiny_run_is_deterministic_and_json_able():
     assert len(first["history"]) == 2 and 1 <= first["best_epoch"] <= 2
     assert np.asarray(first["test_confusion_matrix"]).sum() == 14
     assert first["weights"].startswith("random-init")
+    # Beside the selected epoch's test scores: the final epoch's and the largest over epochs, as a diagnostic.
+    tests = [row["test_score"] for row in first["history"]]
+    assert first["final_epoch"] == {
+        "epoch": 2,
+        "test": {"accuracy": tests[-1], "macro_f1": first["history"][-1]["test_macro_f1"]},
+    }
+    assert first["diagnostic_max_test_accuracy"]["accuracy"] == max(tests)
+    assert first["test"]["accuracy"] == tests[first["best_epoch"] - 1]  # scored once more, with the same weights
+    assert set(first["collapse"]) == {"flagged", "epoch", "criterion", "prior_entropy", "stopped"}
     baseline = ecan_train.run(tiny_settings(losses="ce"), *data)
     assert baseline["budget"]["views_per_sample"] == 1 and baseline["budget"]["init_steps"] == 0
 
@@ -290,11 +337,16 @@ def test_init_pass_fills_a_bank_larger_than_an_epoch_and_test_labels_never_selec
     assert result["budget"]["init_steps"] == 4 and result["hyperparameters"]["bank_groups"] == 4
     shuffled = (test[0], np.random.default_rng(9).permutation(test[1]))
     other = ecan_train.run(settings, train, val, shuffled)
+
+    def selection(history: list[dict]) -> list[dict]:  # what selects: everything but the test diagnostics
+        return [{k: v for k, v in row.items() if not k.startswith("test_")} for row in history]
+
     assert (
-        other["history"] == result["history"]
+        selection(other["history"]) == selection(result["history"])
         and other["best_epoch"] == result["best_epoch"]
         and other["val"] == result["val"]
     )
+    assert other["history"] != result["history"]  # the per-epoch test accuracy is there, as a diagnostic
 
 
 def test_stratified_split_is_seeded_disjoint_and_covers_every_class():

@@ -56,7 +56,8 @@ def test_tiny_ecan_demo_tables_and_figures(tmp_path):
     # every run trained on the CPU in the demo's precision (demo.overrides.compute: fp32)
     assert [(e["device"], e["precision"]) for e in sidecar["environment"]["training"]] == [("cpu", "fp32")]
     curves = pd.read_csv(out / "curves/training.csv")
-    assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "lr"] and curves["lr"].notna().all()
+    assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "test_score", "lr", "collapse"]
+    assert curves[["lr", "test_score"]].notna().all().all() and curves["collapse"].isin([0, 1]).all()
     provenance = sidecar["provenance"]
     assert provenance["datasets"]["fer2013"]["kind"] == "demo" and provenance["budget"]["reduced"]
     # A Table 3 cell traced back: the aggregate names its run, whose metrics file names itself and its spec.

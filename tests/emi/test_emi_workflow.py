@@ -53,7 +53,8 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     assert [e["device"] for e in sidecar["environment"]["training"]] == ["cpu"]
     assert sidecar["environment"]["table_job"]["python"] == platform.python_version()
     curves = pd.read_csv(first / "results/emi/curves/training.csv")
-    assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "lr"] and curves["lr"].notna().all()
+    assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "test_score", "lr", "collapse"]
+    assert curves["lr"].notna().all() and curves[["test_score", "collapse"]].isna().all().all()  # ECAN's columns
     assert "Nothing to be done" in run_tiny_config(first, "emi", "-n", *EMI_TARGETS).stdout
 
     # The Snakemake report: every table rendered with the paper's caption and its paper/ours columns,

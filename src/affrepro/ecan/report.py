@@ -45,6 +45,14 @@ def train_subset(dataset: dict) -> str:
     return f"{subset}, less a {held_out:g} stratified hold-out that selects the epoch" if held_out else subset
 
 
+def optimiser(train: dict) -> dict:
+    """The optimiser as the budget compares it (papers/ecan.yaml choices.sgd)."""
+    found = {"name": train["optimizer"], "momentum": train["momentum"], "weight_decay": train["weight_decay"]}
+    return found | (
+        {"alpha": train["atan_alpha"], "beta": train["atan_beta"]} if train["optimizer"] == "sgd_atan" else {}
+    )
+
+
 def budget(config: dict) -> dict:
     """Our budget per dataset beside the paper's (a demo dataset's is the demo's: data_label says so)."""
     ecan, train = config["ecan"], config["ecan"]["train"]
@@ -53,8 +61,8 @@ def budget(config: dict) -> dict:
             "epochs": ecan[d]["epochs"],
             "batch_size": train["batch_size"],
             "lr": train["lr"],
-            "optimiser": {"name": "sgd", "momentum": train["momentum"], "weight_decay": train["weight_decay"]},
-            "schedule": train["schedule"],
+            "optimiser": optimiser(train),
+            "schedule": {"name": train["schedule"], "warmup_epochs": train["warmup_epochs"]},
             "input_size": ecan[d]["input_size"],
             "seq_len": None,
             "train_subset": train_subset(ecan[d]),

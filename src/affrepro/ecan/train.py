@@ -23,6 +23,7 @@ Loss sets (Table 3 rows; Eq. 11 with the two slots filled as named), the table `
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,7 @@ from affrepro.models.ecan import ECAN, MemoryBank
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 
 N_CLASSES = 7
+log = logging.getLogger("affrepro.ecan.train")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ LOSSES = {
 }
 
 
+TRAIN_KEYS = ("batch_size", "lr", "optimizer", "atan_alpha", "atan_beta", "momentum", "weight_decay", "schedule")
+TRAIN_KEYS += ("warmup_epochs", "eval_batch_size", "collapse_epochs", "stop_on_collapse")
+SCHEDULES = ("cosine_epoch", "cosine_step", "constant")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one run reads: its spec (plan.SPEC_KEYS) and the `ecan:` / `compute:` values it uses."""
@@ -85,13 +92,19 @@ class Settings:
     center_weight: float
     key_momentum: float
     bank_groups: int
-    # ecan.train
+    # ecan.train (papers/ecan.yaml choices.sgd: GAF's configuration)
     batch_size: int
     lr: float
+    optimizer: str
+    atan_alpha: float
+    atan_beta: float
     momentum: float
     weight_decay: float
     schedule: str
+    warmup_epochs: int
     eval_batch_size: int
+    collapse_epochs: int
+    stop_on_collapse: bool
     # ecan.<dataset>, ecan.augment, compute
     epochs: int
     input_size: int
@@ -104,6 +117,10 @@ class Settings:
     def __post_init__(self):
         if self.losses not in LOSSES:
             raise ValueError(f"losses must be one of {tuple(LOSSES)}, got {self.losses!r}")
+        if self.schedule not in SCHEDULES or self.optimizer not in ("sgd", "sgd_atan"):
+            raise ValueError(
+                f"schedule {self.schedule!r} / optimizer {self.optimizer!r}: one of {SCHEDULES} / sgd, sgd_atan"
+            )
         if self.V < 1:
             raise ValueError("V (feature groups of the MVA loss) must be >= 1")
         if self.loss.mva and self.bank_groups < self.V - 1:
@@ -128,12 +145,7 @@ class Settings:
             center_weight=loss["center_weight"],
             key_momentum=model["key_momentum"],
             bank_groups=model["bank_groups"],
-            batch_size=train["batch_size"],
-            lr=train["lr"],
-            momentum=train["momentum"],
-            weight_decay=train["weight_decay"],
-            schedule=train["schedule"],
-            eval_batch_size=train["eval_batch_size"],
+            **{key: train[key] for key in TRAIN_KEYS},
             epochs=dataset["epochs"],
             input_size=dataset["input_size"],
             weights=dataset["weights"],
@@ -151,13 +163,25 @@ class Settings:
         return self.bank_groups if self.loss.uses_bank else 0
 
 
-def lr_at(step: int, total_steps: int, base_lr: float, schedule: str) -> float:
-    """Per-step learning rate. cosine: 0.5 lr (1 + cos(pi t / T)), no warm-up; constant: lr."""
-    if schedule == "constant":
-        return base_lr
-    if schedule == "cosine":
-        return 0.5 * base_lr * (1 + math.cos(math.pi * step / max(1, total_steps)))
-    raise ValueError(f"unknown lr schedule {schedule!r} (cosine | constant)")
+def lr_at(epoch: int, step: int, steps_per_epoch: int, settings: Settings) -> float:
+    """The learning rate of step `step` (from 0) of epoch `epoch` (from 1), as GAF's CIFAR/train.py sets it.
+
+    Warm-up (GAF's WarmUpLR, --warm): over the first `warmup_epochs` epochs the lr rises linearly per step,
+    step t (from 1) at lr t / (warmup_epochs x steps_per_epoch). After it:
+    cosine_epoch  GAF's CosineAnnealingLR(T_max = epochs) stepped with the epoch: 0.5 lr (1 + cos(pi e / epochs))
+                  for the whole of epoch e (GAF's loop stops at epoch 199 of 200; ours trains epoch 200 at lr 0)
+    cosine_step   per step over the whole run: 0.5 lr (1 + cos(pi t / T)), t the step from 0, T every step
+    constant      lr
+    """
+    base = settings.lr
+    if epoch <= settings.warmup_epochs:
+        return base * ((epoch - 1) * steps_per_epoch + step + 1) / (settings.warmup_epochs * steps_per_epoch)
+    if settings.schedule == "constant":
+        return base
+    if settings.schedule == "cosine_epoch":
+        return 0.5 * base * (1 + math.cos(math.pi * epoch / settings.epochs))
+    total = steps_per_epoch * settings.epochs
+    return 0.5 * base * (1 + math.cos(math.pi * ((epoch - 1) * steps_per_epoch + step) / max(1, total)))
 
 
 def _to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -253,14 +277,15 @@ def _normalised_bank(bank: MemoryBank) -> tuple[torch.Tensor | None, torch.Tenso
 def minibatch_loss(
     model: ECAN, settings: Settings, device: torch.device, xq: torch.Tensor, xk: torch.Tensor | None, y: torch.Tensor
 ):
-    """Loss of one minibatch and the key features to push into the bank (None for single-view loss sets)."""
+    """Loss of one minibatch, the key features to push into the bank (None for single-view loss sets) and the
+    minibatch's cross-entropy term alone (the collapse check compares it with the class prior's entropy)."""
     loss, precision = settings.loss, settings.compute["precision"]
     with compute.autocast(device, precision):
         zq, logits = model(xq)
     zq, logits = zq.float(), logits.float()
     cls = losses.cross_entropy(logits, y)
     if loss.views == 1:
-        return (cls + settings.center_weight * losses.center(zq, y, model.centers) if loss.center else cls), None
+        return (cls + settings.center_weight * losses.center(zq, y, model.centers) if loss.center else cls), None, cls
     with compute.autocast(device, precision):
         zk = model.encode_key(xk)
     zk = zk.float()
@@ -269,10 +294,18 @@ def minibatch_loss(
     bank = _normalised_bank(model.bank) if loss.uses_bank else ()
     contrast = loss.contrastive(z, torch.cat([y, y]), settings.tau, *bank)
     if not loss.mva:
-        return (1 - settings.lambda1) * cls + settings.lambda1 * contrast, zk
+        return (1 - settings.lambda1) * cls + settings.lambda1 * contrast, zk, cls
     # MVA on the raw (unnormalised) deep features, like the center/affinity losses it extends.
     mva = losses.mva(zq, y, model.centers, model.bank.recent(settings.V - 1))
-    return losses.total(cls, contrast, mva, settings.lambda1, settings.lambda2), zk
+    return losses.total(cls, contrast, mva, settings.lambda1, settings.lambda2), zk, cls
+
+
+def activate_gradients(parameters, alpha: float, beta: float) -> None:
+    """GAF's SGD_atan (CIFAR/GAF.py): each gradient g becomes alpha * atan(beta * g) before SGD's weight decay,
+    momentum and update, which torch's SGD then applies exactly as SGD_atan does (dampening 0, no Nesterov)."""
+    for p in parameters:
+        if p.grad is not None:
+            p.grad.copy_(alpha * torch.atan(beta * p.grad))
 
 
 def train_epoch(
@@ -282,48 +315,102 @@ def train_epoch(
     settings: Settings,
     device: torch.device,
     epoch: int,
-) -> float:
-    """One epoch of SGD steps (each followed by Eq. 1 and Eq. 2 for two-view loss sets); returns the mean loss."""
-    total_steps, total_loss = data.steps_per_epoch * settings.epochs, 0.0
+) -> tuple[float, float]:
+    """One epoch of SGD steps (each followed by Eq. 1 and Eq. 2 for two-view loss sets); returns the mean loss
+    and the mean cross-entropy term."""
+    total_loss, total_ce = 0.0, 0.0
     for s, idx in enumerate(data.epoch()):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at((epoch - 1) * data.steps_per_epoch + s, total_steps, settings.lr, settings.schedule)
+            group["lr"] = lr_at(epoch, s, data.steps_per_epoch, settings)
         xq = data.views(idx, device)
         xk = data.views(idx, device) if settings.loss.views == 2 else None
         y = data.labels[idx].to(device)
-        loss, zk = minibatch_loss(model, settings, device, xq, xk, y)
+        loss, zk, cls = minibatch_loss(model, settings, device, xq, xk, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if settings.optimizer == "sgd_atan":
+            activate_gradients(model.parameters(), settings.atan_alpha, settings.atan_beta)
         optimizer.step()
         if zk is not None:
             model.momentum_update(settings.key_momentum)
             model.enqueue(zk, y)
         total_loss += float(loss.detach())
-    return total_loss / data.steps_per_epoch
+        total_ce += float(cls.detach())
+    return total_loss / data.steps_per_epoch, total_ce / data.steps_per_epoch
 
 
-def trainer(model: ECAN, data: Minibatches, val: tuple, eval_transform, settings: Settings, device) -> Trainer:
-    """One epoch of SGD steps, then validation (`score`: validation accuracy); the bank and the data order resume."""
-    optimizer, started = sgd(model, settings), time.perf_counter()
+def trainer(model: ECAN, data: Minibatches, splits: dict, eval_transform, settings: Settings, device) -> Trainer:
+    """One epoch of SGD steps, then the scores of `splits` ({"val": ..., "test": ...}, resized images and labels):
+    validation's accuracy is the `score` that selects the epoch; the test split's (`test_score`) is a diagnostic
+    that no selection reads. The bank and the data order resume; `stop_on_collapse` ends a collapsed run."""
+    optimizer, started, last = sgd(model, settings), time.perf_counter(), {}
+    prior = prior_entropy(data.labels.numpy())
 
-    def evaluate_val(epoch: int) -> dict:
-        scores = evaluate(model, val, eval_transform, device, settings)
+    def train(epoch: int) -> float:
+        loss, last["ce"] = train_epoch(model, optimizer, data, settings, device, epoch)
+        return loss
+
+    def evaluate_epoch(epoch: int) -> dict:
+        val, test = (evaluate(model, splits[name], eval_transform, device, settings) for name in ("val", "test"))
+        row = {"score": val["accuracy"]} | {f"val_{k}": v for k, v in _scores(val).items()}
+        row |= {"test_score": test["accuracy"], "test_macro_f1": test["macro_f1"], "train_ce": last["ce"]}
+        row |= {"val_majority_share": majority_share(val["confusion_matrix"])}
+        row["collapse"] = collapse_signal(row, prior)
         if settings.progress:
             print(
-                f"epoch {epoch}/{settings.epochs} val acc {scores['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)",
-                flush=True,
+                f"epoch {epoch}/{settings.epochs} val acc {val['accuracy']:.4f} ({time.perf_counter() - started:.0f}s)"
             )
-        # `val_`: the split's scores (`val` is the split); `score` selects the epoch
-        return {"score": scores["accuracy"]} | {f"val_{k}": v for k, v in _scores(scores).items()}
+        return row
+
+    def stop(history: list[dict]) -> bool:
+        return settings.stop_on_collapse and collapsed_at(history, settings.collapse_epochs) is not None
 
     return Trainer(
         model=model,
         optimiser=optimizer,
-        train_epoch=lambda epoch: train_epoch(model, optimizer, data, settings, device, epoch),
-        evaluate=evaluate_val,
+        train_epoch=train,
+        evaluate=evaluate_epoch,
         state={"bank": model.bank},
         generators={"order": data.order},
+        stop=stop,
     )
+
+
+# A collapse (issue 22): predictions on (nearly) one class, or a cross-entropy at the class prior's entropy, which is
+# what a model that ignores its input reaches. Both are measured every epoch; a run is flagged after
+# ecan.train.collapse_epochs such epochs in a row.
+COLLAPSE_SHARE, COLLAPSE_LOSS_TOLERANCE = 0.95, 0.01
+COLLAPSE_CRITERION = (
+    f"validation predictions >= {COLLAPSE_SHARE:.0%} one class, or the training cross-entropy within "
+    f"{COLLAPSE_LOSS_TOLERANCE:.0%} of the training labels' prior entropy"
+)
+
+
+def prior_entropy(labels: np.ndarray) -> float:
+    """The entropy (nats) of the class prior: the cross-entropy of a model that predicts the prior for every image."""
+    p = np.bincount(labels, minlength=N_CLASSES) / len(labels)
+    return float(-(p[p > 0] * np.log(p[p > 0])).sum())
+
+
+def majority_share(confusion: list[list[int]]) -> float:
+    """The share of predictions that go to the most predicted class (columns of the confusion matrix)."""
+    predicted = np.asarray(confusion).sum(0)
+    return float(predicted.max() / max(1, predicted.sum()))
+
+
+def collapse_signal(row: dict, prior: float) -> bool:
+    stuck = abs(row["train_ce"] - prior) <= COLLAPSE_LOSS_TOLERANCE * prior
+    return bool(row["val_majority_share"] >= COLLAPSE_SHARE or stuck)
+
+
+def collapsed_at(history: list[dict], epochs: int) -> int | None:
+    """The first epoch that ends `epochs` collapsed epochs in a row, or None."""
+    run = 0
+    for row in history:
+        run = run + 1 if row["collapse"] else 0
+        if run >= epochs:
+            return row["epoch"]
+    return None
 
 
 def _scores(scores: dict) -> dict:
@@ -332,7 +419,7 @@ def _scores(scores: dict) -> dict:
 
 # The settings each run's metrics file records (with bank_groups, the memory bank's size).
 HYPERPARAMETERS = ("lambda1", "lambda2", "V", "tau", "center_weight", "key_momentum", "lr", "momentum", "weight_decay")
-HYPERPARAMETERS += ("schedule", "batch_size", "input_size", "seed")
+HYPERPARAMETERS += ("schedule", "warmup_epochs", "optimizer", "batch_size", "input_size", "seed")
 
 
 def run(
@@ -354,8 +441,9 @@ def run(
     data = Minibatches.build(train, train_transform, settings)
     x_val, x_test = augment.prepare(val[0], settings.input_size), augment.prepare(test[0], settings.input_size)
     init_steps = fill_bank(model, data, device, precision)
+    splits = {"val": (x_val, val[1]), "test": (x_test, test[1])}
     result = fit(
-        trainer(model, data, (x_val, val[1]), eval_transform, settings, device),
+        trainer(model, data, splits, eval_transform, settings, device),
         settings.epochs,
         checkpoint,
         identity=asdict(settings) | {"data": fingerprint(train[0], train[1], val[1], test[1]), "device": str(device)},
@@ -363,21 +451,29 @@ def run(
     )
     # Test is scored once, with the weights of the epoch validation selected; it never influences selection.
     model.load_state_dict(result.best_state)
-    test_scores = evaluate(model, (x_test, test[1]), eval_transform, device, settings)
-    steps = data.steps_per_epoch * settings.epochs
+    test_scores = evaluate(model, splits["test"], eval_transform, device, settings)
+    steps = data.steps_per_epoch * len(result.history)
     return {
         "dataset": settings.dataset,
         "augment": settings.augment,
         "losses": settings.losses,
-        "hyperparameters": {k: getattr(settings, k) for k in HYPERPARAMETERS} | {"bank_groups": settings.bank_size},
+        "hyperparameters": {k: getattr(settings, k) for k in HYPERPARAMETERS}
+        | {"bank_groups": settings.bank_size}
+        | (
+            {"atan_alpha": settings.atan_alpha, "atan_beta": settings.atan_beta}
+            if settings.optimizer == "sgd_atan"
+            else {}
+        ),
         "weights": weights.provenance(),
         "best_epoch": result.best_epoch,
         "val": {k: result.best_scores[f"val_{k}"] for k in _scores(test_scores)},
         "test": _scores(test_scores),
         "test_confusion_matrix": test_scores["confusion_matrix"],
+        **epoch_summaries(result.history, settings, prior_entropy(train[1])),
         "history": result.history,
         "budget": {
             "epochs": settings.epochs,
+            "epochs_trained": len(result.history),
             "steps": steps,
             "init_steps": init_steps,
             "train_samples": len(data.labels),
@@ -389,6 +485,40 @@ def run(
             "threads": settings.compute["threads"],
         },
         "environment": environment_record(device, precision),  # read into the tables' provenance sidecars
+    }
+
+
+def epoch_summaries(history: list[dict], settings: Settings, prior: float) -> dict:
+    """Beside the selected epoch's scores (`test`, the numbers claims read): the final epoch's, the largest test
+    accuracy over epochs (a labelled diagnostic of what selecting on test would report, as GAF's script does;
+    nothing reads it for a verdict), and the collapse flag."""
+    final, best_test = history[-1], max(history, key=lambda row: row["test_score"])
+    collapsed = collapsed_at(history, settings.collapse_epochs)
+    if collapsed is not None:
+        log.warning(
+            "%s seed %d: collapse flagged at epoch %d (%s)",
+            settings.dataset,
+            settings.seed,
+            collapsed,
+            COLLAPSE_CRITERION,
+        )
+    return {
+        "final_epoch": {
+            "epoch": final["epoch"],
+            "test": {"accuracy": final["test_score"], "macro_f1": final["test_macro_f1"]},
+        },
+        "diagnostic_max_test_accuracy": {
+            "accuracy": best_test["test_score"],
+            "epoch": best_test["epoch"],
+            "note": "selection on the test split (GAF's script reports this); a diagnostic, never a claim's number",
+        },
+        "collapse": {
+            "flagged": collapsed is not None,
+            "epoch": collapsed,
+            "criterion": f"{COLLAPSE_CRITERION}, {settings.collapse_epochs} epochs in a row",
+            "prior_entropy": prior,
+            "stopped": collapsed is not None and settings.stop_on_collapse,
+        },
     }
 
 
