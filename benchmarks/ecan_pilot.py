@@ -39,7 +39,10 @@ RUNS = {"baseline": plan.BASELINE, "ecan": plan.ECAN}
 
 def run_ids(config: dict) -> dict[str, str]:
     defaults = config["ecan"]["defaults"]
-    return {name: plan.run_id(defaults | {"dataset": "fer2013", "losses": losses, "seed": 0}) for name, losses in RUNS.items()}
+    return {
+        name: plan.run_id(defaults | {"dataset": "fer2013", "losses": losses, "seed": 0})
+        for name, losses in RUNS.items()
+    }
 
 
 def pilot_config(fer2013: Path, epochs: int) -> dict:
