@@ -104,3 +104,34 @@ def test_a_killed_job_resumes_byte_identical(tmp_path, paper):
     for path, content in reference.items():
         assert path.read_bytes() == content, f"{path.relative_to(workdir)} differs after the resume"
     assert not (workdir / checkpoint).exists()
+
+
+def test_a_killed_snakemake_is_unlocked_and_resumed_as_the_docs_say(tmp_path):
+    """Issue 21.12: SIGKILL of Snakemake itself (not of a job) leaves its lock; the next run refuses to start. The
+    docs give the way on: `snakemake --unlock`, then the same command, which redoes the unfinished job."""
+    running = (REPO / "docs" / "running.md").read_text()
+    assert "`snakemake --unlock`" in running and "--rerun-incomplete" in running
+    outputs, checkpoint, module, longer = JOBS["ecan"]
+    workdir = tmp_path / "ecan"
+    workdir.mkdir()
+    (workdir / "longer.yaml").write_text(yaml.safe_dump(longer))
+    env = helpers.snakemake_env()
+    proc = subprocess.Popen(
+        _snakemake(workdir, "ecan", *outputs), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    deadline = time.monotonic() + 600
+    while (job := _job_process(module, workdir)) is None:
+        assert proc.poll() is None and time.monotonic() < deadline, "the training job never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # Snakemake alone; its job is orphaned
+    proc.wait(timeout=60)
+    os.kill(job, signal.SIGKILL)
+    refused = subprocess.run(_snakemake(workdir, "ecan", *outputs), capture_output=True, text=True, env=env)
+    assert refused.returncode != 0 and "--unlock" in refused.stdout + refused.stderr
+    unlock = subprocess.run(_snakemake(workdir, "ecan", "--unlock"), capture_output=True, text=True, env=env)
+    assert unlock.returncode == 0, unlock.stdout[-2000:] + unlock.stderr[-2000:]
+    resumed = subprocess.run(
+        _snakemake(workdir, "ecan", "--rerun-incomplete", *outputs), capture_output=True, text=True, env=env
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert all((workdir / name).is_file() for name in outputs)
