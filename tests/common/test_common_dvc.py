@@ -247,8 +247,12 @@ def test_curves_are_one_row_per_run_and_epoch_in_order(tmp_path):
         json.dumps({"feature_set": "aus", "seeds": {"1": {"history": history}, "0": {"history": history[:1]}}})
     )
     assert curves.render(curves.rows("emi", [tmp_path / "m.json"])) == (
-        "run,epoch,train_loss,valid_score,lr\naus/seed0,2,0.5,0.1,0.001\naus/seed1,1,0.333333,,0.001\naus/seed1,2,0.5,0.1,0.001\n"
+        "run,epoch,train_loss,valid_score,test_score,lr,collapse\naus/seed0,2,0.5,0.1,,0.001,\n"
+        "aus/seed1,1,0.333333,,,0.001,\naus/seed1,2,0.5,0.1,,0.001,\n"
     )
+    ecan = [{"epoch": 1, "train_loss": 2.0, "score": 0.25, "test_score": 0.2, "lr": 0.1, "collapse": True}]
+    (tmp_path / "ecan.json").write_text(json.dumps({"run_id": "r", "history": ecan}))
+    assert curves.render(curves.rows("ecan", [tmp_path / "ecan.json"])).splitlines()[1] == "r,1,2,0.25,0.2,0.1,1"
     (tmp_path / "again.json").write_bytes((tmp_path / "m.json").read_bytes())
     with pytest.raises(SystemExit, match="again.json names run 'aus/seed.', which another metrics file already named"):
         curves.rows("emi", [tmp_path / "m.json", tmp_path / "again.json"])
