@@ -422,15 +422,21 @@ HYPERPARAMETERS = ("lambda1", "lambda2", "V", "tau", "center_weight", "key_momen
 HYPERPARAMETERS += ("schedule", "warmup_epochs", "optimizer", "batch_size", "input_size", "seed")
 
 
+def hyperparameters(settings: Settings) -> dict:
+    """The settings a run's metrics file records (with bank_groups, the memory bank's size; GAF's alpha and beta
+    only where sgd_atan reads them)."""
+    found = {k: getattr(settings, k) for k in HYPERPARAMETERS} | {"bank_groups": settings.bank_size}
+    if settings.optimizer == "sgd_atan":
+        found |= {"atan_alpha": settings.atan_alpha, "atan_beta": settings.atan_beta}
+    return found
+
+
 def run(
     settings: Settings, train: prepare.Split, val: prepare.Split, test: prepare.Split, checkpoint: Path | None = None
 ) -> dict:
     """Train one model; select the epoch on validation accuracy; report val and test scores of that epoch.
-
-    train/val/test are (uint8 images, int64 labels). Returns scores as
-    fractions, the test confusion matrix, the best epoch, per-epoch history
-    and the budget used. After every epoch the run is saved to `checkpoint`, and resumed from it.
-    """
+    train/val/test are (uint8 images, int64 labels); scores are fractions. After every epoch the run is saved
+    to `checkpoint`, and resumed from it."""
     device, precision = compute.setup(settings.compute, fixed_malloc_threshold=False), settings.compute["precision"]
     weights = parse_weights(settings.weights, f"ecan.{settings.dataset}")
     model = ECAN(weights, N_CLASSES, settings.seed, settings.bank_size).to(device).to_fast_layout(settings.input_size)
@@ -457,13 +463,7 @@ def run(
         "dataset": settings.dataset,
         "augment": settings.augment,
         "losses": settings.losses,
-        "hyperparameters": {k: getattr(settings, k) for k in HYPERPARAMETERS}
-        | {"bank_groups": settings.bank_size}
-        | (
-            {"atan_alpha": settings.atan_alpha, "atan_beta": settings.atan_beta}
-            if settings.optimizer == "sgd_atan"
-            else {}
-        ),
+        "hyperparameters": hyperparameters(settings),
         "weights": weights.provenance(),
         "best_epoch": result.best_epoch,
         "val": {k: result.best_scores[f"val_{k}"] for k in _scores(test_scores)},
