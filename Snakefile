@@ -18,9 +18,14 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/emi.smk"
-include: "workflow/rules/va.smk"
-include: "workflow/rules/ecan.smk"
+
+
+# Each paper's rules (affrepro.registry: workflow/rules/<key>.smk), then the rules they share.
+for _paper in registry.PAPERS.values():
+
+    include: registry.rules_file(_paper)
+
+
 include: "workflow/rules/results.smk"
 
 
@@ -29,7 +34,7 @@ rule all:
         [target for targets in PAPER_TARGETS.values() for target in targets],
 
 
-# One target per paper (the DVC stages call these): emi_tables, va_tables, ecan_tables.
+# One target per paper (the DVC stages call these): emi_tables, va_tables, ecan_tables (affrepro.papers.targets).
 for _paper, _targets in PAPER_TARGETS.items():
 
     rule:

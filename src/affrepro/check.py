@@ -12,15 +12,14 @@ hours of preprocessing; a demo dataset counts as missing (the demo is not the pa
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from affrepro import registry
 from affrepro.config import (
-    PAPER_DATASETS,
     ConfigError,
     dataset_location,
     effective_config,
@@ -44,44 +43,18 @@ class Item:
         return f"{self.paper:5} {self.state:8} {self.name:28} {self.detail}"
 
 
-def dataset_counts(name: str, location: str) -> str:
-    """What the loader finds at a real location, as counts; DatasetError when the layout is wrong."""
-    if name == "hume_vidmimic2":
-        from affrepro.data import hume
-
-        samples = hume.load_samples(location)
-        by = {p: sum(s.partition == p for s in samples) for p in ("train", "valid", "test")}
-        return f"{len(samples)} clips ({by['train']} train, {by['valid']} valid, {by['test']} test)"
-    if name == "affwild2":
-        from affrepro.data import affwild2
-
-        trials = affwild2.list_trials(location)
-        by = {s: sum(t.split == s for t in trials) for s in ("train", "valid", "test")}
-        return f"{len(trials)} trials ({by['train']} train, {by['valid']} validation annotated, {by['test']} test)"
-    if name == "rafdb":
-        from affrepro.data import rafdb
-
-        labels = rafdb.read_labels(Path(location))
-        train = sum(n.startswith("train") for n, _ in labels)
-        return f"{len(labels)} images ({train} train, {len(labels) - train} test)"
-    from affrepro.data import fer2013
-
-    counts = fer2013.usage_counts(location)
-    return ", ".join(f"{n} {usage}" for usage, n in counts.items())
-
-
 def dataset_items(config: dict, paper: str) -> list[Item]:
     items = []
-    for name in PAPER_DATASETS[paper]:
+    for name, dataset in registry.paper(paper).datasets.items():
         location = dataset_location(config, name)
-        key = f"datasets.{name}.{'path' if name == 'fer2013' else 'root'}"
+        key = f"datasets.{name}.{dataset.location_key}"
         if location is None:
             items.append(
                 Item(paper, name, MISSING, f"{key} is null: the embedded demo runs; set it to the real dataset")
             )
             continue
         try:
-            items.append(Item(paper, name, FOUND, f"{location}: {dataset_counts(name, location)}"))
+            items.append(Item(paper, name, FOUND, f"{location}: {dataset.describe(location)}"))
         except (DatasetError, OSError, ValueError) as error:
             items.append(Item(paper, name, WRONG, f"{error}"))
     return items
@@ -125,7 +98,7 @@ def weight_item(paper: str, key: str, value: str | None, build: Callable | None)
 
 def weight_items(config: dict, paper: str) -> list[Item]:
     builders = _builders()
-    items = [
+    return [
         weight_item(
             paper,
             f"extractors.{name}.weights",
@@ -134,27 +107,6 @@ def weight_items(config: dict, paper: str) -> list[Item]:
         )
         for name in sorted(set(weighted_extractors(config, paper)))
     ]
-    if paper == "ecan":
-        from affrepro.features import resnet
-
-        # The paper pretrains RAF-DB's encoder on MS-Celeb-1M; FER2013's may be `random` (start-up refuses null).
-        items += [
-            weight_item(paper, f"ecan.{dataset}.weights", config["ecan"][dataset]["weights"], resnet.build)
-            for dataset in ("rafdb", "fer2013")
-            if dataset == "rafdb" or config["ecan"][dataset]["weights"] is None
-        ]
-    return items
-
-
-def openface_item(config: dict, paper: str) -> list[Item]:
-    if paper != "emi" or "au" not in {e for s in config["emi"]["feature_sets"].values() for e in s["extractors"]}:
-        return []
-    binary = config["extractors"]["openface"]["bin"]
-    if binary is None:
-        return [Item(paper, "extractors.openface.bin", MISSING, "null: the crop-based AU approximation would run")]
-    ok = Path(binary).is_file() and os.access(binary, os.X_OK)
-    state, detail = (FOUND, f"{binary}: executable") if ok else (WRONG, f"{binary}: not an executable file")
-    return [Item(paper, "extractors.openface.bin", state, detail)]
 
 
 def compute_items(config: dict, paper: str) -> list[Item]:
@@ -175,30 +127,10 @@ def compute_items(config: dict, paper: str) -> list[Item]:
     return items
 
 
-def work_bytes(config: dict, paper: str) -> float:
-    """Bytes a real run writes under work/: per frame, EMI's uint8 face crops, and every extractor's float32
-    features twice (the per-sample files, then the packed store); ECAN's are small. Sizes: job_costs.json."""
-    from affrepro import resources
-
-    sizes = resources.COSTS["dataset_sizes"]
-    if paper == "emi":
-        from affrepro.emi import plan
-
-        frames = sizes["hume_vidmimic2_frames_per_clip"] * sizes["hume_vidmimic2_clips"]
-        face = config["preprocess"]["face_size"] ** 2 * 3
-        return frames * (face + 2 * 4 * sum(plan.feature_dim(config, e) for e in plan.used_extractors(config)))
-    if paper == "va":
-        from affrepro.features import iresnet, mfcc, vggish
-
-        widths = {"iresnet50": iresnet.DIM, "vggish": vggish.DIM, "mfcc": mfcc.DIM}
-        return sizes["affwild2_va_annotated_frames"] * 2 * 4 * sum(widths[e] for e in config["va"]["extractors"])
-    return 1e9
-
-
 def disk_item(config: dict, paper: str, workdir: Path) -> Item:
     free = shutil.disk_usage(workdir).free
     try:
-        needed = work_bytes(config, paper)
+        needed = registry.paper(paper).work_bytes(config)
     except (OSError, ValueError, KeyError) as error:  # wav2vec2's width comes from a checkpoint not found yet
         return Item(paper, "disk space", NOTE, f"{free / 1e9:.0f} GB free in {workdir}; the need is unknown ({error})")
     state = FOUND if free > needed else MISSING
@@ -210,7 +142,9 @@ def check(config: dict, papers: list[str], workdir: Path) -> list[Item]:
     items = []
     for paper in papers:
         effective = effective_config(config, paper)
-        items += dataset_items(effective, paper) + weight_items(effective, paper) + openface_item(effective, paper)
+        items += (
+            dataset_items(effective, paper) + weight_items(effective, paper) + registry.paper(paper).checks(effective)
+        )
         items += [Item(paper, f"substitute {k}", WRONG, text) for k, text in substitutes(effective, paper).items()]
         items += compute_items(effective, paper) + [disk_item(effective, paper, workdir)]
     return items
@@ -219,7 +153,7 @@ def check(config: dict, papers: list[str], workdir: Path) -> list[Item]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="affrepro check", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--config", type=Path, default=Path("config.yaml"), help="the config to check (config.yaml)")
-    parser.add_argument("--paper", nargs="+", choices=sorted(PAPER_DATASETS), default=sorted(PAPER_DATASETS))
+    parser.add_argument("--paper", nargs="+", choices=sorted(registry.PAPERS), default=sorted(registry.PAPERS))
     parser.add_argument("--workdir", type=Path, default=Path("."), help="where work/ will be written")
     args = parser.parse_args(argv)
     try:

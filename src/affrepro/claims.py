@@ -32,7 +32,6 @@ over seeds, Student's t), tolerance (value, basis and reason), outcome, verdict,
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import logging
 import math
@@ -43,7 +42,8 @@ from pathlib import Path
 
 from scipy.stats import t as student_t
 
-from affrepro import jobs, papers
+from affrepro import jobs, papers, registry
+from affrepro.claim_inputs import ClaimSpecError, find_row
 from affrepro.files import read_json, write_text
 from affrepro.papers import load_paper
 from affrepro.provenance import budget_differences
@@ -65,11 +65,6 @@ COLUMNS = [
     "note",
 ]
 MIN_SEEDS = 3  # an ordering needs at least this many seeds (runs) to be reproduced or not
-DATASET_NAMES = {"rafdb": "RAF-DB", "fer2013": "FER2013", "hume_vidmimic2": "Hume-Vidmimic2", "affwild2": "Aff-Wild2"}
-
-
-class ClaimSpecError(ValueError):
-    """papers/<key>.yaml names a claim, a cell or an input that does not exist."""
 
 
 @dataclass
@@ -148,7 +143,7 @@ class Runs:
     def read(self, name: str) -> dict:
         if Path(name).as_posix() not in self.allowed:
             raise ClaimSpecError(
-                f"{name}: the claims need this run file; pass it with --runs (the workflow does: affrepro.claims.run_files)"
+                f"{name}: the claims need this run file; pass it with --runs (the workflow does: affrepro.claim_inputs.run_files)"
             )
         if name not in self.cache:
             path = self.root / name
@@ -163,24 +158,6 @@ class Runs:
 # ---------------------------------------------------------------- cells
 
 
-def find_row(paper: dict, table: str, ref: str) -> int:
-    """Index of the row of `table` whose label (key columns joined by ' | ') or one key column equals `ref`."""
-    if table not in paper["tables"]:
-        raise ClaimSpecError(
-            f"no table {table!r} in papers/{paper['paper']['key']}.yaml (tables: {', '.join(paper['tables'])})"
-        )
-    spec = paper["tables"][table]
-    found = [
-        i
-        for i, row in enumerate(spec["rows"])
-        if ref == row_label(row, spec["keys"]) or any(str(row[k]) == ref for k in spec["keys"])
-    ]
-    if len(found) != 1:
-        labels = "; ".join(row_label(r, spec["keys"]) for r in spec["rows"])
-        raise ClaimSpecError(f"{table}: row {ref!r} names {len(found)} rows, not one (rows: {labels})")
-    return found[0]
-
-
 def per_seed(paper: dict, source: dict, runs: Runs) -> dict[str, float]:
     """Our number of one cell in each seed (by seed id), from the run files (papers/<key>.yaml claims.per_seed)."""
     style = paper["claims"]["per_seed"]
@@ -193,11 +170,9 @@ def per_seed(paper: dict, source: dict, runs: Runs) -> dict[str, float]:
         return {
             str(s): float(dig(entry, stem, f"{source['file']} seeds.{s}", ClaimSpecError)) for s, entry in seeds.items()
         }
-    # style runs: the summary lists its runs; each run's test scores, in the summary's units (affrepro.ecan.aggregate)
-    from affrepro.ecan.aggregate import SUMMARY_METRICS
-
+    # style runs: the summary lists its runs; each run's test scores, in the summary's units (the registry's run_scores)
     parent, _, leaf = source["value"].rpartition(".")
-    scales = {name: (metric, scale) for metric, scale, name in SUMMARY_METRICS}
+    scales = registry.paper(paper["paper"]["key"]).run_scores()
     if leaf not in scales:
         raise ClaimSpecError(f"{source['file']}: no per-run score for '{leaf}' (known: {', '.join(scales)})")
     metric, scale = scales[leaf]
@@ -285,7 +260,7 @@ def _data_reasons(paper: dict, provenance: dict, dataset: str) -> list[str]:
     if kind != "demo":
         raise _Incomplete(f"{where} ({kind!r} is neither real nor demo)")
     if provenance.get("profile") == "mixed":
-        return [f"demo data: {DATASET_NAMES.get(dataset, dataset)}"]
+        return [f"demo data: {registry.dataset_titles().get(dataset, dataset)}"]
     return ["demo data"]
 
 
@@ -608,56 +583,6 @@ def render_csv(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows({k: row.get(k, "") for k in COLUMNS} for row in rows)
     return buffer.getvalue()
-
-
-# ---------------------------------------------------------------- workflow wiring (pure, used by the rules)
-
-
-def _text_cells(paper: dict) -> list[dict]:
-    refs = []
-    for spec in paper.get("claims", {}).get("text", []):
-        if spec["kind"] == "ordering":
-            refs += [ref for comp in spec["comparisons"] for ref in (comp["greater"], *comp["than"])]
-        else:
-            refs += [spec["of"], spec["over"]]
-    return refs
-
-
-def claim_tables(paper: dict) -> list[str]:
-    """The tables a paper's claims read, in the order of papers/<key>.yaml."""
-    spec = paper.get("claims", {})
-    used = set(spec.get("tolerances", {})) | {ref["table"] for ref in _text_cells(paper)}
-    used |= {derived["ours"]["table"] for derived in spec.get("derived", [])}
-    return [t for t in paper["tables"] if t in used]
-
-
-def table_files(paper: dict, targets: list[str]) -> list[str]:
-    """The files of the paper's targets that belong to a table the claims read (its .csv, .json, .provenance.json)."""
-    key, tables = paper["paper"]["key"], claim_tables(paper)
-    names = {f"results/{key}/{table}.{ext}" for table in tables for ext in ("csv", "json", "provenance.json")}
-    found = [t for t in targets if t in names]
-    missing = [t for t in tables if f"results/{key}/{t}.csv" not in found]
-    if missing:
-        raise ClaimSpecError(
-            f"the claims of {key} read table(s) {', '.join(missing)}, which are not among the paper's targets"
-        )
-    return found
-
-
-def run_files(paper: dict, config: dict) -> list[str]:
-    """The run files holding the per-seed numbers of the cells the text claims compare (the claims rule's inputs)."""
-    style = paper.get("claims", {}).get("per_seed", {"style": "single"})
-    files: list[str] = []
-    for ref in _text_cells(paper):
-        row = paper["tables"][ref["table"]]["rows"][find_row(paper, ref["table"], ref["row"])]
-        source = (row.get("ours") or {}).get(ref["metric"])
-        if source is None:
-            continue
-        files.append(source["file"])
-        if style["style"] == "runs":
-            plan = importlib.import_module(f"affrepro.{paper['paper']['key']}.plan")
-            files += [style["file"].format(run=r) for r in plan.group_run_ids(config, Path(source["file"]).stem)]
-    return list(dict.fromkeys(files))
 
 
 def write_claims(

@@ -30,19 +30,10 @@ import csv
 import io
 from pathlib import Path
 
-from affrepro import jobs, papers
+from affrepro import jobs, papers, registry
 from affrepro.files import read_json, write_text
 
 COLUMNS = ["run", "epoch", "train_loss", "valid_score", "test_score", "lr", "collapse"]
-
-
-def histories(paper: str, metrics: dict) -> dict[str, list[dict]]:
-    """{run label: history} of one training job's metrics file."""
-    if paper == "emi":
-        return {f"{metrics['feature_set']}/seed{seed}": entry["history"] for seed, entry in metrics["seeds"].items()}
-    if paper == "va":
-        return {f"{metrics['protocol']}/fold{metrics['fold']}": metrics["history"]}
-    return {metrics["run_id"]: metrics["history"]}
 
 
 def _number(value) -> str:
@@ -52,7 +43,7 @@ def _number(value) -> str:
 def rows(paper: str, metrics_files: list[Path]) -> list[dict]:
     found = {}
     for path in metrics_files:
-        for run, history in histories(paper, read_json(path)).items():
+        for run, history in registry.paper(paper).history_runs(read_json(path)).items():
             if run in found:
                 raise SystemExit(f"affrepro.curves: {path} names run {run!r}, which another metrics file already named")
             found[run] = history
@@ -103,7 +94,7 @@ def plot(paper: str, table: list[dict], png: Path) -> None:
         ax.tick_params(labelsize=7)
     if len(runs) <= 12:
         axes[0].legend(fontsize=6)
-    fig.suptitle(f"{paper.upper()}: training curves of {len(runs)} runs", fontsize=10)
+    fig.suptitle(f"{registry.paper(paper).name}: training curves of {len(runs)} runs", fontsize=10)
     fig.tight_layout()
     save_png(fig, png)
 

@@ -1,4 +1,4 @@
-"""The README's headline table: EMI Table 3 (results/table3.csv) beside each row's verdict (results/emi/claims.csv).
+"""The README's headline table: the headline paper's (affrepro.registry; EMI Table 3 beside each row's verdict).
 
     python -m affrepro.headline --write README.md    # rewrite the block between the headline markers
     python -m affrepro.headline                      # print it
@@ -10,32 +10,17 @@ the README's block differs from what they give (rerun the first command after a 
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
+from affrepro import registry
 from affrepro.files import write_text
 
 START, END = "<!-- headline: python -m affrepro.headline --write README.md -->", "<!-- headline end -->"
 
 
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def render(results: Path = Path("results")) -> str:
-    """The markdown table: features, the paper's rho, ours (mean ± std over seeds), our 95 % interval, the verdict."""
-    verdicts = {row["claim_id"]: row for row in read_csv(results / "emi" / "claims.csv")}
-    lines = [
-        "| features | paper ρ | ours ρ | 95 % interval | verdict |",
-        "|---|---|---|---|---|",
-    ]
-    for row in read_csv(results / "table3.csv"):
-        claim = verdicts.get(f"table3/{row['Modality']} | {row['Features']}/rho", {})
-        ours = f"{row['rho_ours']} ± {row['rho_std']}" if row["rho_std"] else row["rho_ours"] or "—"
-        cells = [row["Features"], row["rho_paper"], ours, claim.get("interval") or "—", claim.get("verdict", "—")]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines)
+    """The headline paper's README table (affrepro.registry), rendered from the committed CSVs under `results`."""
+    return registry.paper(registry.HEADLINE).readme_table(results)
 
 
 def block(text: str) -> str:

@@ -7,7 +7,7 @@ Every paper package `affrepro.<key>` has the same modules with the same roles:
     features   per-sample feature extraction (EMI, VA)
     train      one training job: a branch, a fold or a run
     aggregate  runs -> the numbers a table reads (late fusion, fold summary, mean over seeds)
-    report     the provenance of the paper's tables (the PaperReport interface below)
+    provenance the provenance of the paper's tables (the PaperProvenance interface below)
 
 Models live in `affrepro.models`, metrics in `affrepro.metrics`; paper-only
 pieces (ECAN's augmentations, losses and figures; VA's folds; dataset
@@ -25,9 +25,10 @@ from typing import Protocol, runtime_checkable
 
 import jsonschema
 
+from affrepro import registry
 from affrepro.config import REPO_ROOT, StrictValidator, parse_yaml, read_text, read_yaml
 
-PAPERS = ("emi", "va", "ecan")
+PAPERS = tuple(registry.PAPERS)
 PAPERS_DIR = REPO_ROOT / "papers"
 PAPER_SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "paper.schema.yaml"
 
@@ -110,9 +111,21 @@ def _parsed_paper(path: Path, text: str) -> dict:
     return paper
 
 
+def targets(key: str) -> list[str]:
+    """Every results file of the paper (its `<key>_tables` target, a DVC stage's outs): the tables and figures
+    its papers/<key>.yaml lists, the registry's extra files, the training curves and the claims."""
+    paper, spec = registry.paper(key), load_paper(key)
+    table_files = [f"{t}.{ext}" for t in spec["tables"] for ext in ("csv", "json", "provenance.json")]
+    files = [f"results/{name}" for name in table_files] if key == registry.HEADLINE else []
+    files += [f"results/{key}/{name}" for name in table_files]
+    files += [f"results/{key}/{f}.{ext}" for f in spec.get("figures", {}) for ext in ("png", "csv")]
+    files += [f"results/{key}/{name}" for name in paper.extra_results]
+    return files + [f"results/{key}/curves/training.{ext}" for ext in ("csv", "png")] + [f"results/{key}/claims.csv"]
+
+
 @runtime_checkable
-class PaperReport(Protocol):
-    """What `affrepro.tables` needs from `affrepro.<key>.report`."""
+class PaperProvenance(Protocol):
+    """What `affrepro.tables` needs from `affrepro.<key>.provenance`."""
 
     def provenance(self, config: dict, inputs: dict[str, Path]) -> dict:
         """The JSON provenance of a table, from the files the table rule names as its provenance inputs."""
@@ -121,12 +134,12 @@ class PaperReport(Protocol):
         """The note every computed row carries (demo data, reduced budget), or ''."""
 
 
-def report(key: str) -> PaperReport:
+def provenance(key: str) -> PaperProvenance:
     if key not in PAPERS:
         raise ValueError(f"unknown paper {key!r}; known: {', '.join(PAPERS)}")
-    module = importlib.import_module(f"affrepro.{key}.report")
-    if not isinstance(module, PaperReport):
+    module = importlib.import_module(f"affrepro.{key}.provenance")
+    if not isinstance(module, PaperProvenance):
         raise TypeError(
-            f"affrepro.{key}.report does not implement affrepro.papers.PaperReport (provenance, profile_note)"
+            f"affrepro.{key}.provenance does not implement affrepro.papers.PaperProvenance (provenance, profile_note)"
         )
     return module

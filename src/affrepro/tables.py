@@ -157,12 +157,12 @@ def write_table(
     paper = load_paper(paper_key)
     spec = paper["tables"][table]
     columns, rows = build_rows(paper, table)
-    report = papers.report(paper_key)
+    paper_provenance = papers.provenance(paper_key)
     # Which rows of ours ran with a stand-in, by row label ([] for none): claims read this, never the notes' text.
-    provenance = report.provenance(config, provenance_inputs) | {
+    provenance = paper_provenance.provenance(config, provenance_inputs) | {
         "substitutes": {row_label(r, spec["keys"]): r["substitutes"] for r in rows if _computed(r, columns)}
     }
-    notes = [n for n in (report.profile_note(config), left_out_note(provenance)) if n]
+    notes = [n for n in (paper_provenance.profile_note(config), left_out_note(provenance)) if n]
     for row in rows:
         if notes and _computed(row, columns):
             row["note"] = "; ".join(n for n in (row["note"], *notes) if n)

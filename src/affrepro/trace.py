@@ -25,6 +25,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from affrepro import registry
 from affrepro.codeversion import closure, source_path
 from affrepro.papers import load_paper
 from affrepro.tables import dig, row_label
@@ -38,10 +39,10 @@ class TraceError(ValueError):
 
 
 def locate(csv_path: Path) -> tuple[str, str]:
-    """(paper key, table) of results/<key>/<table>.csv; the headline results/<table>.csv is the EMI paper's."""
+    """(paper key, table) of results/<key>/<table>.csv; results/<table>.csv is the headline paper's (affrepro.registry)."""
     parts = csv_path.with_suffix("").parts
     if len(parts) >= 2 and parts[-2] == "results":
-        return "emi", parts[-1]
+        return registry.HEADLINE, parts[-1]
     if len(parts) >= 3 and parts[-3] == "results":
         return parts[-2], parts[-1]
     raise TraceError(f"{csv_path}: not a table under results/ (results/<paper>/<table>.csv)")

@@ -64,12 +64,12 @@ def test_the_demo_config_is_not_ready_for_a_paper_run(tmp_path):
 
 
 def test_the_disk_need_is_the_real_sizes_times_the_bytes_per_frame():
-    from affrepro.check import work_bytes
     from affrepro.features import mfcc
+    from affrepro.registry import PAPERS
 
     config = helpers.repo_config()
     config["extractors"]["wav2vec2"] |= {"weights": "random", "random_arch": {"hidden_size": 1024}}
     frames = 210 * 17_246  # mean frames per clip x clips (job_costs.json; EMI Table 1)
     widths = 512 + 34 + 384 + 1024  # resnet18, AUs, DINO ViT-S/16, wav2vec2-large, float32, written twice
-    assert work_bytes(config, "emi") == frames * (112 * 112 * 3 + 2 * 4 * widths)
-    assert work_bytes(config, "va") == 2_000_000 * 2 * 4 * (512 + 128 + mfcc.DIM)
+    assert PAPERS["emi"].work_bytes(config) == frames * (112 * 112 * 3 + 2 * 4 * widths)
+    assert PAPERS["va"].work_bytes(config) == 2_000_000 * 2 * 4 * (512 + 128 + mfcc.DIM)

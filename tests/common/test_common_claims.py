@@ -13,7 +13,7 @@ import pytest
 import yaml
 from helpers import REPO
 
-from affrepro import claims
+from affrepro import claim_inputs, claims
 from affrepro.papers import PAPER_SCHEMA_PATH, PAPERS, PaperFileError, load_paper
 
 # ---------------------------------------------------------------- the schema
@@ -35,8 +35,8 @@ def test_every_claim_names_existing_cells(key):
     for table, metrics in paper["claims"]["tolerances"].items():
         assert table in paper["tables"], f"papers/{key}.yaml claims.tolerances names no table {table!r}"
         assert set(metrics) <= set(paper["tables"][table]["metrics"]), (key, table, metrics)
-    for ref in claims._text_cells(paper):
-        claims.find_row(paper, ref["table"], ref["row"])
+    for ref in claim_inputs.text_cells(paper):
+        claim_inputs.find_row(paper, ref["table"], ref["row"])
         assert ref["metric"] in paper["tables"][ref["table"]]["metrics"], ref
 
 
@@ -283,7 +283,7 @@ def test_a_run_file_not_given_is_an_error_naming_it(tmp_path, monkeypatch):
 
 def test_a_row_that_names_no_row_is_an_error():
     with pytest.raises(claims.ClaimSpecError, match="row 'C' names 0 rows"):
-        claims.find_row(PAPER, "table2", "C")
+        claim_inputs.find_row(PAPER, "table2", "C")
 
 
 def test_per_seed_numbers_of_runs_style_and_mixed_data(tmp_path, monkeypatch):
@@ -339,15 +339,15 @@ def test_the_claims_read_the_paper_targets_tables_and_the_runs_they_compare():
         "results/table3.csv",
         "results/emi/claims.csv",
     ]
-    files = claims.table_files(paper, targets)
+    files = claim_inputs.table_files(paper, targets)
     assert "results/table3.csv" not in files and "results/emi/claims.csv" not in files
     assert "results/emi/table3.provenance.json" in files
-    runs = claims.run_files(paper, config={})
+    runs = claim_inputs.run_files(paper, config={})
     assert (
         "work/emi/fusion/resnet18_aus_wav2vec2/metrics.json" in runs and "work/emi/runs/wav2vec2/metrics.json" in runs
     )
     with pytest.raises(claims.ClaimSpecError, match="table4"):
-        claims.table_files(paper, [t for t in targets if "table4" not in t])
+        claim_inputs.table_files(paper, [t for t in targets if "table4" not in t])
 
 
 def test_claims_are_workflow_targets_and_dvc_outputs(tmp_path):

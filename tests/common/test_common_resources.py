@@ -10,7 +10,10 @@ from helpers import REPO, repo_config, snakemake
 
 from affrepro import jobs, resources
 from affrepro.config import effective_config
+from affrepro.ecan import costs as ecan_costs
+from affrepro.emi import costs as emi_costs
 from affrepro.emi import plan as emi_plan
+from affrepro.va import costs as va_costs
 from affrepro.va import plan as va_plan
 
 RULE_FILES = sorted((REPO / "workflow" / "rules").glob("*.smk"))
@@ -88,30 +91,30 @@ def test_memory_and_runtime_models():
     assert resources.frames_per_item(demo, "emi") == pytest.approx(1.6 * 30)
     dino = resources.PER_FRAME["emi.features:dino"]["paper"].cpu_s
     assert resources.per_frame_runtime("emi.features:dino", real, 2000) == resources.runtime(
-        dino * 2000 * resources.HUME_FRAMES_PER_CLIP
+        dino * 2000 * emi_costs.HUME_FRAMES_PER_CLIP
     )
 
 
 def test_ecan_memory_grows_with_batch_pixels_and_images():
     demo = effective_config(repo_config(), "ecan")
     spec = {"dataset": "rafdb"}
-    batch_mb = resources.ECAN_MB_PER_BATCH_PIXEL * 32 * 48**2
+    batch_mb = ecan_costs.MB_PER_BATCH_PIXEL * 32 * 48**2
     images_mb = 2 * 3 * 48**2 * (500 + 200) / 2**20
-    assert resources.ecan_train_mem_mb(demo, spec) == resources.mem_mb(resources.ECAN_BASE_MB + batch_mb + images_mb)
+    assert ecan_costs.train_mem_mb(demo, spec) == resources.mem_mb(ecan_costs.BASE_MB + batch_mb + images_mb)
     # the measured points the model was fitted to: 1,126 MB at 48 px / batch 32, 1,877 MB at 112 px / batch 64
-    assert resources.ECAN_BASE_MB + batch_mb == pytest.approx(1126, abs=5)
-    assert resources.ECAN_BASE_MB + resources.ECAN_MB_PER_BATCH_PIXEL * 64 * 112**2 == pytest.approx(1877, abs=5)
+    assert ecan_costs.BASE_MB + batch_mb == pytest.approx(1126, abs=5)
+    assert ecan_costs.BASE_MB + ecan_costs.MB_PER_BATCH_PIXEL * 64 * 112**2 == pytest.approx(1877, abs=5)
     capped = effective_config(repo_config(), "ecan")
     capped["ecan"]["rafdb"]["max_train"] = 100
-    assert resources.ecan_train_runtime(capped, spec) <= resources.ecan_train_runtime(demo, spec)
+    assert ecan_costs.train_runtime(capped, spec) <= ecan_costs.train_runtime(demo, spec)
     large = effective_config(repo_config(), "ecan")
     large["demo"]["rafdb"]["n_train"] = 100_000  # past the minimum runtime
     one_seed = copy.deepcopy(large)
     one_seed["ecan"]["seeds"] = [0]
-    per_run = resources.ECAN_CPU_S_PER_IMAGE_EPOCH_48PX * 100_000 * 3  # 3 demo epochs at 48 px
+    per_run = ecan_costs.CPU_S_PER_IMAGE_EPOCH_48PX * 100_000 * 3  # 3 demo epochs at 48 px
     assert len(large["ecan"]["seeds"]) == 3  # a job trains every seed of its setting
-    assert resources.ecan_train_runtime(large, spec) == resources.runtime(3 * per_run) > resources.runtime(per_run)
-    assert resources.ecan_train_runtime(one_seed, spec) == resources.runtime(per_run)
+    assert ecan_costs.train_runtime(large, spec) == resources.runtime(3 * per_run) > resources.runtime(per_run)
+    assert ecan_costs.train_runtime(one_seed, spec) == resources.runtime(per_run)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +149,7 @@ def test_the_workflow_asks_for_what_the_models_say(planned):
         elif rule == "va_features":
             expected = resources.per_frame_mem_mb(f"va.features:{w['va_extractor']}", va)
         elif rule == "ecan_train":
-            expected = resources.ecan_train_mem_mb(ecan, {"dataset": w["setting"].split("-")[0]})
+            expected = ecan_costs.train_mem_mb(ecan, {"dataset": w["setting"].split("-")[0]})
         elif rule in resources.SMALL_JOBS_MB:
             expected = resources.small_job_mem_mb(rule)
         else:
@@ -164,10 +167,10 @@ def test_the_workflow_asks_the_training_and_pack_models(planned):
     expected = {
         "emi_pack": lambda w: resources.pack_mem_mb(emi, "emi", clips),
         "va_pack": lambda w: resources.pack_mem_mb(va, "va", trials),
-        "emi_train": lambda w: resources.emi_train_mem_mb(
+        "emi_train": lambda w: emi_costs.train_mem_mb(
             emi, w["feature_set"], clips, emi_plan.feature_set_dim(emi, w["feature_set"])
         ),
-        "va_train_fold": lambda w: resources.va_fold_mem_mb(va, trials),
+        "va_train_fold": lambda w: va_costs.fold_mem_mb(va, trials),
     }
     seen = set()
     for job in planned:
@@ -187,11 +190,11 @@ def test_measured_costs_are_data_with_how_they_were_measured():
         costs["per_frame"]["jobs"]["emi.features:dino"]["paper"]["cpu_s_per_frame"],
     )
     # the figures the models derive, checked by hand against the measurements
-    assert resources.AFFWILD2_FRAMES_PER_TRIAL == 2_000_000 // 432
-    assert resources.EMI_TRAIN_CPU_S == pytest.approx(34.0 / (6 * 30 * 64 * 64))
-    assert resources.VA_FOLD_CPU_S["demo"] == pytest.approx((11.0 - 3.95) / (9 * 5_179))
-    assert resources.ECAN_MB_PER_BATCH_PIXEL == pytest.approx((1_877 - 1_126) / (64 * 112**2 - 32 * 48**2))
-    assert resources.ECAN_BASE_MB == pytest.approx(1_126 - resources.ECAN_MB_PER_BATCH_PIXEL * 32 * 48**2)
+    assert va_costs.AFFWILD2_FRAMES_PER_TRIAL == 2_000_000 // 432
+    assert emi_costs.TRAIN_CPU_S == pytest.approx(34.0 / (6 * 30 * 64 * 64))
+    assert va_costs.FOLD_CPU_S["demo"] == pytest.approx((11.0 - 3.95) / (9 * 5_179))
+    assert ecan_costs.MB_PER_BATCH_PIXEL == pytest.approx((1_877 - 1_126) / (64 * 112**2 - 32 * 48**2))
+    assert ecan_costs.BASE_MB == pytest.approx(1_126 - ecan_costs.MB_PER_BATCH_PIXEL * 32 * 48**2)
     # a measured figure moves the request: 2x the per-frame CPU of a job doubles its runtime (above the minimum)
     config = repo_config()
     items = 10_000

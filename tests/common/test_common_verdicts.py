@@ -265,10 +265,10 @@ def test_the_configs_own_settings_train_with_the_papers_budget(key):
     import helpers
 
     from affrepro.config import deep_merge, effective_config
-    from affrepro.papers import report
+    from affrepro.papers import provenance
 
     raw = deep_merge(helpers.repo_config(), {"datasets": REAL_LOCATIONS[key]})
-    budget = report(key).budget(effective_config(raw, key))
+    budget = provenance(key).budget(effective_config(raw, key))
     expected = {"rafdb": ["train_subset all, less a 0.1 stratified hold-out that selects the epoch (paper all)"]}
     assert budget["differs"] == (expected if key == "ecan" else {})
     assert budget["paper"] == load_paper(key)["budget"]

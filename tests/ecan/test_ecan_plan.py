@@ -11,7 +11,8 @@ import yaml
 from affrepro import jobconfig
 from affrepro.config import effective_config, validate_config
 from affrepro.demo.expressions import write_fer2013
-from affrepro.ecan import aggregate, plan, report
+from affrepro.ecan import aggregate, plan
+from affrepro.ecan import provenance as ecan_provenance
 from affrepro.ecan.aggregate import nest, summarise
 from affrepro.ecan.prepare import load_splits
 from affrepro.ecan.stats import augmentation_flags
@@ -237,7 +238,7 @@ def test_max_train_is_a_class_stratified_subset(config, tmp_path):
 
 
 def test_rows_say_which_data_are_real(config):
-    profile_note = report.profile_note
+    profile_note = ecan_provenance.profile_note
     assert profile_note(config) == "ours: RAF-DB demo, FER2013 demo; demo budget (see provenance)"
     raw = helpers.repo_config()
     raw["datasets"]["fer2013"]["path"] = "fer2013.csv.gz"
@@ -252,7 +253,7 @@ def test_rows_say_which_data_are_real(config):
     # selects the epoch), which the budget records and the note calls reduced
     reduced = "ours: RAF-DB real, FER2013 real; reduced budget (see provenance)"
     assert profile_note(effective_config(raw, "ecan")) == reduced
-    assert report.budget(effective_config(raw, "ecan"))["differs"] == {
+    assert ecan_provenance.budget(effective_config(raw, "ecan"))["differs"] == {
         "rafdb": ["train_subset all, less a 0.1 stratified hold-out that selects the epoch (paper all)"]
     }
     raw["datasets"]["rafdb"]["root"] = None  # FER2013 alone at the paper's budget: no note on its rows' account
@@ -260,19 +261,19 @@ def test_rows_say_which_data_are_real(config):
 
 
 def test_the_papers_budget_comes_from_papers_yaml(config):
-    paper = report.paper_budget()
+    paper = ecan_provenance.paper_budget()
     assert {d: (paper[d]["epochs"], paper[d]["input_size"]) for d in paper} == {
         "rafdb": (40, 224),
         "fer2013": (200, 48),
     }
     assert {paper[d]["batch_size"] for d in paper} == {256} and {paper[d]["lr"] for d in paper} == {0.1}
-    demo = report.budget(config)
+    demo = ecan_provenance.budget(config)
     assert demo["paper"] == paper and demo["reduced"]  # the demo's budget
     assert demo["used"]["fer2013"] | {"epochs": 200, "batch_size": 256, "lr": 0.1} == paper["fer2013"]
     raw = helpers.repo_config()
     raw["datasets"]["fer2013"]["path"] = "fer2013.csv.gz"
     raw["ecan"]["fer2013"]["epochs"] = 10
-    real = report.budget(effective_config(raw, "ecan"))
+    real = ecan_provenance.budget(effective_config(raw, "ecan"))
     assert real["differs"]["fer2013"] == ["epochs 10 (paper 200)"] and real["reduced"]  # RAF-DB is the demo here
 
 
@@ -313,7 +314,7 @@ def test_real_rafdb_with_demo_fer2013_keeps_every_setting_the_user_gave(tmp_path
     assert job_view["ecan"]["rafdb"]["epochs"] == 1 and job_view["compute"] == {"device": "auto", "precision": "fp32"}
     assert "fer2013" not in job_view["ecan"] and "fer2013" not in job_view["datasets"]
     assert (
-        report.profile_note(resolved)
+        ecan_provenance.profile_note(resolved)
         == "ours: RAF-DB real, FER2013 demo; demo budget for FER2013, reduced budget for the real data (see provenance)"
     )
 

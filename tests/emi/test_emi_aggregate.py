@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from affrepro.data.hume import LABELS
-from affrepro.emi.aggregate import fuse_runs, late_fusion, write_submission
+from affrepro.emi.aggregate import fuse_runs, late_fusion
+from affrepro.emi.submission import write_submission
 
 
 def _predictions(values, ids=("1", "2")):

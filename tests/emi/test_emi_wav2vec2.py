@@ -7,7 +7,8 @@ from helpers import repo_config
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 from affrepro.config import effective_config
-from affrepro.emi import features, plan, report
+from affrepro.emi import features, plan
+from affrepro.emi import provenance as emi_provenance
 from affrepro.features import load_features
 from affrepro.files import write_json
 
@@ -47,7 +48,9 @@ def test_a_hidden_size_24_checkpoint_gives_24_everywhere_the_width_is_reported(t
 
     write_json(tmp_path / "shard0.json", manifest)
     write_json(tmp_path / "stats.json", {"demo": True, "root": "r", "fingerprint": "f"})
-    provenance = report.provenance(config, {"stats": tmp_path / "stats.json", "wav2vec2": tmp_path / "shard0.json"})
+    provenance = emi_provenance.provenance(
+        config, {"stats": tmp_path / "stats.json", "wav2vec2": tmp_path / "shard0.json"}
+    )
     reported = provenance["extractors"]["wav2vec2"]
     assert reported["weights"].startswith("file w2v sha256:")
     assert {k: v for k, v in reported.items() if k != "weights"} == {

@@ -4,9 +4,10 @@
 import sys
 from pathlib import Path
 
-from affrepro import claims as paper_claims
+from affrepro import claim_inputs
 from affrepro import jobconfig
 from affrepro import papers
+from affrepro import registry
 from affrepro import resources as job_resources  # `resources` is Snakemake's own name in a Snakefile
 from affrepro.codeversion import code_version
 from affrepro.fingerprints import digest as content_digest  # raw files' content as a param (docs/running.md)
@@ -82,13 +83,8 @@ onstart:
         sys.exit("affrepro: " + "\n".join(CONFIG_WRITE_ERRORS.values()))
 
 
-# Where each dataset is read from: the configured location, or the demo a rule writes there.
-DEMO_DATA = {
-    "hume_vidmimic2": "work/data/hume_vidmimic2",
-    "affwild2": "work/data/affwild2",
-    "rafdb": "work/data/rafdb",
-    "fer2013": "work/data/fer2013/fer2013.csv.gz",
-}
+# Where each dataset is read from: the configured location, or the demo a rule writes there (affrepro.registry).
+DEMO_DATA = registry.demo_locations()
 
 
 def data_location(dataset):
@@ -151,10 +147,10 @@ wildcard_constraints:
     paper="|".join(papers.PAPERS),
 
 
+# Every result file of each paper (the `<paper>_tables` target and `all`; dvc.yaml's outs).
+PAPER_TARGETS = {paper: papers.targets(paper) for paper in papers.PAPERS}
 # Filled by each paper's .smk: its effective config, the files its tables' provenance reads
-# ({name: path}), its training jobs' metrics files (their per-epoch histories make
-# results/<paper>/curves/), and every result file of the paper (the `<paper>_tables` target and `all`).
+# ({name: path}), and its training jobs' metrics files (their per-epoch histories make results/<paper>/curves/).
 PAPER_CONFIGS = {}
 PROVENANCE = {}
 TRAINING_RUNS = {}
-PAPER_TARGETS = {}

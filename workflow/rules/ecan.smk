@@ -2,6 +2,7 @@
 # Needs only common.smk. A table cell: papers/ecan.yaml names work/ecan/experiments/<group>.json (rule ecan_aggregate,
 # affrepro.ecan.aggregate.aggregate), which summarises the runs' work/ecan/runs/<run>/metrics.json (rule ecan_train,
 # affrepro.ecan.train.run).
+from affrepro.ecan import costs as ecan_costs
 from affrepro.ecan import plan as ecan_plan
 from affrepro.ecan import prepare as ecan_prepare
 
@@ -30,12 +31,6 @@ ECAN_CONTENT = {
 PAPER_CONFIGS["ecan"] = ECAN
 PROVENANCE["ecan"] = {"datasets": "work/ecan/datasets.json"}
 TRAINING_RUNS["ecan"] = expand("work/ecan/runs/{run}/metrics.json", run=sorted(ECAN_RUNS))
-PAPER_TARGETS["ecan"] = (
-    expand("results/ecan/{table}.{ext}", table=["table1", "table2", "table3", "table4", "table5"], ext=["csv", "json", "provenance.json"])
-    + expand("results/ecan/{figure}.{ext}", figure=["figure3", "figure4", "figure6", "figure7"], ext=["png", "csv"])
-    + ["results/ecan/curves/training.csv"]
-)
-PAPER_TARGETS["ecan"] += ["results/ecan/curves/training.png", "results/ecan/claims.csv"]  # rules of results.smk
 
 
 for _dataset in ecan_plan.DATASETS:
@@ -80,8 +75,8 @@ rule ecan_train:
         "logs/ecan/runs/{setting}.log",
     threads: 1
     resources:
-        mem_mb=lambda w: cluster_mb(job_resources.ecan_train_mem_mb(ECAN, ECAN_SETTING_SPECS[w.setting])),
-        runtime=lambda w: job_resources.ecan_train_runtime(ECAN, ECAN_SETTING_SPECS[w.setting]),
+        mem_mb=lambda w: cluster_mb(ecan_costs.train_mem_mb(ECAN, ECAN_SETTING_SPECS[w.setting])),
+        runtime=lambda w: ecan_costs.train_runtime(ECAN, ECAN_SETTING_SPECS[w.setting]),
         gpu=gpus(ECAN),
     shell:
         job("ecan.train", "--setting {wildcards.setting:q} --data={params.data:q} --out {output:q}")

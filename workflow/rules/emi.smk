@@ -1,4 +1,5 @@
 # The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4.
+from affrepro.emi import costs as emi_costs
 from affrepro.emi import plan as emi_plan
 from affrepro.emi.extractors import EXTRACTORS as EMI_EXTRACTORS
 from affrepro.files import sha256_json
@@ -15,19 +16,12 @@ EMI_SPLIT_FILES = [f"{EMI_ROOT}/train_split.csv", f"{EMI_ROOT}/valid_split.csv"]
 EMI_PARTITIONS = sha256_json([[s.key, s.partition] for s in EMI_SAMPLES])[:16]
 # A real root's labels by content (affrepro.fingerprints): a split file replaced with its old mtime still reruns.
 EMI_LABELS_CONTENT = "" if emi_plan.is_demo(EMI) else content_digest(EMI_SPLIT_FILES)
-EMI_TABLES = ["table1", "table2", "table3", "table4"]
 
 PAPER_CONFIGS["emi"] = EMI
 PROVENANCE["emi"] = {"stats": "work/emi/dataset_stats.json"} | {
     e: f"work/emi/features/{e}/shard0.json" for e in emi_plan.used_extractors(EMI)
 }
 TRAINING_RUNS["emi"] = expand("work/emi/runs/{feature_set}/metrics.json", feature_set=EMI["emi"]["feature_sets"])
-PAPER_TARGETS["emi"] = (
-    expand("results/{table}.{ext}", table=EMI_TABLES, ext=["csv", "json", "provenance.json"])
-    + expand("results/emi/{table}.{ext}", table=EMI_TABLES, ext=["csv", "json", "provenance.json"])
-    + ["results/emi/submission_test.csv", "results/emi/curves/training.csv"]
-)
-PAPER_TARGETS["emi"] += ["results/emi/curves/training.png", "results/emi/claims.csv"]  # rules of results.smk
 
 
 wildcard_constraints:
@@ -143,8 +137,8 @@ rule emi_train:
         "logs/emi/train/{feature_set}.log",
     threads: 1
     resources:
-        mem_mb=lambda w: cluster_mb(job_resources.emi_train_mem_mb(EMI, w.feature_set, len(EMI_SAMPLES), emi_plan.feature_set_dim(EMI, w.feature_set))),
-        runtime=job_resources.emi_train_runtime(EMI, EMI_LABELLED_CLIPS),
+        mem_mb=lambda w: cluster_mb(emi_costs.train_mem_mb(EMI, w.feature_set, len(EMI_SAMPLES), emi_plan.feature_set_dim(EMI, w.feature_set))),
+        runtime=emi_costs.train_runtime(EMI, EMI_LABELLED_CLIPS),
         gpu=gpus(EMI),
     shell:
         job(
@@ -187,8 +181,6 @@ rule emi_submission:
         predictions=f"work/emi/fusion/{EMI['emi']['submission']}/predictions.csv",
     output:
         update("results/emi/submission_test.csv"),
-    params:
-        config=job_config("emi", "emi.aggregate"),
     conda:
         "../../envs/affrepro.yaml"
     log:
@@ -199,7 +191,7 @@ rule emi_submission:
         mem_mb=job_resources.small_job_mem_mb("emi_submission"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("emi.aggregate", "--submission-from {input.predictions:q} --submission {output:q}")
+        job("emi.submission", "--predictions {input.predictions:q} --out {output:q}", config=False)
 
 
 rule emi_dataset_stats:
@@ -220,7 +212,7 @@ rule emi_dataset_stats:
     threads: 1
     resources:
         mem_mb=lambda w: cluster_mb(job_resources.small_job_mem_mb("emi_dataset_stats")),
-        runtime=job_resources.emi_stats_runtime(len(EMI_SAMPLES)),
+        runtime=emi_costs.stats_runtime(len(EMI_SAMPLES)),
     shell:
         job("emi.stats", "--root={params.root:q} --manifests {input.manifests:q} --out {output:q}")
 

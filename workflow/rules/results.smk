@@ -60,7 +60,7 @@ rule paper_table:
         job(
             "tables",
             "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --sidecar {output.sidecar:q} --provenance {params.provenance:q}",
-            reads=[f"{paper}.report" for paper in papers.PAPERS],
+            reads=[f"{paper}.provenance" for paper in papers.PAPERS],
         )
 
 
@@ -98,8 +98,8 @@ rule paper_curves:
 rule paper_claims:
     input:
         paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
-        tables=lambda w: paper_claims.table_files(load_paper(w.paper), PAPER_TARGETS[w.paper]),
-        runs=lambda w: paper_claims.run_files(load_paper(w.paper), PAPER_CONFIGS[w.paper]),
+        tables=lambda w: claim_inputs.table_files(load_paper(w.paper), PAPER_TARGETS[w.paper]),
+        runs=lambda w: claim_inputs.run_files(load_paper(w.paper), PAPER_CONFIGS[w.paper]),
     output:
         update(
             report(

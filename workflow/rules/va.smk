@@ -2,6 +2,7 @@
 # Table 2 selects each fold's epoch on that fold (the paper's protocol); table2_nested on the next fold.
 # Needs only common.smk before it. Every path of the paper's jobs is written here.
 from affrepro.config import uses_demo
+from affrepro.va import costs as va_costs
 from affrepro.va import plan as va_plan
 from affrepro.va.folds import PROTOCOLS as VA_PROTOCOLS
 
@@ -21,10 +22,6 @@ PROVENANCE["va"] = {
     **{extractor: f"work/va/features/{extractor}/shard0.json" for extractor in VA["va"]["extractors"]},
 }
 TRAINING_RUNS["va"] = expand("work/va/folds/{protocol}/fold{fold}/metrics.json", protocol=VA_PROTOCOLS, fold=VA_FOLDS)
-PAPER_TARGETS["va"] = expand("results/va/{table}.{ext}", table=["table1", "table2", "table2_nested"], ext=["csv", "json", "provenance.json"]) + [
-    "results/va/curves/training.csv"
-]
-PAPER_TARGETS["va"] += ["results/va/curves/training.png", "results/va/claims.csv"]  # rules of results.smk
 
 
 if uses_demo(VA, "va"):
@@ -157,8 +154,8 @@ rule va_train_fold:
         "logs/va/train/{protocol}/fold{fold}.log",
     threads: 1
     resources:
-        mem_mb=lambda w: cluster_mb(job_resources.va_fold_mem_mb(VA, VA_TRIALS)),
-        runtime=job_resources.va_fold_runtime(VA, VA_TRIALS),
+        mem_mb=lambda w: cluster_mb(va_costs.fold_mem_mb(VA, VA_TRIALS)),
+        runtime=va_costs.fold_runtime(VA, VA_TRIALS),
         gpu=gpus(VA),
     shell:
         job(

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from affrepro import jobs  # noqa: E402
 from affrepro.data import fer2013, rafdb  # noqa: E402
-from affrepro.ecan.report import NAMES, data_label  # noqa: E402
+from affrepro.ecan.provenance import NAMES, data_label  # noqa: E402
 from affrepro.files import read_json, write_text  # noqa: E402
 from affrepro.plots import save_png  # noqa: E402
 

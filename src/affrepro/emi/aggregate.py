@@ -2,13 +2,12 @@
 
 The visual run's seed s is paired with the audio run's seed s; the fused
 validation mean Pearson is reported as mean ± std over seeds, like the
-unimodal rows. Test predictions are fused the same way; the organisers'
-submission file is the fused test predictions averaged over seeds.
+unimodal rows. Test predictions are fused the same way (the organisers'
+submission file is made from them: affrepro.emi.submission).
 
     python -m affrepro.emi.aggregate --fusion resnet18_aus_wav2vec2 --root R \
         --members work/emi/runs/resnet18_aus/predictions.csv work/emi/runs/wav2vec2/predictions.csv \
         --metrics work/emi/fusion/resnet18_aus_wav2vec2/metrics.json --predictions work/emi/fusion/resnet18_aus_wav2vec2/predictions.csv
-    python -m affrepro.emi.aggregate --submission-from work/emi/fusion/X/predictions.csv --submission results/emi/submission_test.csv
 """
 
 from __future__ import annotations
@@ -94,37 +93,17 @@ def fuse(
     return metrics
 
 
-def write_submission(fused_predictions: Path, out: Path) -> None:
-    """Test predictions for the organisers' server: mean over seeds of the fused predictions."""
-    fused = pd.read_csv(fused_predictions, dtype={"id": str})
-    test = fused[fused.partition == "test"].groupby("id", sort=False)[LABELS].mean()
-    test = test.reindex(sorted(test.index, key=int))
-    test.index.name = "Filename"
-    with atomic_path(out) as tmp:
-        test.to_csv(tmp, float_format="%.6f")
-
-
 def main(argv: list[str] | None = None) -> None:
-    optional = {"type": Path}
     config, args = jobs.parse(
         __doc__,
         "emi",
         argv,
         fusion={},
-        root=optional,
+        root=jobs.PATH,
         members={"type": Path, "nargs": "+"},
-        metrics=optional,
-        predictions=optional,
-        submission_from=optional,
-        submission=optional,
+        metrics=jobs.PATH,
+        predictions=jobs.PATH,
     )
-    if args.submission_from:
-        write_submission(args.submission_from, args.submission)
-        return
-    if None in (args.fusion, args.root, args.members, args.metrics, args.predictions):
-        raise SystemExit(
-            "late fusion needs --fusion, --root, --members, --metrics and --predictions (or --submission-from and --submission)"
-        )
     valid = plan.labelled_splits(config, args.root)["valid"]
     fuse(config, args.fusion, args.members, valid, {"metrics": args.metrics, "predictions": args.predictions})
 

@@ -1,0 +1,103 @@
+"""The EMI paper (Hume-Vidmimic2, emotional mimicry intensity) as the shared code sees it (affrepro.registry)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from affrepro.emi import costs
+from affrepro.registry import Dataset, Paper
+
+
+def history_runs(metrics: dict) -> dict[str, list[dict]]:
+    """A branch job's metrics file: one history per seed, labelled <feature_set>/seed<s>."""
+    return {f"{metrics['feature_set']}/seed{seed}": entry["history"] for seed, entry in metrics["seeds"].items()}
+
+
+def work_bytes(config: dict) -> float:
+    """Per frame: the uint8 face crop, and every extractor's float32 features twice (per-sample files, then the
+    packed store). Dataset sizes: job_costs.json."""
+    from affrepro import resources
+    from affrepro.emi import plan
+
+    sizes = resources.COSTS["dataset_sizes"]
+    frames = sizes["hume_vidmimic2_frames_per_clip"] * sizes["hume_vidmimic2_clips"]
+    face = config["preprocess"]["face_size"] ** 2 * 3
+    return frames * (face + 2 * 4 * sum(plan.feature_dim(config, e) for e in plan.used_extractors(config)))
+
+
+def describe_hume(location: str) -> str:
+    from affrepro.data import hume
+
+    samples = hume.load_samples(location)
+    by = {p: sum(s.partition == p for s in samples) for p in ("train", "valid", "test")}
+    return f"{len(samples)} clips ({by['train']} train, {by['valid']} valid, {by['test']} test)"
+
+
+def checks(config: dict) -> list:
+    """The OpenFace binary, where a feature set uses action units."""
+    from affrepro.check import FOUND, MISSING, WRONG, Item
+
+    if "au" not in {e for s in config["emi"]["feature_sets"].values() for e in s["extractors"]}:
+        return []
+    binary = config["extractors"]["openface"]["bin"]
+    if binary is None:
+        return [Item("emi", "extractors.openface.bin", MISSING, "null: the crop-based AU approximation would run")]
+    ok = Path(binary).is_file() and os.access(binary, os.X_OK)
+    state, detail = (FOUND, f"{binary}: executable") if ok else (WRONG, f"{binary}: not an executable file")
+    return [Item("emi", "extractors.openface.bin", state, detail)]
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def readme_table(results: Path) -> str:
+    """The README's headline (affrepro.headline): Table 3's rows, the paper's rho, ours (mean ± std over seeds),
+    our 95 % interval, the verdict."""
+    verdicts = {row["claim_id"]: row for row in _read_csv(results / "emi" / "claims.csv")}
+    lines = [
+        "| features | paper ρ | ours ρ | 95 % interval | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for row in _read_csv(results / "table3.csv"):
+        claim = verdicts.get(f"table3/{row['Modality']} | {row['Features']}/rho", {})
+        ours = f"{row['rho_ours']} ± {row['rho_std']}" if row["rho_std"] else row["rho_ours"] or "—"
+        cells = [row["Features"], row["rho_paper"], ours, claim.get("interval") or "—", claim.get("verdict", "—")]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+PAPER = Paper(
+    key="emi",
+    name="EMI",
+    title="The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4",
+    datasets={"hume_vidmimic2": Dataset("Hume-Vidmimic2", "work/data/hume_vidmimic2", "root", describe_hume)},
+    config_keys=(
+        "allow_substitutes",
+        "compute.device",
+        "compute.precision",
+        "datasets.hume_vidmimic2",
+        "preprocess",
+        "extractors.resnet18",
+        "extractors.openface",
+        "extractors.dino",
+        "extractors.wav2vec2",
+        "emi",
+        "demo.hume_vidmimic2",
+        "demo.overrides.compute",
+        "demo.overrides.preprocess",
+        "demo.overrides.extractors.resnet18",
+        "demo.overrides.extractors.dino",
+        "demo.overrides.extractors.wav2vec2",
+        "demo.overrides.emi",
+    ),
+    history_runs=history_runs,
+    extra_results=("submission_test.csv",),
+    readme_table=readme_table,
+    work_bytes=work_bytes,
+    checks=checks,
+    frames_per_item=costs.frames_per_clip,
+)

@@ -1,0 +1,99 @@
+"""The paper registry (affrepro.registry): each paper is declared once, and the shared code reads the declarations.
+
+dvc.yaml is generated from it, the workflow's targets and demo locations come from it, and the shared
+modules name no paper (the two modules still to move are named below, with what they still branch on).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+import yaml
+from helpers import REPO
+
+from affrepro import config, dvcfile, papers, registry
+
+# Shared modules that still name papers, and why (issue 20: the config package split moves them next).
+STILL_NAMING_PAPERS = {
+    "config.py": "cross-key checks, weights and substitutes per paper, PAPER_DATASETS",
+    "pack.py": "which plan lists an EMI or VA dataset's samples",
+}
+DATASETS = {name for paper in registry.PAPERS.values() for name in paper.datasets}
+
+
+def test_the_committed_dvc_yaml_is_the_one_the_registry_generates(tmp_path, capsys):
+    assert dvcfile.main(["--check"]) == 0, "dvc.yaml is stale: python -m affrepro.dvcfile"
+    edited = tmp_path / "dvc.yaml"
+    edited.write_text(dvcfile.render().replace("      - datasets.affwild2\n", ""))
+    assert dvcfile.main(["--check", "--path", str(edited)]) == 1
+    assert "python -m affrepro.dvcfile" in capsys.readouterr().err
+
+
+def test_each_stage_is_the_papers_targets_and_config_keys():
+    stages = yaml.safe_load(dvcfile.render())["stages"]
+    assert list(stages) == list(registry.PAPERS) == list(papers.PAPERS)
+    for key, paper in registry.PAPERS.items():
+        stage = stages[key]
+        files = [next(iter(entry)) for part in ("outs", "metrics") for entry in stage[part]]
+        assert sorted(files) == sorted(papers.targets(key))
+        assert stage["params"] == [{"config.yaml": list(paper.config_keys)}]
+        assert stage["cmd"].endswith(f" {key}_tables") and f"papers/{key}.yaml" in stage["deps"]
+    # the tables and figures come from papers/<key>.yaml, the headline paper's tables also at the top
+    ecan = papers.targets("ecan")
+    assert "results/ecan/table5.csv" in ecan and "results/ecan/figure7.png" in ecan
+    assert "results/table3.csv" in papers.targets(registry.HEADLINE) and "results/table3.csv" not in ecan
+
+
+def test_the_registry_and_the_config_know_the_same_datasets():
+    # config.PAPER_DATASETS goes when the config package reads the registry (STILL_NAMING_PAPERS)
+    assert {key: list(paper.datasets) for key, paper in registry.PAPERS.items()} == config.PAPER_DATASETS
+    assert set(registry.demo_locations()) == DATASETS
+    assert registry.dataset_titles()["rafdb"] == "RAF-DB"
+
+
+def paper_names_in_code(path) -> list[str]:
+    """String constants that are a paper key or dataset name (or start with '<key>.'), and imports of a paper
+    package, in a module's code (docstrings and comments may mention papers)."""
+    keys = set(registry.PAPERS)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            value = node.value
+            if value in keys | DATASETS or any(value.startswith(f"{key}.") for key in keys):
+                found.append(f"{path.name}:{node.lineno}: {value!r}")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[:2][-1] in keys:
+            found.append(f"{path.name}:{node.lineno}: from {node.module}")
+    return found
+
+
+def test_no_shared_module_names_a_paper():
+    modules = sorted((REPO / "src" / "affrepro").glob("*.py"))
+    assert (REPO / "src" / "affrepro" / "curves.py") in modules
+    found = [hit for path in modules if path.name not in STILL_NAMING_PAPERS for hit in paper_names_in_code(path)]
+    assert found == [], "a shared module names a paper: declare it in affrepro/<key>/paper.py instead"
+    # the check finds what it looks for
+    assert any("'emi'" in hit for hit in paper_names_in_code(REPO / "src" / "affrepro" / "config.py"))
+    quoted = re.compile(r"[\"'](" + "|".join(sorted(set(registry.PAPERS) | DATASETS)) + r")[\"'/.]")
+    for name in ("Snakefile", "workflow/rules/common.smk", "workflow/rules/results.smk"):
+        code = "\n".join(line.split("#")[0] for line in (REPO / name).read_text().splitlines())
+        assert not quoted.findall(code), f"{name} names a paper"
+
+
+@pytest.mark.parametrize("key", list(registry.PAPERS))
+def test_each_paper_declares_its_rules_and_how_its_histories_read(key):
+    paper = registry.paper(key)
+    assert (REPO / registry.rules_file(paper)).is_file()
+    runs = paper.history_runs(
+        {
+            "emi": {"feature_set": "audio", "seeds": {"0": {"history": [{"epoch": 1}]}}},
+            "va": {"protocol": "own", "fold": 2, "history": [{"epoch": 1}]},
+            "ecan": {"run_id": "rafdb-strong-ce-s0", "history": [{"epoch": 1}]},
+        }[key]
+    )
+    assert runs == {"emi": {"audio/seed0": [{"epoch": 1}]}, "va": {"own/fold2": [{"epoch": 1}]}}.get(
+        key, {"rafdb-strong-ce-s0": [{"epoch": 1}]}
+    )
+    with pytest.raises(ValueError, match="unknown paper 'nope'; known: emi, va, ecan"):
+        registry.paper("nope")
