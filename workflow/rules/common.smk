@@ -1,6 +1,7 @@
 # Shared machinery, no rules: imports, config validation, the resolved config every job reads,
 # dataset locations, the job command line, and the registries each paper's .smk fills.
 # Each paper's .smk needs only this file before it; results.smk holds the rules shared by the papers.
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,10 @@ from affrepro.config import (
 )
 from affrepro.papers import PAPERS_DIR, load_paper
 from affrepro.tables import input_files
+
+# envs/affrepro.post-deploy.sh installs this checkout into a new conda environment (--sdm conda): Snakemake
+# runs it from a copy beside the environment, so the checkout's place comes from here (this file's, two up).
+os.environ["AFFREPRO_REPO_ROOT"] = str(Path(str(workflow.current_basedir)).resolve().parents[1])
 
 try:
     # Snakemake reads nested --config values as text ('{shards: 2}' gives "2"): type them as config.yaml would.
