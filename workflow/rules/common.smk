@@ -27,7 +27,8 @@ from affrepro.tables import input_files
 
 # envs/affrepro.post-deploy.sh installs this checkout into a new conda environment (--sdm conda): Snakemake
 # runs it from a copy beside the environment, so the checkout's place comes from here (this file's, two up).
-os.environ["AFFREPRO_REPO_ROOT"] = str(Path(str(workflow.current_basedir)).resolve().parents[1])
+# (set, not read: the envvars directive is for variables a user must provide)
+os.environ.update(AFFREPRO_REPO_ROOT=str(Path(str(workflow.current_basedir)).resolve().parents[1]))
 
 try:
     # Snakemake reads nested --config values as text ('{shards: 2}' gives "2"): type them as config.yaml would.
