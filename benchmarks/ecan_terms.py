@@ -7,7 +7,7 @@ every step, through wrappers around the loss functions the step calls:
     the weighted terms of Eq. 11: (1 - lambda1) CE, lambda1 ENSC, lambda2 MVA (and MVA's alpha);
     per term, every `--grad-every` steps, the norm of its gradient on Enc_q's parameters and its cosine with
     the CE term's gradient;
-    the deep features z_q: mean L2 norm and the share of (feature, image) entries at zero (ReLU-dead);
+    the deep features z_q (every loss set's): mean L2 norm and the share of (feature, image) entries at zero (ReLU-dead);
     the class centres: sigma_c^2 (the MVA denominator) and their mean norm;
     the minibatch's majority-prediction share, and the lr.
 
@@ -64,11 +64,22 @@ class Recorder:
         self.rows: list[dict] = []
         self.features: dict = {}
         self._ce, self._mva, self._total = losses.cross_entropy, losses.mva, losses.total
+        self._forward = model.forward
+
+    def forward(self, x):
+        """Enc_q's features of every loss set (the baseline's too), then the model's output as it was."""
+        z, logits = self._forward(x)
+        with torch.no_grad():
+            self.features = {
+                "z_norm": float(z.float().norm(dim=1).mean()),
+                "z_zero_share": float((z <= 0).float().mean()),
+            }
+        return z, logits
 
     def cross_entropy(self, logits, labels):
         cls = self._ce(logits, labels)
         predicted = torch.bincount(logits.argmax(1), minlength=logits.shape[1])
-        self.features = {"majority_share": float(predicted.max() / len(labels))}
+        self.features["majority_share"] = float(predicted.max() / len(labels))
         if not self.settings.loss.mva:  # the baseline: CE is the whole loss
             self.record({"ce": cls})
         return cls
@@ -77,8 +88,6 @@ class Recorder:
         term = self._mva(x, y, centers, history)
         with torch.no_grad():
             self.features |= {
-                "z_norm": float(x.norm(dim=1).mean()),
-                "z_zero_share": float((x <= 0).float().mean()),
                 "sigma_c2": float(losses.center_variance(centers)),
                 "centre_norm": float(centers.norm(dim=1).mean()),
                 "mva_alpha": float(term / losses.affinity(x, y, centers)),
@@ -111,10 +120,12 @@ class Recorder:
 
     def __enter__(self):
         losses.cross_entropy, losses.mva, losses.total = self.cross_entropy, self.mva, self.total
+        self.model.forward = self.forward
         return self
 
     def __exit__(self, *exc):
         losses.cross_entropy, losses.mva, losses.total = self._ce, self._mva, self._total
+        del self.model.forward
 
 
 def settings_for(args, config: dict) -> ecan_train.Settings:
