@@ -24,8 +24,10 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # The test and lint tools (pyproject.toml's `test` extra), only for `make test`/`make lint`.
-$(TEST_STAMP): $(STAMP) requirements-test.txt
+# A headless Chromium for the browser tests of the verdict page and the DVC plots (Debian's, as root).
+$(TEST_STAMP): $(STAMP) requirements-test.txt tools/install-browser.sh
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	tools/install-browser.sh
 	touch $(TEST_STAMP)
 
 reproduce: $(STAMP)

@@ -139,3 +139,35 @@ def _leaves(tree: dict, prefix: str = ""):
             yield from _leaves(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}"
+
+
+def browser() -> str:
+    """The headless Chromium the browser tests use: $AFFREPRO_BROWSER, else Debian's chromium-headless-shell or
+    chromium (`make test` installs one with tools/install-browser.sh). Fails, never skips, when there is none."""
+    import shutil
+
+    found = os.environ.get("AFFREPRO_BROWSER") or shutil.which("chromium-headless-shell") or shutil.which("chromium")
+    assert found, "no headless Chromium: run tools/install-browser.sh (as root) or set AFFREPRO_BROWSER"
+    return found
+
+
+def rendered_dom(page: Path, wait_ms: int = 10000) -> str:
+    """The DOM of a local HTML page after a real browser has run its scripts (up to `wait_ms` of virtual time),
+    with the network off, so a page that needs a CDN renders nothing."""
+    proc = subprocess.run(
+        [
+            browser(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--proxy-server=127.0.0.1:9",  # nothing outside this machine: a CDN script fails to load
+            f"--virtual-time-budget={wait_ms}",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
