@@ -1,4 +1,7 @@
-"""Provenance fields common to every table: code revision, config hash, run profile."""
+"""Provenance fields common to every table: config hash, table job code version, run profile.
+
+The git revision is not among them: it changes with every commit, so it goes to the run info
+(affrepro.tables.runinfo_path), not into the tracked sidecars."""
 
 from __future__ import annotations
 
@@ -52,7 +55,6 @@ def common(config: dict, paper: str | None = None) -> dict:
     return {
         "profile": kind,
         "config_hash": config_hash(plain(config)),  # the paper's keys (its record, affrepro.jobconfig)
-        "git_revision": git_revision(),
         "table_job_code_version": os.environ.get(
             "AFFREPRO_CODE", "unknown (not run by the workflow)"
         ),  # affrepro.codeversion

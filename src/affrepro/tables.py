@@ -9,7 +9,10 @@ then for each metric M: M_paper, M_ours, M_std, M_delta (ours - paper), then
 from the run files. Three files per table: the CSV; the JSON, which holds the
 numbers only (`rows`: a DVC metrics file, so `dvc metrics diff` compares numbers);
 and the provenance sidecar <table>.provenance.json (caption, columns, the run's
-provenance, the table job's and the training jobs' software and machines).
+provenance, and what of the table job's and the training jobs' environments decides
+the numbers). Where and when the table was computed (git revision, host, CPU model,
+time) changes with every rebuild, so it goes to work/runinfo/<key>/<table>.json,
+untracked: a fresh clone's rebuild of identical numbers leaves `git status` clean.
 
     python -m affrepro.tables --paper emi --table table3 --csv results/emi/table3.csv --json results/emi/table3.json \
         --sidecar results/emi/table3.provenance.json \
@@ -20,12 +23,14 @@ from __future__ import annotations
 
 import csv
 import io
+import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
 from affrepro import environment, jobs, papers
 from affrepro.files import read_json, write_json, write_text
 from affrepro.papers import load_paper
-from affrepro.provenance import left_out_note
+from affrepro.provenance import git_revision, left_out_note
 
 
 class TableSpecError(ValueError):
@@ -143,6 +148,24 @@ def training_environments(paper: dict, table: str, root: Path = Path(".")) -> li
     return environment.distinct(record for f in files for record in environment.of_run_file(read_json(root / f)))
 
 
+# Of an environment record (affrepro.environment), the fields that say where a job ran but not what it computed:
+# they leave the tracked sidecar for the run info. The Python version stays as major.minor.
+WHERE_FIELDS = ("platform", "cpu")
+
+
+def numbers_environment(record: dict) -> dict:
+    """What of `record` decides the numbers: device, GPU, precision, CPU instruction sets, packages, Python x.y."""
+    kept = {k: v for k, v in record.items() if k not in WHERE_FIELDS}
+    if "python" in kept:
+        kept["python"] = ".".join(str(kept["python"]).split(".")[:2])
+    return kept
+
+
+def runinfo_path(table_csv: Path) -> Path:
+    """work/runinfo/<key>/<table>.json for results/<key>/<table>.csv (relative to the working directory)."""
+    return Path("work") / "runinfo" / table_csv.parent.name / f"{table_csv.stem}.json"
+
+
 def _computed(row: dict, columns: list[str]) -> bool:
     """A row with a number of ours."""
     return any(row[c] is not None for c in columns if c.endswith("_ours"))
@@ -175,6 +198,7 @@ def write_table(
         for r in rows
     }
     write_json(outputs["json"], {"rows": numbers})
+    table_job, training = environment.record("cpu"), training_environments(paper, table)
     write_json(
         outputs.get("provenance") or sidecar_path(outputs["json"]),
         {
@@ -183,8 +207,22 @@ def write_table(
             "caption": spec["caption"],
             "columns": columns,
             "provenance": provenance,
-            # The table job runs on the CPU; `training`: where the runs it reads trained.
-            "environment": {"table_job": environment.record("cpu"), "training": training_environments(paper, table)},
+            # The table job runs on the CPU; `training`: the environments of the runs it reads.
+            "environment": {
+                "table_job": numbers_environment(table_job),
+                "training": environment.distinct(numbers_environment(r) for r in training),
+            },
+        },
+    )
+    write_json(
+        outputs.get("runinfo") or runinfo_path(outputs["csv"]),
+        {
+            "table": str(outputs["csv"]),
+            "git_revision": git_revision(),
+            "written_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "host": platform.node(),
+            "table_job": table_job,
+            "training": training,
         },
     )
 
@@ -199,10 +237,16 @@ def main(argv: list[str] | None = None) -> None:
         csv=jobs.PATH,
         json=jobs.PATH,
         sidecar={"type": Path, "help": "the provenance sidecar (default: beside --json, <table>.provenance.json)"},
+        runinfo={"type": Path, "help": "where and when it was computed (default: work/runinfo/<key>/<table>.json)"},
         provenance=jobs.NAMED_PATHS,
     )
     config = jobs.paper_config(args.config, args.paper)
-    outputs = {"csv": args.csv, "json": args.json, "provenance": args.sidecar or sidecar_path(args.json)}
+    outputs = {
+        "csv": args.csv,
+        "json": args.json,
+        "provenance": args.sidecar or sidecar_path(args.json),
+        "runinfo": args.runinfo or runinfo_path(args.csv),
+    }
     write_table(args.paper, args.table, config, outputs, jobs.named_paths(args.provenance))
 
 

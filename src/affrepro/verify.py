@@ -163,13 +163,14 @@ def build(scratch: Path, cores: int, reuse: bool) -> None:
 
 
 def machines(results: Path) -> list[str]:
-    """Where the tables under `results` were computed, one line per distinct training environment that
-    their provenance sidecars (<table>.provenance.json) record: device, GPU, CPU and its kernel-relevant
-    instruction sets (two CPUs of one model name may differ there), precision, torch."""
+    """The training environments of the tables under `results`, one line per distinct one that their provenance
+    sidecars (<table>.provenance.json) record: device, GPU, the CPU's kernel-relevant instruction sets, precision,
+    torch. The CPU's model name is not there (affrepro.tables.WHERE_FIELDS): two CPUs with the same instruction
+    sets run the same kernels."""
     found = []
     for sidecar in sorted(results.rglob("table*.provenance.json")):
         for env in read_json(sidecar).get("environment", {}).get("training", []):
-            fields = {k: env.get(k) for k in ("device", "gpu", "cpu", "precision")} | {
+            fields = {k: env.get(k) for k in ("device", "gpu", "precision")} | {
                 "cpu features": " ".join(env["cpu_features"]) if "cpu_features" in env else "unrecorded",
                 "torch": env.get("packages", {}).get("torch"),
             }

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -200,27 +199,13 @@ class Run:
                 self.proc.wait()
 
 
-def without_git_revision(value):
-    """A JSON value without its `git_revision` entries: HEAD (and its -dirty mark) is the one
-    provenance field that depends on when a run happened, not on what ran (a commit between the
-    two runs changes it)."""
-    if isinstance(value, dict):
-        return {k: without_git_revision(v) for k, v in value.items() if k != "git_revision"}
-    if isinstance(value, list):
-        return [without_git_revision(v) for v in value]
-    return value
-
-
 def results(workdir: Path) -> dict[str, bytes]:
-    """Every file under results/: the bytes, for a JSON file the bytes of its text without git_revision."""
-    files = {}
-    for path in sorted((workdir / "results").rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            if path.suffix == ".json":
-                data = json.dumps(without_git_revision(json.loads(data)), sort_keys=True).encode()
-            files[str(path.relative_to(workdir))] = data
-    return files
+    """Every file under results/, as bytes (where and when a table was computed is in work/runinfo/, not here)."""
+    return {
+        str(path.relative_to(workdir)): path.read_bytes()
+        for path in sorted((workdir / "results").rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.mark.slow

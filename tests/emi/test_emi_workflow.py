@@ -3,6 +3,7 @@
 import copy
 import json
 import platform
+import subprocess
 
 import pandas as pd
 import pytest
@@ -14,6 +15,10 @@ EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json", "
     "results/emi/submission_test.csv",
     "results/emi/curves/training.csv",
 ]
+
+
+def subprocess_head() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
 
 def tiny_emi_config() -> dict:
@@ -51,7 +56,12 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     assert provenance["dataset"]["kind"] == "demo" and provenance["seeds"] == [0, 1]
     assert provenance["extractors"]["resnet18"]["weights"].startswith("random-init")
     assert [e["device"] for e in sidecar["environment"]["training"]] == ["cpu"]
-    assert sidecar["environment"]["table_job"]["python"] == platform.python_version()
+    assert sidecar["environment"]["table_job"]["python"] == ".".join(platform.python_version_tuple()[:2])
+    # Where and when it was computed is in the untracked run info, not in the tracked sidecar (issue 23.5).
+    assert not {"platform", "cpu"} & set(sidecar["environment"]["table_job"]) and "git_revision" not in provenance
+    runinfo = json.loads((first / "work/runinfo/emi/table3.json").read_text())
+    assert runinfo["table"] == "results/emi/table3.csv" and runinfo["git_revision"].startswith(subprocess_head())
+    assert runinfo["table_job"]["platform"] == platform.platform() and runinfo["training"][0]["cpu"]
     curves = pd.read_csv(first / "results/emi/curves/training.csv")
     assert list(curves.columns) == ["run", "epoch", "train_loss", "valid_score", "test_score", "lr", "collapse"]
     assert curves["lr"].notna().all() and curves[["test_score", "collapse"]].isna().all().all()  # ECAN's columns
@@ -89,8 +99,8 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     assert all(v["n_faces"] >= 0.95 * v["n_frames"] for k, v in faces.items() if k not in faceless)
 
     run_in(second, tiny_emi_config(), *EMI_TARGETS)  # the same config written as one file: the same bytes
-    for table in TABLES:
-        for ext in ("csv", "json"):
+    for table in TABLES:  # the sidecars too: nothing in them says where or when
+        for ext in ("csv", "json", "provenance.json"):
             assert (first / f"results/{table}.{ext}").read_bytes() == (
                 second / f"results/{table}.{ext}"
             ).read_bytes(), f"{table}.{ext} differs"

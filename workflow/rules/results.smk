@@ -43,6 +43,8 @@ rule paper_table:
         ),
         json=update("results/{paper}/{table}.json"),
         sidecar=update("results/{paper}/{table}.provenance.json"),
+        # Where and when (git revision, host, CPU, time): untracked, so a rebuild leaves the clone clean.
+        runinfo="work/runinfo/{paper}/{table}.json",
     params:
         config=lambda w: PAPER_RECORDS[w.paper][0],  # the provenance reads the paper's keys: its record
         provenance=lambda w: [f"{name}={path}" for name, path in PROVENANCE[w.paper].items()],
@@ -59,7 +61,7 @@ rule paper_table:
     shell:
         job(
             "tables",
-            "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --sidecar {output.sidecar:q} --provenance {params.provenance:q}",
+            "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --sidecar {output.sidecar:q} --runinfo {output.runinfo:q} --provenance {params.provenance:q}",
             reads=[f"{paper}.provenance" for paper in papers.PAPERS],
         )
 
