@@ -32,9 +32,12 @@ include: "workflow/rules/results.smk"
 rule all:
     input:
         [target for targets in PAPER_TARGETS.values() for target in targets],
+        "results/index.html",  # the verdict page of every paper (results.smk)
+        [page for pages in REPORT_PAGES.values() for page in pages],  # the report's pages (results.smk)
 
 
-# One target per paper (the DVC stages call these): emi_tables, va_tables, ecan_tables (affrepro.papers.targets).
+# One target per paper (the DVC stages call these): emi_tables, va_tables, ecan_tables (affrepro.papers.targets),
+# with the paper's report pages (work/report/<paper>/, for `snakemake --report`).
 for _paper, _targets in PAPER_TARGETS.items():
 
     rule:
@@ -42,3 +45,4 @@ for _paper, _targets in PAPER_TARGETS.items():
             f"{_paper}_tables"
         input:
             _targets,
+            REPORT_PAGES[_paper],

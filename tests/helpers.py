@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +173,13 @@ def rendered_dom(page: Path, wait_ms: int = 10000) -> str:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
+
+
+def embedded_pages(report: str) -> dict[str, str]:
+    """The HTML pages a Snakemake report embeds as data URIs, by file name."""
+    found = re.findall(r"data:text/html;charset=utf8;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", report)
+    pages: dict[str, str] = {}
+    for name, data in found:
+        pages.setdefault(name, "")
+        pages[name] += base64.b64decode(data).decode("utf-8") + "\n"
+    return pages

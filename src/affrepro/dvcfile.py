@@ -5,8 +5,10 @@
 
 A paper's stage runs its Snakemake target (`<key>_tables`); its outs are the
 paper's results files (affrepro.papers.targets), its metrics the tables' JSON
-numbers, its params the config keys the registry lists for it. The tests run
-`--check`, so dvc.yaml cannot drift from the workflow's targets.
+numbers, its params the config keys the registry lists for it. The `verdicts`
+stage writes the verdict page of every paper (results/index.html,
+affrepro.verdict_page) from their claims. The tests run `--check`, so dvc.yaml
+cannot drift from the workflow's targets.
 """
 
 from __future__ import annotations
@@ -60,6 +62,23 @@ def stage(key: str) -> list[str]:
     return lines + ["    metrics:", *(f"      - {f}: {FILE_FLAGS}" for f in metrics)]
 
 
+VERDICTS_STAGE = "verdicts"
+VERDICT_PAGE = "results/index.html"
+
+
+def verdicts_stage() -> list[str]:
+    """The verdict page: every registered paper's claims (outs of the papers' stages) and papers/<key>.yaml."""
+    deps = [f"results/{key}/claims.csv" for key in papers.PAPERS] + [f"papers/{key}.yaml" for key in papers.PAPERS]
+    deps += ["src/affrepro/verdict_page.py"]
+    lines = [
+        f"  {VERDICTS_STAGE}:",
+        "    # Every claim of every paper on one page, its verdict coloured, the counts on top",
+        f"    cmd: python -m snakemake --profile profiles/local {VERDICT_PAGE}",
+    ]
+    lines += ["    deps:", *(f"      - {dep}" for dep in deps)]
+    return lines + ["    outs:", f"      - {VERDICT_PAGE}: {FILE_FLAGS}"]
+
+
 def plot(name: str, template: str, title: str, x: str, file: str, y: str) -> list[str]:
     return [
         f"  - {name}:",
@@ -83,6 +102,7 @@ def plots(key: str) -> list[str]:
 
 def render() -> str:
     lines = [line for key in papers.PAPERS for line in stage(key)]
+    lines += verdicts_stage()
     lines += [
         "",
         "# `dvc plots show` -> dvc_plots/index.html. Templates are in .dvc/plots/ (one line per run,",

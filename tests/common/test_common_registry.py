@@ -33,7 +33,10 @@ def test_the_committed_dvc_yaml_is_the_one_the_registry_generates(tmp_path, caps
 
 def test_each_stage_is_the_papers_targets_and_config_keys():
     stages = yaml.safe_load(dvcfile.render())["stages"]
-    assert list(stages) == list(registry.PAPERS) == list(papers.PAPERS)
+    assert list(stages) == [*registry.PAPERS, dvcfile.VERDICTS_STAGE] and list(registry.PAPERS) == list(papers.PAPERS)
+    verdicts = stages[dvcfile.VERDICTS_STAGE]  # the verdict page reads every paper's claims
+    assert verdicts["outs"] == [{"results/index.html": {"cache": False, "persist": True}}]
+    assert {f"results/{key}/claims.csv" for key in registry.PAPERS} <= set(verdicts["deps"])
     for key, paper in registry.PAPERS.items():
         stage = stages[key]
         files = [next(iter(entry)) for part in ("outs", "metrics") for entry in stage[part]]

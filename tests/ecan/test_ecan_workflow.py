@@ -89,4 +89,5 @@ def test_tiny_ecan_demo_tables_and_figures(tmp_path):
     report = (tmp_path / "report.html").read_text()
     for figure, spec in load_paper("ecan")["figures"].items():
         assert f"{figure}.png" in report and spec["caption"] in report
-    assert report.count('<th class=\\"head\\">Accuracy_paper</th>') >= 2  # Tables 3 and 4, rendered
+    pages = helpers.embedded_pages(report)  # each table as HTML, shown in the report's main pane
+    assert all('<th class="paper">Accuracy_paper</th>' in pages[f"{table}.html"] for table in ("table3", "table4"))

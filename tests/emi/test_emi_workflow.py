@@ -8,7 +8,16 @@ import subprocess
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO, jobs_planned, repo_config, run_in, run_tiny_config, tiny_config, views_within_dvc_params
+from helpers import (
+    REPO,
+    embedded_pages,
+    jobs_planned,
+    repo_config,
+    run_in,
+    run_tiny_config,
+    tiny_config,
+    views_within_dvc_params,
+)
 
 TABLES = ["table1", "table2", "table3", "table4"]
 EMI_TARGETS = [f"results/{t}.{ext}" for t in TABLES for ext in ("csv", "json", "provenance.json")] + [
@@ -74,8 +83,10 @@ def test_tiny_emi_demo_end_to_end_is_complete_idempotent_and_deterministic(tmp_p
     for table in TABLES:
         caption = yaml.safe_load((REPO / "papers/emi.yaml").read_text())["tables"][table]["caption"]
         assert f"EMI {table}.** {caption}" not in report and f"EMI {table}.</strong> {caption}" in report
-    assert report.count('<th class=\\"head\\">rho_paper</th>') >= 2  # Tables 2 and 3, rendered
-    for name in ("training.png", "claims.csv", "claim_id", "paper-emi-"):
+    pages = embedded_pages(report)  # each table and the claims as HTML, shown in the report's main pane
+    assert all('<th class="paper">rho_paper</th>' in pages[f"{table}.html"] for table in ("table2", "table3"))
+    assert 'data-claim="table1/Train/Samples"' in pages["claims.html"]
+    for name in ("training.png", "claims.csv", "paper-emi-", "data-count"):
         assert name in report
 
     # The planted faults reached the pipeline: frames without a face were dropped, the silent track flagged.
