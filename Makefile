@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 FACENET := facenet-pytorch==2.6.0
-# Every core of this machine (profiles/local: cores: all); `make tables CORES=4` for fewer.
+# Every core of this machine (profiles/default, the profile Snakemake reads by itself: cores: all);
+# `make tables CORES=4` for fewer.
 CORES ?= $(shell nproc)
 
 .PHONY: install reproduce tables verify lint test clean-work
@@ -31,11 +32,11 @@ $(TEST_STAMP): $(STAMP) requirements-test.txt tools/install-browser.sh
 	touch $(TEST_STAMP)
 
 reproduce: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --profile profiles/local --cores $(CORES) results/table3.csv
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) results/table3.csv
 	@cat results/table3.csv
 
 tables: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --profile profiles/local --cores $(CORES) all
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) all
 
 # Rebuild every table from scratch in work/verify/ and compare each cell with the committed one.
 verify: $(STAMP)
