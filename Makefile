@@ -11,7 +11,7 @@ FACENET := facenet-pytorch==2.6.0
 # `make tables CORES=4` for fewer.
 CORES ?= $(shell nproc)
 
-.PHONY: install reproduce tables verify lint test clean-work
+.PHONY: install reproduce tables verify plots lint test clean-work
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ tables: $(STAMP)
 # Rebuild every table from scratch in work/verify/ and compare each cell with the committed one.
 verify: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m affrepro.verify --cores $(CORES)
+
+# dvc_plots/index.html (`dvc plots show`) with vega, vega-lite and vega-embed copied beside it from Snakemake's
+# assets, so it renders without internet access (affrepro.offline_plots).
+plots: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m affrepro.offline_plots
 
 # Style and workflow lint: ruff on the Python, `snakemake --lint` on the rules.
 lint: $(TEST_STAMP)

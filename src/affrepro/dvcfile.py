@@ -25,7 +25,8 @@ HEADER = """\
 # DVC wraps the Snakemake targets: `dvc repro` runs the workflow (with profiles/default, the profile
 # Snakemake reads by itself), `dvc metrics show` lists every table number, `dvc metrics diff A B`
 # compares two commits, `dvc params diff` the config keys each paper reads, `dvc plots show` draws
-# the training curves and the papers' figures (docs/dvc-and-report.md).
+# the training curves and the papers' figures (`make plots`: the same page, drawn offline;
+# docs/dvc-and-report.md).
 # Tables are committed (cache: false), so no DVC remote is needed; the heavy
 # intermediates under work/ belong to Snakemake and are neither committed nor cached.
 # persist: true: DVC does not delete the committed results before it runs a stage, so a refused or
