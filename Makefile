@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 FACENET := facenet-pytorch==2.6.0
-# Every core of this machine (profiles/local: cores: all); `make tables CORES=4` for fewer.
+# Every core of this machine (profiles/default, the profile Snakemake reads by itself: cores: all);
+# `make tables CORES=4` for fewer.
 CORES ?= $(shell nproc)
 
-.PHONY: install reproduce tables verify lint test clean-work
+.PHONY: install reproduce tables verify plots lint test clean-work
 
 install: $(STAMP)
 
@@ -31,15 +32,20 @@ $(TEST_STAMP): $(STAMP) requirements-test.txt tools/install-browser.sh
 	touch $(TEST_STAMP)
 
 reproduce: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --profile profiles/local --cores $(CORES) results/table3.csv
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) results/table3.csv
 	@cat results/table3.csv
 
 tables: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --profile profiles/local --cores $(CORES) all
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores $(CORES) all
 
 # Rebuild every table from scratch in work/verify/ and compare each cell with the committed one.
 verify: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/python -m affrepro.verify --cores $(CORES)
+
+# dvc_plots/index.html (`dvc plots show`) with vega, vega-lite and vega-embed copied beside it from Snakemake's
+# assets, so it renders without internet access (affrepro.offline_plots).
+plots: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m affrepro.offline_plots
 
 # Style and workflow lint: ruff on the Python, `snakemake --lint` on the rules.
 lint: $(TEST_STAMP)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A one-node SLURM cluster on this machine, from Debian's packages, for running and testing the
-# workflow through `snakemake --executor slurm --profile profiles/slurm` (tests/common/test_common_slurm.py).
+# workflow through `snakemake --executor slurm --workflow-profile profiles/slurm` (tests/common/test_common_slurm.py).
 #
 #   tools/slurm-cluster.sh start    install the packages when missing (apt-get), then start munged,
 #                                   MariaDB, slurmdbd, slurmctld and slurmd and check that a job runs
@@ -451,7 +451,7 @@ cmd_start() {
     start_slurmd
     smoke_test
     say "cluster '$CLUSTER' up in $((SECONDS - start)) s; partition '$PARTITION', account '$ACCOUNT'"
-    say "use it with: AFFREPRO_SLURM_PARTITION=$PARTITION AFFREPRO_SLURM_ACCOUNT=$ACCOUNT snakemake --profile profiles/slurm <targets>"
+    say "use it with: AFFREPRO_SLURM_PARTITION=$PARTITION AFFREPRO_SLURM_ACCOUNT=$ACCOUNT snakemake --workflow-profile profiles/slurm <targets>"
 }
 
 cancel_jobs() {

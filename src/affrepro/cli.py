@@ -7,7 +7,9 @@
     affrepro verify [--built DIR]         rebuild every table and compare it with the committed one (affrepro.verify)
 
 The preprocessing defaults are the `preprocess:` block of the repository's config.yaml (the
-paper's settings), so the command line and the workflow cannot drift apart.
+paper's settings), so the command line and the workflow cannot drift apart. They are read when a
+command runs, not for --help or --version: from the checkout this code is in, else (a non-editable
+install, `pip install .`) from $AFFREPRO_REPO_ROOT or the checkout around the working directory.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
-from affrepro.config import load_config
+from affrepro.config import REPO_ROOT, SCHEMA_PATH, ConfigError, check_consistency, read_yaml, validate_config
 from affrepro.media import MediaError
 
 
@@ -102,13 +104,63 @@ TOOLS = {
 }
 
 
+def repository_root() -> Path:
+    """The affrepro checkout whose config.yaml holds the defaults: the one this code is in (an editable install,
+    PYTHONPATH=src), else $AFFREPRO_REPO_ROOT (the workflow sets it), else the working directory or a folder
+    above it. A checkout is a folder with config.yaml and its schema."""
+    schema = SCHEMA_PATH.relative_to(REPO_ROOT)
+    candidates = [REPO_ROOT]
+    if os.environ.get("AFFREPRO_REPO_ROOT"):
+        candidates.append(Path(os.environ["AFFREPRO_REPO_ROOT"]))
+    candidates += [Path.cwd(), *Path.cwd().parents]
+    for root in candidates:
+        if (root / "config.yaml").is_file() and (root / schema).is_file():
+            return root
+    raise ConfigError(
+        f"no affrepro checkout found (a folder with config.yaml and {schema}): the installed package holds no "
+        "config.yaml. Run affrepro inside the affrepro repository, or set AFFREPRO_REPO_ROOT=/path/to/affrepro"
+    )
+
+
+def preprocess_defaults() -> dict:
+    """The `preprocess:` block of the checkout's config.yaml, validated as the workflow validates it."""
+    root = repository_root()
+    path = root / "config.yaml"
+    config = read_yaml(path)
+    validate_config(config, source=str(path), schema_path=root / SCHEMA_PATH.relative_to(REPO_ROOT))
+    check_consistency(config, source=str(path))
+    return config["preprocess"]
+
+
+# Options whose default is config.yaml's (preprocess block): None on the parser, filled in when a command runs.
+CONFIG_DEFAULTS = {
+    "fps": ("fps",),
+    "size": ("face_size",),
+    "min_face_size": ("mtcnn", "min_face_size"),
+    "mtcnn": ("mtcnn",),
+    "sample_rate": ("audio", "sample_rate"),
+    "peak_dbfs": ("audio", "peak_dbfs"),
+}
+
+
+def fill_config_defaults(args: argparse.Namespace) -> None:
+    defaults = None
+    for name, keys in CONFIG_DEFAULTS.items():
+        if hasattr(args, name) and getattr(args, name) is None:
+            if defaults is None:
+                defaults = preprocess_defaults()
+            value = defaults
+            for key in keys:
+                value = value[key]
+            setattr(args, name, value)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] and argv[0] in TOOLS:  # each has its own parser (affrepro <command> -h)
         import importlib
 
         return importlib.import_module(f"affrepro.{argv[0]}").main(argv[1:]) or 0
-    defaults = load_config()["preprocess"]
     parser = argparse.ArgumentParser(
         prog="affrepro",
         description=__doc__.splitlines()[0],
@@ -120,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     faces = commands.add_parser("faces", help="aligned face crops from a video (paper EMI §3.1)")
     faces.add_argument("video", type=Path)
     faces.add_argument("--out", required=True, type=Path)
-    faces.add_argument("--fps", type=positive_int, default=defaults["fps"])
+    faces.add_argument("--fps", type=positive_int, help="frames per second (default: config.yaml preprocess.fps)")
     faces.add_argument(
-        "--size", type=positive_int, default=defaults["face_size"], help="side of the aligned crop in pixels"
+        "--size", type=positive_int, help="side of the aligned crop in pixels (default: preprocess.face_size)"
     )
-    faces.add_argument("--min-face-size", type=positive_int, default=defaults["mtcnn"]["min_face_size"])
+    faces.add_argument("--min-face-size", type=positive_int, help="default: preprocess.mtcnn.min_face_size")
     faces.add_argument(
         "--threads",
         type=positive_int,
@@ -143,18 +195,19 @@ def main(argv: list[str] | None = None) -> int:
         help="MTCNN's full image pyramid on every frame (slower; by default a face found in one frame "
         "narrows the next frame's pyramid, config preprocess.mtcnn.tracking)",
     )
-    faces.set_defaults(run=_faces, mtcnn=defaults["mtcnn"])
+    faces.set_defaults(run=_faces, mtcnn=None)
     audio = commands.add_parser("audio", help="16 kHz mono 16-bit audio, peak-normalised (paper EMI §3.2.2)")
     audio.add_argument("media", type=Path)
     audio.add_argument("--out", required=True, type=Path)
-    audio.add_argument("--sample-rate", type=positive_int, default=defaults["audio"]["sample_rate"])
-    audio.add_argument("--peak-dbfs", type=peak_dbfs, default=defaults["audio"]["peak_dbfs"])
+    audio.add_argument("--sample-rate", type=positive_int, help="default: preprocess.audio.sample_rate")
+    audio.add_argument("--peak-dbfs", type=peak_dbfs, help="default: preprocess.audio.peak_dbfs")
     audio.set_defaults(run=_audio)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
+        fill_config_defaults(args)
         return args.run(args)
-    except MediaError as error:
+    except (MediaError, ConfigError) as error:
         print(f"affrepro: {error}", file=sys.stderr)
         return 2
 

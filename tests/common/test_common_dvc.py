@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import REPO, snakemake_env
+from helpers import REPO, rendered_dom, snakemake_env
 
 from affrepro import curves, environment
 from affrepro.papers import PAPERS
@@ -149,6 +150,44 @@ def test_plots_show_writes_html_with_the_curves_and_figures(tmp_path):
     assert '"run": "run1"' in html and '"valid_score": "0.7"' in html and "ECAN Figure 7" in html
     specs = json.loads(dvc(repo, "plots", "show", "--json"))["data"]
     assert specs["emi_lr"][0]["content"]["encoding"]["color"]["field"] == "run"
+
+    # DVC's page loads Vega from a CDN: in a browser without network it draws nothing.
+    targets = re.findall(r"vegaEmbed\('#([^']+)'", html)
+    assert len(targets) == 13 and "cdn.jsdelivr.net" in html
+    assert drawn_charts(rendered_dom(repo / "dvc_plots" / "index.html")) == {}
+    # `make plots` (python -m affrepro.offline_plots): the same page with the local libraries draws every chart.
+    run(repo, sys.executable, "-m", "affrepro.offline_plots")
+    offline = (repo / "dvc_plots" / "index.html").read_text(encoding="utf-8")
+    assert "cdn.jsdelivr.net" not in offline and '<meta charset="utf-8">' in offline
+    assert re.findall(r"vegaEmbed\('#([^']+)'", offline) == targets
+    for name in ("vega", "vega-lite", "vega-embed"):
+        assert (
+            f'<script src="vendor/{name}.js">' in offline and (repo / "dvc_plots" / "vendor" / f"{name}.js").is_file()
+        )
+    # The charset counts: a minus sign on the page reads as one (undeclared, Chromium would decode it as windows-1252).
+    (repo / "dvc_plots" / "index.html").write_text(
+        offline.replace("</body>", '<p id="probe">\u22120.5</p>\n</body>'), encoding="utf-8"
+    )
+    dom = rendered_dom(repo / "dvc_plots" / "index.html")
+    charts = drawn_charts(dom)
+    assert sorted(charts) == sorted(targets), f"not drawn offline: {sorted(set(targets) - set(charts))}"
+    assert all(w > 0 and h > 0 for w, h in charts.values())
+    assert '<p id="probe">\u22120.5</p>' in dom
+    # Idempotent: a second run (after `dvc plots show` rewrote the page, or not) gives the same page.
+    run(repo, sys.executable, "-m", "affrepro.offline_plots", "--no-show")
+    assert (repo / "dvc_plots" / "index.html").read_text(encoding="utf-8").count("<meta charset") == 1
+
+
+def drawn_charts(dom: str) -> dict[str, tuple[int, int]]:
+    """{vegaEmbed target id: (width, height)} of every target that holds a drawn Vega view (a canvas or an svg
+    with its `marks` class, which vega-embed puts inside the target's div)."""
+    charts = {}
+    for target, body in re.findall(r'<div id="([^"]+)"[^>]*>(.*?)(?=<div id="|</body>)', dom, re.S):
+        view = re.search(r'<(?:canvas|svg)\b[^>]*\bclass="marks"[^>]*>', body)
+        if view:
+            size = [re.search(rf'\b{side}="(\d+)"', view[0]) for side in ("width", "height")]
+            charts[target] = tuple(int(s[1]) if s else 0 for s in size)
+    return charts
 
 
 TOY_STAGE = """\

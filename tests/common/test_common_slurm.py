@@ -3,8 +3,9 @@
 tools/slurm-cluster.sh brings up a one-node cluster from Debian's packages (munge, MariaDB,
 slurmdbd, slurmctld, slurmd; installed with apt-get when missing). The tiny demos of the three
 papers then run twice from scratch, in one Snakemake run each: through
-`snakemake --executor slurm --profile profiles/slurm` (every job an sbatch job, followed with
-sacct), and locally through `--profile profiles/local`, at the same time. Every file under
+`snakemake --executor slurm --workflow-profile profiles/slurm` (every job an sbatch job, followed
+with sacct), and locally with profiles/default (the workflow profile Snakemake reads by itself), at the
+same time. Every file under
 results/ (tables, figures and their CSVs) must be the same bytes, and the JSON sidecars the same
 apart from the git revision. The cluster is stopped afterwards, also when the test fails, unless it
 was already running before the test.
@@ -216,7 +217,7 @@ def test_slurm_run_equals_local_run_byte_for_byte(slurm_cluster, tmp_path):
         "SLURM",
         tmp_path / "slurm",
         config,
-        "--profile",
+        "--workflow-profile",  # replaces profiles/default (a --profile would lose to it key by key)
         str(REPO / "profiles" / "slurm"),
         "--executor",
         "slurm",
@@ -227,7 +228,7 @@ def test_slurm_run_equals_local_run_byte_for_byte(slurm_cluster, tmp_path):
             "AFFREPRO_SLURM_ACCOUNT": slurm_cluster["account"],
         },
     )
-    local = Run("local", tmp_path / "local", config, "--profile", str(REPO / "profiles" / "local"), "--cores", "2")
+    local = Run("local", tmp_path / "local", config, "--cores", "2")  # profiles/default, read by Snakemake itself
     try:
         local.finish()
     except BaseException:
