@@ -70,11 +70,11 @@ VERDICT_PAGE = "results/index.html"
 def verdicts_stage() -> list[str]:
     """The verdict page: every registered paper's claims (outs of the papers' stages) and papers/<key>.yaml."""
     deps = [f"results/{key}/claims.csv" for key in papers.PAPERS] + [f"papers/{key}.yaml" for key in papers.PAPERS]
-    deps += ["src/affrepro/verdict_page.py"]
+    deps += SHARED_DEPS
     lines = [
         f"  {VERDICTS_STAGE}:",
         "    # Every claim of every paper on one page, its verdict coloured, the counts on top",
-        f"    cmd: python -m snakemake --profile profiles/local {VERDICT_PAGE}",
+        f"    cmd: python -m snakemake {VERDICT_PAGE}",
     ]
     lines += ["    deps:", *(f"      - {dep}" for dep in deps)]
     return lines + ["    outs:", f"      - {VERDICT_PAGE}: {FILE_FLAGS}"]

@@ -28,7 +28,7 @@ from pathlib import Path
 from affrepro import registry
 from affrepro.codeversion import closure, source_path
 from affrepro.papers import load_paper
-from affrepro.tables import dig, row_label
+from affrepro.tables import dig, row_label, runinfo_path
 
 SUFFIXES = ("_paper", "_ours", "_std", "_delta")
 MODULE = re.compile(r"python -m (affrepro[\w.]*)")
@@ -183,6 +183,20 @@ def run_lines(file: str, key: str, jobs: dict[str, dict], workdir: Path) -> list
     return lines
 
 
+def built_lines(workdir: Path, key: str, table: str) -> list[str]:
+    """Where and when the table was last built here: its run info (affrepro.tables.runinfo_path), untracked."""
+    relative = runinfo_path(Path("results") / key / f"{table}.csv")
+    path = workdir / relative
+    if not path.is_file():
+        return [f"built  {relative}: none here (the table was not built in this working directory)"]
+    info = json.loads(path.read_text())
+    job = info["table_job"]
+    return [
+        f"built  {info['written_utc']} at revision {info['git_revision']} on {info['host']} ({job['cpu']}, "
+        f"{job['platform']}); its training runs on: {'; '.join(sorted({r.get('gpu') or r['cpu'] for r in info['training']})) or 'none'}"
+    ]
+
+
 def trace(
     csv_path: Path, label: str, column: str, workdir: Path = Path("."), snakefile: Path = Path("Snakefile")
 ) -> list[str]:
@@ -202,6 +216,7 @@ def trace(
     lines = [
         f"cell   {csv_path} | {row_label(row, spec['keys'])} | {metric}_{part} = {value if value is not None else '(not built here)'}"
     ]
+    lines += built_lines(workdir, key, table)
     where = f"papers/{key}.yaml tables.{table}.rows[{index}]"
     paper_value = (row.get("paper") or {}).get(metric)
     source = (row.get("ours") or {}).get(metric)

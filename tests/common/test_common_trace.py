@@ -93,3 +93,27 @@ def test_the_readmes_trace_excerpt_is_what_trace_prints(workdir):
     for line in excerpt[1:]:
         for piece in line.split("..."):  # "..." stands for what the excerpt leaves out
             assert piece.strip(", ") in proc.stdout, f"{piece!r} not in:\n{proc.stdout}"
+
+
+def test_trace_says_where_and_when_the_table_was_built_from_its_run_info(tmp_path):
+    """The tracked sidecar says nothing of where and when (issue 23.5); trace reads the untracked run info."""
+    import json
+
+    shutil.copytree(REPO / "results", tmp_path / "results")
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    args = ["results/table3.csv", "ResNet18+AUs+Wav2Vec2.0", "rho_ours"]
+    assert "built  work/runinfo/emi/table3.json: none here" in trace(tmp_path, *args).stdout
+    info = {
+        "table": "results/emi/table3.csv",
+        "git_revision": "0123abc",
+        "written_utc": "2026-12-07T06:00:00+00:00",
+        "host": "node7",
+        "table_job": {"cpu": "AMD EPYC", "platform": "Linux-6.1"},
+        "training": [{"cpu": "AMD EPYC"}, {"cpu": "AMD EPYC", "gpu": "NVIDIA H200"}],
+    }
+    (tmp_path / "work/runinfo/emi").mkdir(parents=True)
+    (tmp_path / "work/runinfo/emi/table3.json").write_text(json.dumps(info))
+    assert (
+        "built  2026-12-07T06:00:00+00:00 at revision 0123abc on node7 (AMD EPYC, Linux-6.1); "
+        "its training runs on: AMD EPYC; NVIDIA H200"
+    ) in trace(tmp_path, *args).stdout
