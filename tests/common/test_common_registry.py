@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 
 import pytest
 import yaml
-from helpers import REPO
+from helpers import REPO, snakemake_command, snakemake_env
 
 from affrepro import config, dvcfile, papers, registry
 
@@ -29,6 +30,43 @@ def test_the_committed_dvc_yaml_is_the_one_the_registry_generates(tmp_path, caps
     edited.write_text(dvcfile.render().replace("      - datasets.affwild2\n", ""))
     assert dvcfile.main(["--check", "--path", str(edited)]) == 1
     assert "python -m affrepro.dvcfile" in capsys.readouterr().err
+
+
+def planned_outputs(workdir, target: str) -> dict[str, set[str]]:
+    """rule -> the files under results/ its jobs would write, from a forced Snakemake dry run of `target`
+    (the workflow's own account, independent of the registry that dvc.yaml is generated from)."""
+    command = snakemake_command(workdir, str(REPO / "config.yaml"))
+    proc = subprocess.run(
+        [*command, "--cores", "1", "--dry-run", "--forceall", "--printshellcmds", target],
+        capture_output=True,
+        text=True,
+        env=snakemake_env(),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found: dict[str, set[str]] = {}
+    for job in proc.stdout.split("\nrule ")[1:]:
+        rule = job.split(":", 1)[0]
+        for line in job.splitlines():
+            if line.strip().startswith("output:"):
+                paths = (p.strip().removesuffix(" (update)") for p in line.split(":", 1)[1].split(","))
+                found.setdefault(rule, set()).update(p for p in paths if p.startswith("results/"))
+    return found
+
+
+def test_each_stage_outputs_what_its_snakemake_target_writes_under_results(tmp_path):
+    """A DVC stage's outs and metrics are every file under results/ that its command's target writes, no
+    more, no fewer; the verdicts stage's out is the verdict rule's, and its deps hold every claims file."""
+    stages = yaml.safe_load(dvcfile.render())["stages"]
+    for key in registry.PAPERS:
+        stage = stages[key]
+        declared = {next(iter(entry)) for part in ("outs", "metrics") for entry in stage[part]}
+        written = set().union(*planned_outputs(tmp_path, stage["cmd"].split()[-1]).values())
+        assert written == declared, (key, sorted(written ^ declared))
+    verdicts = stages[dvcfile.VERDICTS_STAGE]
+    planned = planned_outputs(tmp_path, verdicts["cmd"].split()[-1])
+    assert {next(iter(entry)) for entry in verdicts["outs"]} == planned["verdicts"]
+    claims = set().union(*(outs for rule, outs in planned.items() if rule == "paper_claims"))
+    assert claims and claims <= set(verdicts["deps"])
 
 
 def test_each_stage_is_the_papers_targets_and_config_keys():
