@@ -231,6 +231,62 @@ def scale_key(c: Claim) -> str:
     return c.row["claim_id"].rsplit("/", 1)[-1] if c.row["kind"] == "value" else c.row["claim_id"]
 
 
+CHART = {"label_w": 300, "plot_w": 420, "row_h": 24, "top": 30}
+
+
+def chart_scales(points: list[tuple]) -> dict[str, tuple[float, float]]:
+    """One (low, high) per metric (scale_key) over the paper values, ours and our intervals, padded by 6 %."""
+    spans: dict[str, list[float]] = {}
+    for c, paper, ours, bounds in points:
+        spans.setdefault(scale_key(c), []).extend(
+            [paper] + ([ours] if ours is not None else []) + (list(bounds) if bounds else [])
+        )
+    scales = {}
+    for key, values in spans.items():
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.06 or (abs(hi) * 0.05 or 1.0)
+        scales[key] = (max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
+    return scales
+
+
+def chart_row(point: tuple, y: float, scale: tuple[float, float], width: int) -> list[str]:
+    """One claim's line: its label, the scale's ends, our interval, the paper's diamond and our dot."""
+    c, paper, ours, bounds = point
+    lo, hi = scale
+    row_h, plot_w = CHART["row_h"], CHART["plot_w"]
+    x0 = CHART["label_w"] + 60
+
+    def x(v: float) -> float:
+        return round(x0 + (v - lo) / (hi - lo) * plot_w, 2)
+
+    label = c.row["claim"] if len(c.row["claim"]) <= 48 else c.row["claim"][:47] + "…"
+    background, border = COLOURS[c.verdict]
+    out = [
+        f'<g data-claim="{esc(c.row["claim_id"])}">',
+        f'<rect x="0" y="{y - row_h / 2 + 1}" width="{width}" height="{row_h - 2}" fill="{background}"/>',
+        f'<text x="4" y="{y + 4}">{esc(label)}</text>',
+        f'<text x="{x0 - 6}" y="{y + 4}" text-anchor="end">{esc(fmt(lo))}</text>',
+        f'<text x="{x0 + plot_w + 6}" y="{y + 4}">{esc(fmt(hi))}</text>',
+        f'<line x1="{x0}" y1="{y}" x2="{x0 + plot_w}" y2="{y}" stroke="#999" stroke-width="1"/>',
+    ]
+    if bounds:
+        out.append(
+            f'<line class="interval" x1="{x(bounds[0])}" y1="{y}" x2="{x(bounds[1])}" y2="{y}" '
+            f'stroke="{OURS_MARK}" stroke-width="4" stroke-opacity="0.45"/>'
+        )
+    px = x(paper)
+    out.append(
+        f'<path class="paper" d="M{px},{y - 6} l6,6 l-6,6 l-6,-6 z" fill="{PAPER_MARK}">'
+        f"<title>paper {esc(c.row['paper'])}</title></path>"
+    )
+    if ours is not None:
+        out.append(
+            f'<circle class="ours" cx="{x(ours)}" cy="{y}" r="5" fill="{OURS_MARK}" stroke="{border}">'
+            f"<title>ours {esc(c.row['ours'])}</title></circle>"
+        )
+    return out + ["</g>"]
+
+
 def chart(claims: list[Claim]) -> str:
     """Paper vs ours for a table's numeric claims, one line each: the paper's value a black diamond, ours a blue dot
     with its 95 % interval as a bar. The lines of one metric share a scale; a table's metrics (counts, seconds,
@@ -245,20 +301,10 @@ def chart(claims: list[Claim]) -> str:
         points.append((c, paper, ours, bounds))
     if not points:
         return ""
-    spans: dict[str, list[float]] = {}
-    for c, paper, ours, bounds in points:
-        spans.setdefault(scale_key(c), []).extend(
-            [paper] + ([ours] if ours is not None else []) + (list(bounds) if bounds else [])
-        )
-    scales = {}
-    for key, values in spans.items():
-        lo, hi = min(values), max(values)
-        pad = (hi - lo) * 0.06 or (abs(hi) * 0.05 or 1.0)
-        scales[key] = (max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
-    label_w, plot_w, row_h, top = 300, 420, 24, 30
-    x0 = label_w + 60
+    scales = chart_scales(points)
+    row_h, top = CHART["row_h"], CHART["top"]
     height = top + row_h * len(points) + 8
-    width = x0 + plot_w + 70
+    width = CHART["label_w"] + 60 + CHART["plot_w"] + 70
     out = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="paper versus ours">',
@@ -267,37 +313,8 @@ def chart(claims: list[Claim]) -> str:
         f'<circle cx="78" cy="12" r="5" fill="{OURS_MARK}"/><text x="98" y="16">ours, its 95 % interval as a bar;'
         " each line from its left value to its right one (one scale per metric)</text>",
     ]
-    for i, (c, paper, ours, bounds) in enumerate(points):
-        y = top + row_h * i + row_h / 2
-        lo, hi = scales[scale_key(c)]
-
-        def x(v: float, lo: float = lo, hi: float = hi) -> float:
-            return round(x0 + (v - lo) / (hi - lo) * plot_w, 2)
-
-        label = c.row["claim"] if len(c.row["claim"]) <= 48 else c.row["claim"][:47] + "…"
-        background, border = COLOURS[c.verdict]
-        out.append(f'<g data-claim="{esc(c.row["claim_id"])}">')
-        out.append(f'<rect x="0" y="{y - row_h / 2 + 1}" width="{width}" height="{row_h - 2}" fill="{background}"/>')
-        out.append(f'<text x="4" y="{y + 4}">{esc(label)}</text>')
-        out.append(f'<text x="{x0 - 6}" y="{y + 4}" text-anchor="end">{esc(fmt(lo))}</text>')
-        out.append(f'<text x="{x0 + plot_w + 6}" y="{y + 4}">{esc(fmt(hi))}</text>')
-        out.append(f'<line x1="{x0}" y1="{y}" x2="{x0 + plot_w}" y2="{y}" stroke="#999" stroke-width="1"/>')
-        if bounds:
-            out.append(
-                f'<line class="interval" x1="{x(bounds[0])}" y1="{y}" x2="{x(bounds[1])}" y2="{y}" '
-                f'stroke="{OURS_MARK}" stroke-width="4" stroke-opacity="0.45"/>'
-            )
-        px = x(paper)
-        out.append(
-            f'<path class="paper" d="M{px},{y - 6} l6,6 l-6,6 l-6,-6 z" fill="{PAPER_MARK}">'
-            f"<title>paper {esc(c.row['paper'])}</title></path>"
-        )
-        if ours is not None:
-            out.append(
-                f'<circle class="ours" cx="{x(ours)}" cy="{y}" r="5" fill="{OURS_MARK}" stroke="{border}">'
-                f"<title>ours {esc(c.row['ours'])}</title></circle>"
-            )
-        out.append("</g>")
+    for i, point in enumerate(points):
+        out += chart_row(point, top + row_h * i + row_h / 2, scales[scale_key(point[0])], width)
     out.append("</svg>")
     return "\n".join(out)
 
