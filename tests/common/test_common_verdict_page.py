@@ -19,6 +19,7 @@ import yaml
 from helpers import REPO, embedded_pages, rendered_dom, repo_config, snakemake
 
 from affrepro import verdict_page
+from affrepro.claims import COLUMNS as CLAIM_COLUMNS
 from affrepro.papers import PAPERS
 
 VERDICT_WORDS = ("reproduced", "not reproduced", "inconclusive", "not comparable", "not rerun")
@@ -177,30 +178,14 @@ def test_the_page_loads_every_paper_and_its_counts_match_the_csvs():
 def write_tiny_paper(root: Path, key: str, title: str, rows: list[dict], independent: list[str]) -> tuple[Path, Path]:
     claims = root / f"{key}.csv"
     with open(claims, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=verdict_page_columns(), lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=CLAIM_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({c: r.get(c, "") for c in verdict_page_columns()} for r in rows)
+        writer.writerows({c: r.get(c, "") for c in CLAIM_COLUMNS} for r in rows)
     paper = root / f"{key}.yaml"
     paper.write_text(
         yaml.safe_dump({"paper": {"key": key, "title": title}, "claims": {"independent_of_data": independent}})
     )
     return claims, paper
-
-
-def verdict_page_columns() -> list[str]:
-    return [
-        "claim_id",
-        "kind",
-        "claim",
-        "source",
-        "paper",
-        "ours",
-        "interval",
-        "tolerance",
-        "outcome",
-        "verdict",
-        "note",
-    ]
 
 
 def test_a_hand_made_pair_of_papers_shows_each_rows_colour_interval_and_counts(tmp_path):
