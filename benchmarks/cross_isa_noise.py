@@ -16,7 +16,7 @@ GEMM accumulation order, as another processor's BLAS would give). The levels
 come from /proc/cpuinfo's flags: on an AVX2-only processor "avx" and "sse41";
 on one with AMX also "avx512_core_bf16", "avx512_core" and "avx2". The native
 level is the committed results/ themselves when their provenance sidecars say
-they were trained on this CPU model; otherwise it is rebuilt too (level
+they were trained with this CPU's kernel-relevant instruction sets; otherwise it is rebuilt too (level
 "native", no variables). Each level's effective ISA is probed (oneDNN and MKL
 verbose output, torch.backends.cpu.get_cpu_capability) and recorded.
 
@@ -139,13 +139,13 @@ def native_level(flags: set[str]) -> int:
 
 
 def committed_cpus(results: Path) -> set[str]:
-    """The CPUs the results were trained on: model name and kernel-relevant instruction sets (when recorded)."""
+    """The kernel-relevant instruction sets of the CPUs the results were trained on, as the provenance sidecars
+    record them (the CPU's model name is in the untracked run info only, affrepro.tables.WHERE_FIELDS)."""
     found = set()
     for sidecar in results.rglob("*.provenance.json"):
         for env in json.loads(sidecar.read_text()).get("environment", {}).get("training", []):
-            if env.get("cpu"):
-                features = " ".join(env["cpu_features"]) if "cpu_features" in env else "unrecorded"
-                found.add(f"{env['cpu']} ({features})")
+            if env.get("device") == "cpu":
+                found.add(" ".join(env["cpu_features"]) if "cpu_features" in env else "unrecorded")
     return found
 
 
@@ -211,8 +211,6 @@ def build(clone: Path, scratch: Path, level: str, variables: dict[str, str], arg
         str(scratch),
         "--configfile",
         str(clone / "config.yaml"),
-        "--profile",
-        str(clone / "profiles" / "local"),
         "--cores",
         str(args.cores),
         *args.targets,
@@ -372,16 +370,17 @@ def main() -> None:
     model, flags, vendor = cpu_info()
     native = native_level(flags)
     levels = emulated_levels(native, vendor)
-    cpu = f"{model} ({' '.join(cpu_features())})"
+    cpu = " ".join(cpu_features())
     cpus = committed_cpus(results)
-    print(f"cpu: {cpu}; native level {LADDER[native][0]}; levels below it: {', '.join(levels)}")
+    print(f"cpu: {model} ({cpu}); native level {LADDER[native][0]}; levels below it: {', '.join(levels)}")
     if args.against:
         print(f"the levels are compared with {results}, the native level's build")
     elif cpus == {cpu}:
-        print(f"the committed results were trained on this CPU model ({cpu}): they are the native level's build")
+        print(f"the committed results were trained with this CPU's instruction sets ({cpu}): the native level's build")
     else:
         print(
-            f"the committed results were trained on {sorted(cpus) or 'an unrecorded CPU'}, not {cpu}: building native too"
+            f"the committed results were trained with {sorted(cpus) or 'unrecorded instruction sets'}, not {cpu}: "
+            "building native too"
         )
         levels = {"native": {}} | levels
     if args.levels:

@@ -20,9 +20,11 @@ How the summary counts:
   widths), `dataset facts` when in `claims.independent_of_training` (counts and durations of the data: EMI
   Table 1), otherwise `learned`. The tables a claim reads: a value claim's id starts with its table; a derived
   or text claim's are those its entry in papers/<key>.yaml names.
-- data: `none` when the claim has no number of ours (not rerun), `demo` when its verdict or its note says
-  demo (the tables' notes and the claims' comparability reasons come from the provenance: a run on demo
-  data, or a mixed run with a demo dataset, says so), `real` otherwise.
+- data: `none` when the claim has no number of ours (not rerun); `any` for a data-independent claim (its
+  number is the same on any data); otherwise what the verdict's reasons say of the claim's own dataset,
+  which affrepro.claims reads from the provenance per dataset: `demo` for "demo data", `unknown` for
+  "provenance incomplete: dataset(s)...", `real` otherwise. The notes are not read: a row's note names
+  every dataset of a mixed run (RAF-DB real, FER2013 demo), not the one the claim reports.
 """
 
 from __future__ import annotations
@@ -55,8 +57,14 @@ COLOURS = {  # background, border
     OTHER: ("#ffffff", "#000000"),
 }
 BASES = ("learned", "dataset facts", "data-independent")
-DATA = ("real", "demo", "none")
-DATA_TITLES = {"real": "real data", "demo": "demo data", "none": "no number of ours"}
+DATA = ("real", "demo", "unknown", "any", "none")
+DATA_TITLES = {
+    "real": "real data",
+    "demo": "demo data",
+    "unknown": "data not recorded",
+    "any": "any data (data-independent)",
+    "none": "no number of ours",
+}
 PAPER_MARK, OURS_MARK = "#111111", "#1f5fbf"
 
 
@@ -111,13 +119,18 @@ def basis_of(row: dict, spec: dict) -> str:
     return "learned"
 
 
-DEMO = re.compile(r"\bdemo\b")
+DEMO_DATA = re.compile(r"\bdemo data\b")
+DATA_NOT_RECORDED = re.compile(r"provenance incomplete: datasets?\.")
 
 
-def data_of(row: dict) -> str:
+def data_of(row: dict, basis: str) -> str:
     if not row["ours"].strip():
         return "none"
-    return "demo" if DEMO.search(row["verdict"]) or DEMO.search(row["note"]) else "real"
+    if basis == "data-independent":
+        return "any"
+    if DEMO_DATA.search(row["verdict"]):
+        return "demo"
+    return "unknown" if DATA_NOT_RECORDED.search(row["verdict"]) else "real"
 
 
 def read_claims(key: str, claims_csv: Path, paper_yaml: Path) -> PaperClaims:
@@ -127,7 +140,10 @@ def read_claims(key: str, claims_csv: Path, paper_yaml: Path) -> PaperClaims:
     missing = {"claim_id", "kind", "claim", "source", "paper", "ours", "verdict", "note"} - set(rows[0] if rows else {})
     if rows and missing:
         raise SystemExit(f"{claims_csv}: not a claims file (no column {', '.join(sorted(missing))}); rerun its rule")
-    claims = [Claim(r, verdict_class(r["verdict"]), basis_of(r, spec), data_of(r)) for r in rows]
+    claims = []
+    for r in rows:
+        basis = basis_of(r, spec)
+        claims.append(Claim(r, verdict_class(r["verdict"]), basis, data_of(r, basis)))
     return PaperClaims(key=key, title=paper["paper"]["title"], claims=claims)
 
 
