@@ -33,6 +33,9 @@ LOCAL_RULES = {
     "ecan_aggregate",
     "ecan_stats",
     "ecan_figure",
+    "report_table",
+    "paper_verdicts",
+    "verdicts",
 }
 
 
