@@ -176,7 +176,7 @@ rule paper_verdicts:
     shell:
         job(
             "verdict_page",
-            "--claims {wildcards.paper}={input.claims:q} --papers {wildcards.paper}={input.paper:q} "
+            "--claims {wildcards.paper:q}={input.claims:q} --papers {wildcards.paper:q}={input.paper:q} "
             "--out {output.page:q} --summary {output.summary:q}",
             config=False,
         )
