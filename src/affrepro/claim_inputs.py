@@ -33,14 +33,29 @@ def find_row(paper: dict, table: str, ref: str) -> int:
     return found[0]
 
 
+def text_refs(spec: dict) -> list[dict]:
+    """The cells one text claim of papers/<key>.yaml compares."""
+    if spec["kind"] == "ordering":
+        return [ref for comp in spec["comparisons"] for ref in (comp["greater"], *comp["than"])]
+    return [spec["of"], spec["over"]]
+
+
 def text_cells(paper: dict) -> list[dict]:
-    refs = []
-    for spec in paper.get("claims", {}).get("text", []):
-        if spec["kind"] == "ordering":
-            refs += [ref for comp in spec["comparisons"] for ref in (comp["greater"], *comp["than"])]
-        else:
-            refs += [spec["of"], spec["over"]]
-    return refs
+    return [ref for spec in paper.get("claims", {}).get("text", []) for ref in text_refs(spec)]
+
+
+def tables_of_claim(claims_spec: dict, claim_id: str, kind: str) -> set[str]:
+    """The tables one claim reads: a value claim's from its id (<table>/<row>/<metric>), a derived or text
+    claim's from its entry in papers/<key>.yaml `claims` (set() for an id it does not name)."""
+    if kind == "value":
+        return {claim_id.split("/", 1)[0]}
+    for entry in claims_spec.get("derived", []):
+        if entry["id"] == claim_id:
+            return {entry["of"]["table"], entry["ours"]["table"]}
+    for entry in claims_spec.get("text", []):
+        if entry["id"] == claim_id:
+            return {ref["table"] for ref in text_refs(entry) if ref}
+    return set()
 
 
 def claim_tables(paper: dict) -> list[str]:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from affrepro import jobs
+from affrepro.claim_inputs import tables_of_claim
 from affrepro.config import read_yaml
 from affrepro.files import write_text
 
@@ -93,25 +94,8 @@ def verdict_class(verdict: str) -> str:
     return OTHER
 
 
-def claim_tables(row: dict, spec: dict) -> set[str]:
-    """The tables a claim reads: a value claim's from its id (<table>/<row>/<metric>), a derived or text claim's
-    from its entry in papers/<key>.yaml `claims`."""
-    if row["kind"] == "value":
-        return {row["claim_id"].split("/", 1)[0]}
-    for entry in spec.get("derived", []):
-        if entry["id"] == row["claim_id"]:
-            return {entry["of"]["table"], entry["ours"]["table"]}
-    for entry in spec.get("text", []):
-        if entry["id"] == row["claim_id"]:
-            refs = [entry.get("of"), entry.get("over")]
-            for comparison in entry.get("comparisons", []):
-                refs += [comparison["greater"], *comparison["than"]]
-            return {ref["table"] for ref in refs if ref}
-    return set()
-
-
 def basis_of(row: dict, spec: dict) -> str:
-    tables = claim_tables(row, spec)
+    tables = tables_of_claim(spec, row["claim_id"], row["kind"])
     if tables and tables <= set(spec.get("independent_of_data", [])):
         return "data-independent"
     if tables and tables <= set(spec.get("independent_of_training", [])):
