@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from affrepro.config import effective_config
+from affrepro.config.resolve import effective_config
 from affrepro.demo import expressions
 from affrepro.ecan import prepare
 from affrepro.ecan import train as ecan_train

@@ -41,7 +41,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from affrepro.config import load_config  # noqa: E402
+from affrepro.config.load import load_config  # noqa: E402
 from affrepro.media import ffmpeg_exe, iter_frames  # noqa: E402
 from affrepro.preprocess.faces import detect_faces, make_detector  # noqa: E402
 

@@ -45,7 +45,7 @@ VA_MIN_TRIALS = 6  # one per cross-validation fold
 
 def paper_config(paper: str, dataset: str, root: Path) -> dict:
     """config.yaml as a real-data run of `paper` sees it (no demo overrides), with the synthetic root."""
-    from affrepro.config import effective_config
+    from affrepro.config.resolve import effective_config
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["datasets"][dataset]["root"] = str(root)

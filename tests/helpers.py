@@ -24,7 +24,7 @@ def repo_config() -> dict:
 def tiny_config(paper: str) -> dict:
     """The repository's config.yaml with .test/config_<paper>.yaml layered over it, as Snakemake merges
     `--configfile config.yaml .test/config_<paper>.yaml` (the paper's tiny demo)."""
-    from affrepro.config import deep_merge
+    from affrepro.config.resolve import deep_merge
 
     return deep_merge(repo_config(), yaml.safe_load((REPO / ".test" / f"config_{paper}.yaml").read_text()))
 

@@ -19,15 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from affrepro import registry
-from affrepro.config import (
-    ConfigError,
-    dataset_location,
-    effective_config,
-    load_config,
-    substitutes,
-    weighted_extractors,
-)
+from affrepro.config.load import load_config
+from affrepro.config.reading import ConfigError
+from affrepro.config.resolve import dataset_location, effective_config
+from affrepro.config.weights import weighted_extractors
 from affrepro.data import DatasetError
+from affrepro.substitutes import substitutes
 
 FOUND, WRONG, MISSING, NOTE = "found", "wrong", "missing", "note"
 

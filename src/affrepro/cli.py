@@ -23,7 +23,9 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
-from affrepro.config import REPO_ROOT, SCHEMA_PATH, ConfigError, check_consistency, read_yaml, validate_config
+from affrepro.config.consistency import check_consistency
+from affrepro.config.reading import ConfigError, read_yaml, repository_root
+from affrepro.config.schema import SCHEMA_PATH, validate_config
 from affrepro.media import MediaError
 
 
@@ -104,30 +106,12 @@ TOOLS = {
 }
 
 
-def repository_root() -> Path:
-    """The affrepro checkout whose config.yaml holds the defaults: the one this code is in (an editable install,
-    PYTHONPATH=src), else $AFFREPRO_REPO_ROOT (the workflow sets it), else the working directory or a folder
-    above it. A checkout is a folder with config.yaml and its schema."""
-    schema = SCHEMA_PATH.relative_to(REPO_ROOT)
-    candidates = [REPO_ROOT]
-    if os.environ.get("AFFREPRO_REPO_ROOT"):
-        candidates.append(Path(os.environ["AFFREPRO_REPO_ROOT"]))
-    candidates += [Path.cwd(), *Path.cwd().parents]
-    for root in candidates:
-        if (root / "config.yaml").is_file() and (root / schema).is_file():
-            return root
-    raise ConfigError(
-        f"no affrepro checkout found (a folder with config.yaml and {schema}): the installed package holds no "
-        "config.yaml. Run affrepro inside the affrepro repository, or set AFFREPRO_REPO_ROOT=/path/to/affrepro"
-    )
-
-
 def preprocess_defaults() -> dict:
     """The `preprocess:` block of the checkout's config.yaml, validated as the workflow validates it."""
     root = repository_root()
     path = root / "config.yaml"
     config = read_yaml(path)
-    validate_config(config, source=str(path), schema_path=root / SCHEMA_PATH.relative_to(REPO_ROOT))
+    validate_config(config, source=str(path), schema_path=SCHEMA_PATH)
     check_consistency(config, source=str(path))
     return config["preprocess"]
 
@@ -160,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] and argv[0] in TOOLS:  # each has its own parser (affrepro <command> -h)
         import importlib
 
+        if not {"-h", "--help"} & set(argv[1:]):
+            try:  # each reads the checkout's config.yaml, papers/ and results/
+                repository_root()
+            except ConfigError as error:
+                print(f"affrepro: {error}", file=sys.stderr)
+                return 2
         return importlib.import_module(f"affrepro.{argv[0]}").main(argv[1:]) or 0
     parser = argparse.ArgumentParser(
         prog="affrepro",

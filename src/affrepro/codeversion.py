@@ -5,6 +5,9 @@
 rerun trigger reruns exactly the jobs whose code changed, and `dvc repro`
 (whose stages depend on src/affrepro) then brings every affected table up to
 date. Imports are followed statically through the package's own modules.
+
+The hash reads each module's code, not its text: comments, docstrings and layout
+are left out, so editing prose reruns nothing (docstrings only reach `--help`).
 """
 
 from __future__ import annotations
@@ -66,13 +69,28 @@ def closure(module: str) -> frozenset[str]:
 
 def clear_caches() -> None:
     """Forget every parsed module (the caches last a process: one workflow parse)."""
-    for cached in (source_path, direct_imports, closure):
+    for cached in (source_path, direct_imports, closure, code):
         cached.cache_clear()
 
 
+DEFINITIONS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+@cache
+def code(module: str) -> bytes:
+    """A module's syntax tree without docstrings (ast.dump has no comments, layout or line numbers)."""
+    tree = ast.parse(source_path(module).read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None) if isinstance(node, DEFINITIONS) else None
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            if isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
 def code_version(*modules: str) -> str:
-    """A short hash of the sources of `modules` and everything they import."""
+    """A short hash of the code of `modules` and everything they import."""
     digest = hashlib.sha256()
     for name in sorted(set().union(*(closure(m) for m in modules))):
-        digest.update(name.encode() + b"\0" + source_path(name).read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + code(name) + b"\0")
     return digest.hexdigest()[:16]

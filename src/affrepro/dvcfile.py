@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from affrepro import papers, registry
-from affrepro.config import REPO_ROOT
+from affrepro.config.reading import REPO_ROOT
 
 PATH = REPO_ROOT / "dvc.yaml"
 HEADER = """\
@@ -58,7 +58,7 @@ def stage(key: str) -> list[str]:
         deps.append(paper.rules)
     lines = [f"  {key}:", f"    # {paper.title}", f"    cmd: python -m snakemake {key}_tables"]
     lines += ["    deps:", *(f"      - {dep}" for dep in deps)]
-    lines += ["    params:", "      - config.yaml:", *(f"          - {name}" for name in paper.config_keys)]
+    lines += ["    params:", "      - config.yaml:", *(f"          - {name}" for name in registry.config_keys(paper))]
     lines += ["    outs:", *(f"      - {f}: {FILE_FLAGS}" for f in papers.targets(key) if f not in metrics)]
     return lines + ["    metrics:", *(f"      - {f}: {FILE_FLAGS}" for f in metrics)]
 

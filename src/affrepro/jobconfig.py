@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from affrepro.config import REPO_ROOT, ConfigError, effective_config
+from affrepro.config.reading import REPO_ROOT, ConfigError
+from affrepro.config.resolve import effective_config
 from affrepro.files import sha256_json, write_text
 
 VIEW_KEY = "job_config"  # the view file's header: {"module": ..., "keys": [...]}; the values are beside it

@@ -17,7 +17,9 @@ import logging
 from pathlib import Path
 
 from affrepro import jobconfig
-from affrepro.config import effective_config, load_config, read_yaml
+from affrepro.config.load import load_config
+from affrepro.config.reading import read_yaml
+from affrepro.config.resolve import effective_config
 
 PATH = {"type": Path, "required": True}
 PATHS = {"type": Path, "nargs": "+", "required": True}

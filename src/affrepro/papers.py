@@ -26,7 +26,8 @@ from typing import Protocol, runtime_checkable
 import jsonschema
 
 from affrepro import registry
-from affrepro.config import REPO_ROOT, StrictValidator, parse_yaml, read_text, read_yaml
+from affrepro.config.reading import REPO_ROOT, parse_yaml, read_text, read_yaml
+from affrepro.config.schema import StrictValidator
 
 PAPERS = tuple(registry.PAPERS)
 PAPERS_DIR = REPO_ROOT / "papers"

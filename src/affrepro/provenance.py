@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from affrepro.config import REPO_ROOT, config_hash, demo_overrides
+from affrepro.config.reading import REPO_ROOT
+from affrepro.config.resolve import config_hash, demo_overrides
 from affrepro.jobconfig import plain
 from affrepro.papers import load_paper
 

@@ -51,8 +51,9 @@ class Paper:
     name: str  # how outputs and plots name it, e.g. "EMI"
     title: str  # one line: what the paper does, the first comment of its dvc.yaml stage
     datasets: dict[str, Dataset]
-    # The config.yaml keys its jobs read: the DVC stage's params and the record its tables read
-    # (affrepro.jobconfig.paper_record); the tests check every key a job reads is among them.
+    # The config.yaml keys its jobs read besides those every paper has (`config_keys`): with them, the DVC
+    # stage's params and the record its tables read (affrepro.jobconfig.paper_record); the tests check
+    # every key a job reads is among them.
     config_keys: tuple[str, ...]
     # One training job's metrics file -> {run label: per-epoch history} (affrepro.curves).
     history_runs: Callable[[dict], dict[str, list[dict]]]
@@ -76,6 +77,28 @@ class Paper:
     run_scores: Callable[[], dict[str, tuple[str, float]]] | None = None
     # dvc plots of its figures' CSVs (the training curves' plots are every paper's).
     figure_plots: dict[str, Plot] = field(default_factory=dict)
+    # Cross-key rules of its config section that JSON Schema cannot express: one message per broken rule,
+    # naming the key (affrepro.config.consistency; it gets the config as written, demo overrides unapplied).
+    config_problems: Callable[[dict], list[str]] = lambda config: []
+    # The extractors (extractors.<name>) a run uses, from its effective config: their weights must load
+    # offline on real data, or they are substitutes (affrepro.substitutes).
+    extractors: Callable[[dict], list[str]] = lambda config: []
+    # Datasets with an encoder checkpoint of their own, <key>.<dataset>.weights (a path or `random`), and those
+    # among them that the paper pretrains (so `random` is a substitute).
+    encoder_datasets: tuple[str, ...] = ()
+    pretrained_encoders: tuple[str, ...] = ()
+
+
+# Keys every paper's jobs may read: whether stand-ins are allowed, the device and precision, and the demo's.
+SHARED_CONFIG_KEYS = ("allow_substitutes", "compute.device", "compute.precision", "demo.overrides.compute")
+
+
+def config_keys(paper: Paper) -> tuple[str, ...]:
+    """Every config.yaml key the paper's jobs may read: the shared ones, its datasets' locations and demo
+    settings, its own section and its demo overrides, and what it declares besides."""
+    datasets = [f"datasets.{name}" for name in paper.datasets] + [f"demo.{name}" for name in paper.datasets]
+    own = [paper.key, f"demo.overrides.{paper.key}"]
+    return (*SHARED_CONFIG_KEYS, *datasets, *own, *paper.config_keys)
 
 
 def rules_file(paper: Paper) -> str:

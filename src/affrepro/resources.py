@@ -50,7 +50,7 @@ import math
 from pathlib import Path
 from typing import NamedTuple
 
-from affrepro.config import uses_demo
+from affrepro.config.resolve import uses_demo
 
 # Policy: how much above a measurement a request goes.
 MEM_MARGIN = 1.2

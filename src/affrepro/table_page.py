@@ -15,7 +15,7 @@ import csv
 import io
 
 from affrepro import jobs
-from affrepro.config import read_yaml
+from affrepro.config.reading import read_yaml
 from affrepro.files import write_text
 from affrepro.verdict_page import esc, number
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from affrepro import jobs
 from affrepro.claim_inputs import tables_of_claim
-from affrepro.config import read_yaml
+from affrepro.config.reading import read_yaml
 from affrepro.files import write_text
 
 log = logging.getLogger(__name__)

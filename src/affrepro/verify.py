@@ -33,7 +33,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from affrepro.config import REPO_ROOT
+from affrepro.config.reading import REPO_ROOT
 from affrepro.files import read_json
 
 NOISE_FILE = REPO_ROOT / "benchmarks" / "cross_isa_noise.json"

@@ -18,7 +18,7 @@ from bad_inputs import (
 )
 from helpers import REPO
 
-from affrepro.config import command_line_config
+from affrepro.config.command_line import command_line_config
 
 # ------------------------------------------------------------------ config
 
@@ -191,7 +191,9 @@ def test_outputs_get_the_umasks_mode(tmp_path):
     ],
 )
 def test_numbers_and_paths_of_the_wrong_kind_are_refused_at_start_up(section, value, expected):
-    from affrepro.config import ConfigError, deep_merge, validate_config
+    from affrepro.config.reading import ConfigError
+    from affrepro.config.resolve import deep_merge
+    from affrepro.config.schema import validate_config
 
     config = deep_merge(helpers.repo_config(), {section: value})
     with pytest.raises(ConfigError, match=re.escape(expected)):

@@ -19,8 +19,9 @@ from bad_inputs import (
     workdir_with,
 )
 
-from affrepro import pack, store
+from affrepro import store
 from affrepro.data import DatasetError, hume
+from affrepro.emi import pack as emi_pack
 from affrepro.emi import plan as emi_plan
 from affrepro.emi import prepare as emi_prepare
 from affrepro.emi.stats import dataset_stats
@@ -111,12 +112,10 @@ def test_the_store_and_training_leave_out_what_prepare_skipped(tmp_path):
         "skipped": why,
     }
     write_json(tmp_path / "features.json", manifest)
-    pack.main(
+    emi_pack.main(
         [
             "--config",
             str(config_path),
-            "--paper",
-            "emi",
             "--root",
             str(root),
             "--features",

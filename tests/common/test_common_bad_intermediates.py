@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from affrepro import jobconfig, jobs
-from affrepro.config import ConfigError, effective_config
+from affrepro.config.reading import ConfigError
+from affrepro.config.resolve import effective_config
 from affrepro.features import save_features
 from affrepro.files import CorruptFileError, read_json, write_json
 from affrepro.store import open_store, pack

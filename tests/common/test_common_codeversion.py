@@ -39,7 +39,34 @@ def test_hash_changes_with_an_imported_module_only(tmp_path, monkeypatch):
     codeversion.clear_caches()
 
 
+def test_prose_does_not_change_the_hash_and_code_does(tmp_path, monkeypatch):
+    package = tmp_path / "affrepro"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    job = package / "job.py"
+    job.write_text('"""A job."""\n\n\ndef f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n')
+    monkeypatch.setattr(codeversion, "PACKAGE_DIR", package)
+
+    def version(text):
+        job.write_text(text)
+        codeversion.clear_caches()
+        return code_version("affrepro.job")
+
+    before = version(job.read_text())
+    # docstrings, comments and layout are prose
+    assert version('"""A job, reworded."""\n\ndef f(x):\n    """Two times x."""\n\n    return 2*x\n') == before
+    assert version('"""A job."""\n\n\ndef f(x):\n    return 2 * x\n') == before
+    # a string that is not a docstring, and the code, are code
+    assert version('"""A job."""\n\n\ndef f(x):\n    "Twice x."\n    return 3 * x\n') != before
+    assert version('"""A job."""\nNAME = "job"\n\n\ndef f(x):\n    return 2 * x\n') != before
+    assert version('"""A job."""\n\n\ndef f(x):\n    y = "Twice x."\n    return 2 * x\n') != before
+    codeversion.clear_caches()
+
+
 def test_every_job_command_carries_its_code_version(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(repo_config()))
     proc = snakemake(tmp_path, "--printshellcmds", "work/emi/runs/resnet18/metrics.json", dry_run=True)
-    assert f"AFFREPRO_CODE={code_version('affrepro.emi.train')} python -m affrepro.emi.train" in proc.stdout
+    # a paper's job also reads its paper's registry entry (loaded by name, so not among its imports)
+    code = code_version("affrepro.emi.train", "affrepro.emi.paper")
+    assert f"AFFREPRO_CODE={code} python -m affrepro.emi.train" in proc.stdout
+    assert code != code_version("affrepro.emi.train")

@@ -4,16 +4,13 @@ import pytest
 import yaml
 from helpers import REPO, snakemake_run
 
-from affrepro.config import (
-    ConfigError,
-    check_consistency,
-    check_weights,
-    effective_config,
-    load_config,
-    substitutes,
-    substitutes_used,
-    validate_config,
-)
+from affrepro.config.consistency import check_consistency
+from affrepro.config.load import load_config
+from affrepro.config.reading import ConfigError
+from affrepro.config.resolve import effective_config
+from affrepro.config.schema import validate_config
+from affrepro.config.weights import check_weights
+from affrepro.substitutes import substitutes, substitutes_used
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import FACENET_MTCNN, FIXTURES
 
-from affrepro.config import load_config
+from affrepro.config.load import load_config
 from affrepro.media import ffmpeg_exe, iter_frames
 from affrepro.preprocess.faces import _Frame, detect_faces, make_detector
 

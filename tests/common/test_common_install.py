@@ -101,3 +101,19 @@ def test_a_command_outside_the_checkout_says_where_the_config_comes_from(install
     for cwd, env in ((tmp_path, {"AFFREPRO_REPO_ROOT": str(REPO)}), (REPO / "docs", {})):
         found = affrepro(installed, cwd, "audio", str(FIXTURES / "video" / "no_face.mp4"), "--out", str(out), **env)
         assert "no affrepro checkout" not in found.stderr and "Traceback" not in found.stderr, found.stderr[-3000:]
+
+
+def test_the_reviewer_tools_find_the_checkout_or_say_how(installed, tmp_path):
+    cell = ["trace", "results/ecan/table5.csv", "ECAN (ours)", "Accuracy_ours"]
+    lost = affrepro(installed, tmp_path, *cell)
+    assert lost.returncode == 2 and "Traceback" not in lost.stderr
+    assert "no affrepro checkout found" in lost.stderr and "AFFREPRO_REPO_ROOT" in lost.stderr
+    # inside the checkout the installed code reads its papers/ and results/, as an editable install does
+    found = affrepro(installed, REPO, *cell)
+    assert found.returncode == 0, found.stderr[-3000:]
+    assert "papers/ecan.yaml" in found.stdout and "classification_scores" in found.stdout
+    editable = subprocess.run(
+        [sys.executable, "-m", "affrepro.cli", *cell], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    # the same chain; the functions are named in the installed code
+    assert found.stdout.replace("site/affrepro/", "src/affrepro/") == editable.stdout

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from affrepro import jobconfig
-from affrepro.config import ConfigError, deep_merge, effective_config
+from affrepro.config.reading import ConfigError
+from affrepro.config.resolve import deep_merge, effective_config
 from affrepro.jobconfig import StrictConfig, UndeclaredKeyError
 
 

@@ -14,13 +14,10 @@ import pytest
 import yaml
 from helpers import REPO, snakemake_command, snakemake_env
 
-from affrepro import config, dvcfile, papers, registry
+from affrepro import dvcfile, papers, registry
+from affrepro.config import resolve
 
 # Shared modules that still name papers, and why (issue 20: the config package split moves them next).
-STILL_NAMING_PAPERS = {
-    "config.py": "cross-key checks, weights and substitutes per paper, PAPER_DATASETS",
-    "pack.py": "which plan lists an EMI or VA dataset's samples",
-}
 DATASETS = {name for paper in registry.PAPERS.values() for name in paper.datasets}
 
 
@@ -79,7 +76,7 @@ def test_each_stage_is_the_papers_targets_and_config_keys():
         stage = stages[key]
         files = [next(iter(entry)) for part in ("outs", "metrics") for entry in stage[part]]
         assert sorted(files) == sorted(papers.targets(key))
-        assert stage["params"] == [{"config.yaml": list(paper.config_keys)}]
+        assert stage["params"] == [{"config.yaml": list(registry.config_keys(paper))}]
         assert stage["cmd"].endswith(f" {key}_tables") and f"papers/{key}.yaml" in stage["deps"]
     # the tables and figures come from papers/<key>.yaml, the headline paper's tables also at the top
     ecan = papers.targets("ecan")
@@ -87,9 +84,12 @@ def test_each_stage_is_the_papers_targets_and_config_keys():
     assert "results/table3.csv" in papers.targets(registry.HEADLINE) and "results/table3.csv" not in ecan
 
 
-def test_the_registry_and_the_config_know_the_same_datasets():
-    # config.PAPER_DATASETS goes when the config package reads the registry (STILL_NAMING_PAPERS)
-    assert {key: list(paper.datasets) for key, paper in registry.PAPERS.items()} == config.PAPER_DATASETS
+def test_the_config_reads_each_papers_datasets_from_the_registry():
+    assert {key: resolve.paper_datasets(key) for key in registry.PAPERS} == {
+        "emi": ["hume_vidmimic2"],
+        "va": ["affwild2"],
+        "ecan": ["rafdb", "fer2013"],
+    }
     assert set(registry.demo_locations()) == DATASETS
     assert registry.dataset_titles()["rafdb"] == "RAF-DB"
 
@@ -109,13 +109,20 @@ def paper_names_in_code(path) -> list[str]:
     return found
 
 
-def test_no_shared_module_names_a_paper():
-    modules = sorted((REPO / "src" / "affrepro").glob("*.py"))
-    assert (REPO / "src" / "affrepro" / "curves.py") in modules
-    found = [hit for path in modules if path.name not in STILL_NAMING_PAPERS for hit in paper_names_in_code(path)]
+def test_no_shared_module_names_a_paper(tmp_path):
+    package = REPO / "src" / "affrepro"
+    modules = sorted(package.glob("*.py")) + sorted((package / "config").glob("*.py"))
+    assert {package / "curves.py", package / "pack.py", package / "config" / "consistency.py"} <= set(modules)
+    found = [hit for path in modules for hit in paper_names_in_code(path)]
     assert found == [], "a shared module names a paper: declare it in affrepro/<key>/paper.py instead"
     # the check finds what it looks for
-    assert any("'emi'" in hit for hit in paper_names_in_code(REPO / "src" / "affrepro" / "config.py"))
+    named = tmp_path / "named.py"
+    named.write_text('"""Docstrings may say emi."""\nfrom affrepro.emi import plan\n\nKEYS = ["ecan.train", "rafdb"]\n')
+    assert [hit.split(": ", 1)[1] for hit in paper_names_in_code(named)] == [
+        "from affrepro.emi",
+        "'ecan.train'",
+        "'rafdb'",
+    ]
     quoted = re.compile(r"[\"'](" + "|".join(sorted(set(registry.PAPERS) | DATASETS)) + r")[\"'/.]")
     for name in ("Snakefile", "workflow/rules/common.smk", "workflow/rules/results.smk"):
         code = "\n".join(line.split("#")[0] for line in (REPO / name).read_text().splitlines())

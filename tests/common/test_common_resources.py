@@ -9,7 +9,7 @@ import yaml
 from helpers import REPO, repo_config, snakemake
 
 from affrepro import jobs, resources
-from affrepro.config import effective_config
+from affrepro.config.resolve import effective_config
 from affrepro.ecan import costs as ecan_costs
 from affrepro.emi import costs as emi_costs
 from affrepro.emi import plan as emi_plan

@@ -6,7 +6,7 @@ import math
 from helpers import repo_config
 
 from affrepro import resources
-from affrepro.config import effective_config
+from affrepro.config.resolve import effective_config
 from affrepro.emi import costs as emi_costs
 from affrepro.va import costs as va_costs
 

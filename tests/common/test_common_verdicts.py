@@ -264,7 +264,7 @@ def test_the_configs_own_settings_train_with_the_papers_budget(key):
     comparable; RAF-DB is the exception the YAML states (our protocol holds out 10% of its training split)."""
     import helpers
 
-    from affrepro.config import deep_merge, effective_config
+    from affrepro.config.resolve import deep_merge, effective_config
     from affrepro.papers import provenance
 
     raw = deep_merge(helpers.repo_config(), {"datasets": REAL_LOCATIONS[key]})

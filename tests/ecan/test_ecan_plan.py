@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from affrepro import jobconfig
-from affrepro.config import effective_config, validate_config
+from affrepro.config.resolve import effective_config
+from affrepro.config.schema import validate_config
 from affrepro.demo.expressions import write_fer2013
 from affrepro.ecan import aggregate, plan
 from affrepro.ecan import provenance as ecan_provenance
@@ -132,7 +133,7 @@ def test_aggregate_matches_metrics_files_to_experiments_by_the_run_id_inside(con
 
 
 RANDOM_ENCODER = (
-    "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+    "ecan.rafdb.weights is `random`: the RAF-DB encoder trains from random init instead of the paper's pretraining"
 )
 
 

@@ -6,7 +6,7 @@ import helpers
 import pandas as pd
 import pytest
 
-from affrepro.config import effective_config
+from affrepro.config.resolve import effective_config
 from affrepro.ecan import plan
 from affrepro.papers import load_paper
 

@@ -8,11 +8,12 @@ import numpy as np
 import yaml
 from helpers import repo_config, snakemake_command
 
-from affrepro.config import effective_config, substitutes
+from affrepro.config.resolve import effective_config
 from affrepro.data.hume import LABELS
 from affrepro.emi import aggregate, train
 from affrepro.features import save_features
 from affrepro.store import open_store, pack
+from affrepro.substitutes import substitutes
 
 DEFAULT_HUB_IDS = ["facebook/dino-vits16", "audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim"]
 

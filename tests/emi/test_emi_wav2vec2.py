@@ -6,7 +6,7 @@ import torch
 from helpers import repo_config
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-from affrepro.config import effective_config
+from affrepro.config.resolve import effective_config
 from affrepro.emi import features, plan
 from affrepro.emi import provenance as emi_provenance
 from affrepro.features import load_features

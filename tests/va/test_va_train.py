@@ -8,7 +8,7 @@ import torch
 import yaml
 from helpers import repo_config
 
-from affrepro.config import deep_merge, effective_config, substitutes
+from affrepro.config.resolve import deep_merge, effective_config
 from affrepro.features import save_features
 from affrepro.files import write_json, write_npz
 from affrepro.metrics import ccc, va_score
@@ -16,6 +16,7 @@ from affrepro.models.tcn import TCN
 from affrepro.models.temporal_transformer import TemporalTransformer
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.store import open_store, pack
+from affrepro.substitutes import substitutes
 from affrepro.va import train
 from affrepro.va.aggregate import summarise
 from affrepro.va.folds import assign_folds, selection_fold

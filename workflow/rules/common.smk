@@ -12,16 +12,12 @@ from affrepro import registry
 from affrepro import resources as job_resources  # `resources` is Snakemake's own name in a Snakefile
 from affrepro.codeversion import code_version
 from affrepro.fingerprints import digest as content_digest  # raw files' content as a param (docs/running.md)
-from affrepro.config import (
-    ConfigError,
-    apply_command_line,
-    check_consistency,
-    check_weights,
-    dataset_location,
-    effective_config,
-    mixed_data_notice,
-    validate_config,
-)
+from affrepro.config.command_line import apply_command_line
+from affrepro.config.consistency import check_consistency
+from affrepro.config.reading import ConfigError
+from affrepro.config.resolve import dataset_location, effective_config, mixed_data_notice
+from affrepro.config.schema import validate_config
+from affrepro.config.weights import check_weights
 from affrepro.papers import PAPERS_DIR, load_paper
 from affrepro.tables import input_files
 
@@ -142,7 +138,10 @@ def job(module, arguments="", reads=(), config=True):
     The command carries the hash of the job's code (its module, `reads`, and every affrepro module they
     import), so Snakemake's `code` rerun trigger reruns a job whenever the code it runs changes.
     """
-    code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in reads))
+    # A paper's job also reads its paper's declaration (affrepro.registry loads it by name, which the
+    # static import scan cannot see), e.g. which of its components are substitutes.
+    own = [f"{module.split('.')[0]}.paper"] if module.split(".")[0] in registry.PAPERS else []
+    code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in [*reads, *own]))
     view = "--config {params.config:q} " if config else ""
     return f"AFFREPRO_CODE={code} python -m affrepro.{module} {view}--threads {{threads}} {arguments} > {{log:q}} 2>&1"
 

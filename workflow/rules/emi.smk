@@ -105,7 +105,7 @@ rule emi_pack:
         manifest="work/emi/packed/{extractor}.json",
         store=directory("work/emi/packed/{extractor}"),
     params:
-        config=job_config("emi", "pack", paper="emi"),
+        config=job_config("emi", "emi.pack"),
         root=EMI_ROOT,
         partitions=EMI_PARTITIONS,
     conda:
@@ -117,7 +117,7 @@ rule emi_pack:
         mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(EMI, "emi", len(EMI_SAMPLES))),
         runtime=job_resources.pack_runtime(EMI, "emi", len(EMI_SAMPLES)),
     shell:
-        job("pack", "--paper emi --root={params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+        job("emi.pack", "--root={params.root:q} --features {input.features:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule emi_train:

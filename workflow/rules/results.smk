@@ -55,7 +55,7 @@ rule paper_table:
         job(
             "tables",
             "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --sidecar {output.sidecar:q} --runinfo {output.runinfo:q} --provenance {params.provenance:q}",
-            reads=[f"{paper}.provenance" for paper in papers.PAPERS],
+            reads=[f"{paper}.{module}" for paper in papers.PAPERS for module in ("provenance", "paper")],
         )
 
 
@@ -85,7 +85,12 @@ rule paper_curves:
         mem_mb=job_resources.small_job_mem_mb("paper_curves"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("curves", "--paper {wildcards.paper:q} --metrics {input:q} --out {output.csv:q} --png {output.png:q}", config=False)
+        job(
+            "curves",
+            "--paper {wildcards.paper:q} --metrics {input:q} --out {output.csv:q} --png {output.png:q}",
+            reads=[f"{paper}.paper" for paper in papers.PAPERS],  # how its training histories read
+            config=False,
+        )
 
 
 # A verdict per claim of the paper (affrepro.claims, README "Claims"): every number of its tables and the
@@ -107,7 +112,12 @@ rule paper_claims:
         mem_mb=job_resources.small_job_mem_mb("paper_claims"),
         runtime=job_resources.MIN_RUNTIME,
     shell:
-        job("claims", "--paper {wildcards.paper:q} --tables {input.tables:q} --runs {input.runs:q} --out {output:q}", config=False)
+        job(
+            "claims",
+            "--paper {wildcards.paper:q} --tables {input.tables:q} --runs {input.runs:q} --out {output:q}",
+            reads=[f"{paper}.paper" for paper in papers.PAPERS],  # its run groups and scores
+            config=False,
+        )
 
 
 # The report's pages: each paper's tables and claims as HTML (the report shows a CSV only as a download), and

@@ -1,7 +1,7 @@
 # The VA paper: Aff-Wild2 -> 48x48 frames + audio -> IResNet-50 / VGGish / MFCC -> six-fold CV -> Tables 1-2.
 # Table 2 selects each fold's epoch on that fold (the paper's protocol); table2_nested on the next fold.
 # Needs only common.smk before it. Every path of the paper's jobs is written here.
-from affrepro.config import uses_demo
+from affrepro.config.resolve import uses_demo
 from affrepro.va import costs as va_costs
 from affrepro.va import plan as va_plan
 from affrepro.va.folds import PROTOCOLS as VA_PROTOCOLS
@@ -121,7 +121,7 @@ rule va_pack:
     wildcard_constraints:
         va_extractor="|".join(va_plan.EXTRACTORS),
     params:
-        config=job_config("va", "pack", paper="va"),
+        config=job_config("va", "va.pack"),
         root=VA_ROOT,
     conda:
         "../../envs/affrepro.yaml"
@@ -132,7 +132,7 @@ rule va_pack:
         mem_mb=lambda w: cluster_mb(job_resources.pack_mem_mb(VA, "va", VA_TRIALS)),
         runtime=job_resources.pack_runtime(VA, "va", VA_TRIALS),
     shell:
-        job("pack", "--paper va --root={params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
+        job("va.pack", "--root={params.root:q} --features {input:q} --out-dir {output.store:q} --manifest {output.manifest:q}")
 
 
 rule va_train_fold:

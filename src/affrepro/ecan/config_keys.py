@@ -5,6 +5,7 @@ Here rather than in the job modules, which import torch: the workflow reads thes
 
 from __future__ import annotations
 
+from affrepro import substitutes
 from affrepro.ecan import plan
 
 
@@ -13,7 +14,7 @@ def train(config: dict, setting: str, **_) -> list[str]:
     dataset = plan.parse_setting(setting)["dataset"]
     keys = ["compute.device", "compute.precision", "ecan.loss", "ecan.model", "ecan.train", "ecan.seeds"]
     keys += [f"ecan.{dataset}", f"ecan.augment.{dataset}", f"datasets.{dataset}"]
-    return keys + (["datasets.rafdb", "ecan.rafdb.weights"] if dataset == "rafdb" else [])  # substitutes_used
+    return keys + substitutes.keys(config, "ecan", [dataset])
 
 
 KEYS = {

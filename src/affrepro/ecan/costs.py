@@ -3,7 +3,7 @@ requests (the policy: affrepro.resources)."""
 
 from __future__ import annotations
 
-from affrepro.config import dataset_location
+from affrepro.config.resolve import dataset_location
 from affrepro.resources import COSTS, mem_mb, runtime
 
 IMAGES = {name: (n["train"], n["other"]) for name, n in COSTS["dataset_sizes"]["ecan_images"].items()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from affrepro.config import dataset_location, deep_merge
+from affrepro.config.resolve import dataset_location, deep_merge
 
 DATASETS = ("rafdb", "fer2013")
 # Aggregates the tables and figures read: work/ecan/experiments/<group>.json.

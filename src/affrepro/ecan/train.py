@@ -35,7 +35,6 @@ import torch
 import torch.nn.functional as F
 
 from affrepro import compute, jobs
-from affrepro.config import substitutes_used
 from affrepro.ecan import augment, losses, plan, prepare
 from affrepro.environment import record as environment_record
 from affrepro.features.weights import parse_weights
@@ -43,6 +42,7 @@ from affrepro.files import write_json
 from affrepro.jobconfig import StrictConfig, plain
 from affrepro.metrics import classification_scores
 from affrepro.models.ecan import ECAN, MemoryBank
+from affrepro.substitutes import substitutes_used
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 
 N_CLASSES = 7

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from affrepro import jobs
-from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.environment import of_run_file
 from affrepro.files import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
+from affrepro.substitutes import substitutes_used
 
 
 def late_fusion(predictions: list[np.ndarray]) -> np.ndarray:

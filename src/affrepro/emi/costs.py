@@ -3,7 +3,7 @@ job_costs.json turned into requests (the policy and the shared jobs: affrepro.re
 
 from __future__ import annotations
 
-from affrepro.config import uses_demo
+from affrepro.config.resolve import uses_demo
 from affrepro.resources import COSTS, STORE_INDEX_BYTES_PER_FRAME, mem_mb, runtime
 
 HUME_FRAMES_PER_CLIP = COSTS["dataset_sizes"]["hume_vidmimic2_frames_per_clip"]

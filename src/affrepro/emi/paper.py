@@ -27,6 +27,38 @@ def work_bytes(config: dict) -> float:
     return frames * (face + 2 * 4 * sum(plan.feature_dim(config, e) for e in plan.used_extractors(config)))
 
 
+def used_extractors(config: dict) -> list[str]:
+    from affrepro.emi import plan
+
+    return plan.used_extractors(config)
+
+
+def config_problems(config: dict) -> list[str]:
+    """Feature sets use extractors of their modality, fusions and the submission name feature sets and a
+    fusion, and the attention heads divide the TCN's width (with the demo's model settings too)."""
+    from affrepro.config.resolve import deep_merge
+    from affrepro.emi.extractors import AUDIO, VISUAL
+
+    problems, emi = [], config["emi"]
+    for name, spec in emi["feature_sets"].items():
+        allowed = set(VISUAL) if spec["modality"] == "V" else set(AUDIO)
+        wrong = [e for e in spec["extractors"] if e not in allowed]
+        if wrong:
+            problems.append(f"emi.feature_sets.{name}: modality {spec['modality']} cannot use extractor(s) {wrong}")
+    for name, members in emi["fusions"].items():
+        unknown = [m for m in members if m not in emi["feature_sets"]]
+        if unknown:
+            problems.append(f"emi.fusions.{name}: {unknown} not in emi.feature_sets")
+    if emi["submission"] not in emi["fusions"]:
+        problems.append(
+            f"emi.submission: {emi['submission']!r} is not one of emi.fusions ({', '.join(emi['fusions'])})"
+        )
+    model = deep_merge(emi["model"], config["demo"]["overrides"].get("emi", {}).get("model", {}))
+    if model["tcn_channels"] % model["transformer_heads"]:
+        problems.append("emi.model.transformer_heads must divide emi.model.tcn_channels (the attention width)")
+    return problems
+
+
 def describe_hume(location: str) -> str:
     from affrepro.data import hume
 
@@ -76,23 +108,15 @@ PAPER = Paper(
     title="The EMI paper: Hume-Vidmimic2 -> faces/audio -> features -> branches -> late fusion -> Tables 1-4",
     datasets={"hume_vidmimic2": Dataset("Hume-Vidmimic2", "work/data/hume_vidmimic2", "root", describe_hume)},
     config_keys=(
-        "allow_substitutes",
-        "compute.device",
-        "compute.precision",
-        "datasets.hume_vidmimic2",
         "preprocess",
         "extractors.resnet18",
         "extractors.openface",
         "extractors.dino",
         "extractors.wav2vec2",
-        "emi",
-        "demo.hume_vidmimic2",
-        "demo.overrides.compute",
         "demo.overrides.preprocess",
         "demo.overrides.extractors.resnet18",
         "demo.overrides.extractors.dino",
         "demo.overrides.extractors.wav2vec2",
-        "demo.overrides.emi",
     ),
     history_runs=history_runs,
     extra_results=("submission_test.csv",),
@@ -100,4 +124,6 @@ PAPER = Paper(
     work_bytes=work_bytes,
     checks=checks,
     frames_per_item=costs.frames_per_clip,
+    config_problems=config_problems,
+    extractors=used_extractors,
 )

@@ -25,7 +25,6 @@ import torch
 from tqdm import tqdm
 
 from affrepro import compute, jobs
-from affrepro.config import substitutes_used
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
 from affrepro.environment import record as environment_record
@@ -34,6 +33,7 @@ from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
 from affrepro.sequences import batch_inputs, concat_on_shared_frames, fit_standardiser
 from affrepro.store import PackedSplit, open_store
+from affrepro.substitutes import substitutes_used
 from affrepro.training import Trainer, fingerprint, fit, remove_checkpoint
 
 log = logging.getLogger("affrepro.emi.train")

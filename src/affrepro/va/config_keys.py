@@ -5,7 +5,7 @@ Here rather than in the job modules, which import torch: the workflow reads thes
 
 from __future__ import annotations
 
-from affrepro.config import substitute_keys
+from affrepro import substitutes
 from affrepro.va import plan
 
 COMPUTE = ["compute.device", "compute.precision"]
@@ -13,7 +13,7 @@ COMPUTE = ["compute.device", "compute.precision"]
 
 def train(config: dict, **_) -> list[str]:
     keys = COMPUTE + ["va.seed", "va.extractors", "va.model", "va.train", "va.cv.folds"]
-    return keys + substitute_keys(config, "va", list(config["va"]["extractors"]))
+    return keys + substitutes.keys(config, "va", list(config["va"]["extractors"]))
 
 
 KEYS = {
@@ -26,6 +26,6 @@ KEYS = {
         COMPUTE + ([] if va_extractor == "mfcc" else [f"extractors.{va_extractor}"])
     ),
     "va.folds": lambda config, **_: ["va.cv"],
-    "pack": lambda config, **_: plan.trial_keys(config),
+    "va.pack": lambda config, **_: plan.trial_keys(config),
     "va.train": train,
 }

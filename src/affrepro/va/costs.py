@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from affrepro.config import uses_demo
+from affrepro.config.resolve import uses_demo
 from affrepro.resources import COSTS, STORE_INDEX_BYTES_PER_FRAME, mem_mb, runtime, sizes
 
 _sizes = COSTS["dataset_sizes"]

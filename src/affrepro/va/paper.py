@@ -29,6 +29,25 @@ def work_bytes(config: dict) -> float:
     return frames * 2 * 4 * sum(widths[e] for e in config["va"]["extractors"])
 
 
+def config_problems(config: dict) -> list[str]:
+    """The attention heads divide the encoder's width, and the demo's trials fill the cross-validation folds."""
+    from affrepro.config.resolve import deep_merge
+
+    problems, va = [], config["va"]
+    model = deep_merge(va["model"], config["demo"]["overrides"].get("va", {}).get("model", {}))
+    if (model["tcn_channels"] * len(va["extractors"])) % model["transformer_heads"]:
+        problems.append(
+            "va.model.transformer_heads must divide va.model.tcn_channels x the number of va.extractors (the encoder width)"
+        )
+    demo = config["demo"]["affwild2"]
+    labelled = demo["n_train"] + demo["n_valid"]
+    if labelled - 1 < va["cv"]["folds"]:  # the `_left`/`_right` pair is one video; every fold needs at least one video
+        problems.append(
+            f"demo.affwild2: {labelled} annotated trials ({labelled - 1} videos) cannot fill va.cv.folds = {va['cv']['folds']} folds"
+        )
+    return problems
+
+
 PAPER = Paper(
     key="va",
     name="VA",
@@ -36,20 +55,14 @@ PAPER = Paper(
     datasets={"affwild2": Dataset("Aff-Wild2", "work/data/affwild2", "root", describe_affwild2)},
     # Its frames and audio settings are va.preprocess; the top-level preprocess block is EMI's.
     config_keys=(
-        "allow_substitutes",
-        "compute.device",
-        "compute.precision",
-        "datasets.affwild2",
         "extractors.iresnet50",
         "extractors.vggish",
-        "va",
-        "demo.affwild2",
-        "demo.overrides.compute",
         "demo.overrides.extractors.iresnet50",
         "demo.overrides.extractors.vggish",
-        "demo.overrides.va",
     ),
     history_runs=history_runs,
     work_bytes=work_bytes,
     frames_per_item=costs.frames_per_trial,
+    config_problems=config_problems,
+    extractors=lambda config: list(config["va"]["extractors"]),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from affrepro.config import uses_demo
+from affrepro.config.resolve import uses_demo
 from affrepro.data import DatasetError, affwild2
 from affrepro.demo.affwild2 import trial_names
 

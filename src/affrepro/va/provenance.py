@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from affrepro import provenance as common_provenance
-from affrepro.config import uses_demo
+from affrepro.config.resolve import uses_demo
 from affrepro.files import read_json, sha256_json
 from affrepro.va.folds import PROTOCOLS
 

@@ -35,13 +35,13 @@ import numpy as np
 import torch
 
 from affrepro import compute, jobs
-from affrepro.config import substitutes_used
 from affrepro.environment import record as environment_record
 from affrepro.files import read_json, write_json, write_npz
 from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser
 from affrepro.store import PackedSplit, iter_rows, open_store
+from affrepro.substitutes import substitutes_used
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 from affrepro.va.folds import PROTOCOLS, selection_fold
 
