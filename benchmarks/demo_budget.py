@@ -1,6 +1,6 @@
 """The demo's time budget as a new user meets it, measured in a fresh clone and printed (not asserted).
 
-    python benchmarks/demo_budget.py [--cores N] [--keep]
+    python benchmarks/demo_budget.py [--cores N] [--keep] [--record]
 
 Clones this repository's HEAD into a temporary folder, points it at this checkout's
 `.venv` (the install is not timed: it is the same ~1.5 min download for every
@@ -16,7 +16,8 @@ make reproduce <= 3 min, make tables from nothing <= 10 min, a no-op <= 3 s, on 
 
 Each line gives the wall time, the CPU seconds of the whole process tree
 (a shared machine stretches wall time; CPU time shows the work) and the load
-average, which says how busy the machine was.
+average, which says how busy the machine was. `--record` writes the figures,
+stamped, to benchmarks/records/demo_budget.json.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 STEPS = [
     ("make reproduce", ["make", "reproduce"]),
     ("make tables", ["make", "tables"]),
@@ -51,7 +54,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="CORES for make (default: every core)")
     parser.add_argument("--keep", action="store_true", help="keep the clone (its path is printed)")
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures, stamped, to benchmarks/records/demo_budget.json"
+    )
     args = parser.parse_args()
+    load_before = os.getloadavg()
+    rows = []
     venv = REPO / ".venv"
     if not (venv / ".installed").is_file():
         raise SystemExit(f"{venv}: no installed venv; run `make install` in {REPO} first")
@@ -76,10 +84,22 @@ def main() -> None:
                 raise SystemExit(f"{name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
             load = " ".join(f"{x:.1f}" for x in os.getloadavg())
             print(f"{name:20s} {wall:8.1f} {cpu:8.1f}  {load}", flush=True)
+            rows.append([name, round(wall, 1), round(cpu, 1), [round(x, 1) for x in os.getloadavg()]])
             spent[name] = (wall, cpu)
             if name == "make tables":  # it went on from make reproduce: together, every table from nothing
                 total = [a + b for a, b in zip(spent["make reproduce"], spent["make tables"])]
                 print(f"{'= tables from nothing':20s} {total[0]:8.1f} {total[1]:8.1f}  (make reproduce + make tables)")
+                rows.append(["= tables from nothing", round(total[0], 1), round(total[1], 1), None])
+        if args.record:
+            from stamp import write_record
+
+            columns = ["step", "wall s", "CPU s", "load at the end"]
+            write_record(
+                "demo_budget",
+                {"fresh clone": {"columns": columns, "rows": rows}},
+                load_before,
+                settings={"cores": args.cores, "clone of": git_head(work)},
+            )
     finally:
         if args.keep:
             print(f"kept: {clone}")

@@ -5,6 +5,10 @@ data. Prints PublicTest accuracy, mean class accuracy and macro-F1 for both,
 and the budget used (Training subset, epochs, threads, precision).
 
     python benchmarks/ecan_fer2013.py /path/to/fer2013.csv.gz [--train 3500 --epochs 5 --augment weak ...]
+    python benchmarks/ecan_fer2013.py work/demo/fer2013.csv.gz --demo --train 500 --val 150 --record
+
+`--demo` first writes the demo FER2013 (the config's `demo.fer2013`: 500 Training images) to the path;
+`--record` writes the figures, stamped, to benchmarks/records/ecan_fer2013.json.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +28,9 @@ import yaml
 from affrepro.data import fer2013
 from affrepro.ecan import train as ecan_train
 from affrepro.ecan.prepare import stratified_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stamp import write_record  # noqa: E402
 
 
 def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -52,11 +61,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--key-momentum", type=float, default=0.99)
+    parser.add_argument("--demo", action="store_true", help="first write the demo FER2013 (demo.fer2013) to path")
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures, stamped, to benchmarks/records/ecan_fer2013.json"
+    )
     args = parser.parse_args()
+    load_before = os.getloadavg()
 
     config_path = Path(args.config) if args.config else Path(__file__).resolve().parents[1] / "config.yaml"
     config = yaml.safe_load(config_path.read_text())
     torch.set_num_threads(args.threads)
+    if args.demo:
+        from affrepro.demo.expressions import write_fer2013
+
+        Path(args.path).parent.mkdir(parents=True, exist_ok=True)
+        write_fer2013(args.path, config["demo"]["fer2013"])
     started = time.perf_counter()
     data = fer2013.load(args.path)
     load_s = time.perf_counter() - started
@@ -75,6 +94,7 @@ def main() -> None:
         "images, 200 epochs, batch 256, lr 0.1"
     )
     results = {}
+    rows = []
     for losses in ("ce", "ensc+mva"):
         t0, cpu0 = time.perf_counter(), time.process_time()
         settings = dataclasses.replace(
@@ -110,11 +130,28 @@ def main() -> None:
             flush=True,
         )
         results[losses] = result
+        row = [name, round(100 * test_scores["accuracy"], 2), round(100 * test_scores["mean_class_accuracy"], 2)]
+        row += [round(100 * test_scores["macro_f1"], 2), result["best_epoch"], round(samples / wall)]
+        rows.append(row + [round(samples / cpu), samples, round(wall), round(cpu)])
     print(
         "confusion matrices (rows true Angry..Neutral):",
         json.dumps({k: v["test_confusion_matrix"] for k, v in results.items()}),
     )
     print(f"total {time.perf_counter() - started:.0f}s")
+    if args.record:
+        columns = ["model", "PublicTest accuracy %", "mean class accuracy %", "macro-F1 %", "best epoch", "images/s"]
+        columns += ["images per CPU s", "training images", "wall s", "CPU s"]
+        budget = {
+            "columns": ["Training subset", "val subset", "PublicTest", "epochs", "batch", "threads", "precision"],
+            "rows": [
+                [len(train_idx), len(val_idx), len(test[1]), args.epochs, args.batch_size, args.threads, args.precision]
+            ],
+        }
+        write_record(
+            "ecan_fer2013",
+            {"budget": budget, "PublicTest scores and throughput": {"columns": columns, "rows": rows}},
+            load_before,
+        )
 
 
 if __name__ == "__main__":

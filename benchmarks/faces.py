@@ -22,6 +22,7 @@ baseline's. Numbers only; nothing is asserted.
     python benchmarks/faces.py --quick          # the two fixtures and three variants
     python benchmarks/faces.py --threads 2      # the fast path with two torch threads
     python benchmarks/faces.py --workers 2      # ... with two threads searching runs of frames side by side
+    python benchmarks/faces.py --quick --record # ... and write the figures to benchmarks/records/faces.json
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ sys.path.insert(0, str(REPO / "src"))
 from affrepro.config.load import load_config  # noqa: E402
 from affrepro.media import ffmpeg_exe, iter_frames  # noqa: E402
 from affrepro.preprocess.faces import detect_faces, make_detector  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from stamp import write_record  # noqa: E402
 
 FPS = 30
 TOLERANCE_PX = 2.0
@@ -215,7 +219,11 @@ def main() -> None:
         help="preprocess.mtcnn.tracking.workers for the fast path (default: the config's)",
     )
     parser.add_argument("--quick", action="store_true", help="the fixtures and three variants only")
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures, stamped, to benchmarks/records/faces.json"
+    )
     args = parser.parse_args()
+    load_before = os.getloadavg()
     mtcnn_params = load_config()["preprocess"]["mtcnn"]
     if args.workers is not None:
         mtcnn_params = mtcnn_params | {"tracking": mtcnn_params.get("tracking", {}) | {"workers": args.workers}}
@@ -234,12 +242,19 @@ def main() -> None:
             f"{'fast cpu ms/f':>13s} {'cpu ratio':>9s} {'face agree':>10s} {'lm<=2px':>8s} {'max px':>7s}"
         )
         print(header)
+        columns = ["video", "frames", "base f/s", "fast f/s", "ratio", "base cpu ms/f", "fast cpu ms/f", "cpu ratio"]
+        columns += ["face agree %", "lm<=2px %", "max px"]
+        rows = []
         totals = np.zeros(8)
         for name, path in videos.items():
             base, base_s, base_cpu = baseline(path)
             ours, ours_s, ours_cpu = fast(path, mtcnn_params, args.threads)
             n, same, both, within, worst = agreement(base, ours)
             totals += [n, base_s, ours_s, base_cpu, ours_cpu, same, both, within]
+            row = [name, n, round(n / base_s, 1), round(n / ours_s, 1), round(base_s / ours_s, 2)]
+            row += [round(1e3 * base_cpu / n, 1), round(1e3 * ours_cpu / n, 1), round(base_cpu / ours_cpu, 2)]
+            row += [round(100 * same / n, 1), round(100 * within / max(both, 1), 1), round(worst, 3)]
+            rows.append(row)
             print(
                 f"{name:32s} {n:6d} {n / base_s:8.1f} {n / ours_s:8.1f} {base_s / ours_s:6.2f} "
                 f"{1e3 * base_cpu / n:13.1f} {1e3 * ours_cpu / n:13.1f} "
@@ -247,6 +262,10 @@ def main() -> None:
                 flush=True,
             )
         n, base_s, ours_s, base_cpu, ours_cpu, same, both, within = totals
+        overall = ["OVERALL", int(n), round(n / base_s, 1), round(n / ours_s, 1), round(base_s / ours_s, 2)]
+        overall += [round(1e3 * base_cpu / n, 1), round(1e3 * ours_cpu / n, 1), round(base_cpu / ours_cpu, 2)]
+        overall += [round(100 * same / n, 1), round(100 * within / max(both, 1), 1), None]
+        rows.append(overall)
         print(
             f"{'OVERALL':32s} {int(n):6d} {n / base_s:8.1f} {n / ours_s:8.1f} {base_s / ours_s:6.2f} "
             f"{1e3 * base_cpu / n:13.1f} {1e3 * ours_cpu / n:13.1f} "
@@ -257,6 +276,13 @@ def main() -> None:
             f"landmarks within {TOLERANCE_PX:g} px {100 * within / max(both, 1):.2f}% of {int(both)} frames with a face in both (>= 99%)"
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if args.record:
+        write_record(
+            "faces",
+            {"frames/s and CPU ms per frame, naive loop (base) and fast path": {"columns": columns, "rows": rows}},
+            load_before,
+            settings={"fast path": make_detector(mtcnn_params).mode, "torch threads": args.threads},
+        )
 
 
 if __name__ == "__main__":
