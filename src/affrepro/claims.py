@@ -586,7 +586,7 @@ def render_csv(rows: list[dict]) -> str:
 
 
 def write_claims(
-    paper_key: str, table_paths: list[Path], run_paths: list[Path], out: Path, papers_dir: Path = papers.PAPERS_DIR
+    paper_key: str, table_paths: list[Path], run_paths: list[Path], out: Path, papers_dir: Path | None = None
 ) -> list[dict]:
     paper = load_paper(paper_key, papers_dir)
     rows = build_claims(paper, read_tables(table_paths), Runs(run_paths))

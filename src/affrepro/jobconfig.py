@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from affrepro.config.reading import REPO_ROOT, ConfigError
+from affrepro import registry
+from affrepro.config.reading import ConfigError
 from affrepro.config.resolve import effective_config
 from affrepro.files import sha256_json, write_text
 
@@ -112,7 +113,9 @@ def _inside(declared: tuple[str, ...], dotted: str) -> bool:
 
 def keys_for(paper: str, module: str, config: dict, /, **fields) -> tuple[str, ...]:
     """The dotted keys a job of `paper` running `module` (e.g. "ecan.train") reads, given its fields."""
-    keys = importlib.import_module(f"affrepro.{paper}.config_keys").KEYS[module](config, **fields)
+    keys = importlib.import_module(f"{registry.package(registry.paper(paper))}.config_keys").KEYS[module](
+        config, **fields
+    )
     return tuple(sorted(dict.fromkeys(keys)))
 
 
@@ -180,12 +183,10 @@ def load_view(content: dict, path: str | Path) -> StrictConfig:
     return _strict(effective, "", tuple(keys + overridden + ["profile", "demo.overrides"]), f"{path}")
 
 
-def paper_keys(paper: str, dvc_file: Path = REPO_ROOT / "dvc.yaml") -> tuple[str, ...]:
-    """The config.yaml keys the paper's DVC stage lists (what `dvc params diff` compares for it)."""
-    for entry in yaml.safe_load(dvc_file.read_text())["stages"][paper]["params"]:
-        if isinstance(entry, dict) and "config.yaml" in entry:
-            return tuple(entry["config.yaml"])
-    raise ConfigError(f"{dvc_file}: stage {paper} lists no config.yaml params")
+def paper_keys(paper: str) -> tuple[str, ...]:
+    """The config.yaml keys the paper's jobs may read (registry.config_keys; also its DVC stage's params, which
+    `dvc params diff` compares)."""
+    return registry.config_keys(registry.paper(paper))
 
 
 def paper_record(config: dict, paper: str) -> tuple[str, dict]:

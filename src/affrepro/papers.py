@@ -94,15 +94,25 @@ def table_problems(paper: dict) -> list[str]:
     return problems
 
 
-def load_paper(key: str, papers_dir: Path = PAPERS_DIR) -> dict:
+def paper_file(key: str) -> Path:
+    """The paper's papers/<key>.yaml (a paper plugged in from elsewhere may keep it beside its code)."""
+    declared = registry.paper(key).paper_file
+    return REPO_ROOT / declared if declared else PAPERS_DIR / f"{key}.yaml"
+
+
+def load_paper(key: str, papers_dir: Path | None = None) -> dict:
     """papers/<key>.yaml: every number the paper reports, which run fills each cell, the readings we chose, the claims.
 
     Validated against workflow/schemas/paper.schema.yaml; a bad file raises PaperFileError naming it.
+    `papers_dir` reads <key>.yaml there instead (a test's copy).
     """
-    path = Path(papers_dir) / f"{key}.yaml"
+    path = paper_file(key) if papers_dir is None else Path(papers_dir) / f"{key}.yaml"
     # The workflow asks for a paper's file once per table job while it plans: parse and validate each
     # content once, and hand each caller its own copy.
-    return copy.deepcopy(_parsed_paper(path, read_text(path, PaperFileError)))
+    paper = copy.deepcopy(_parsed_paper(path, read_text(path, PaperFileError)))
+    if paper["paper"]["key"] != key:
+        raise PaperFileError(f"{path} is invalid: 'paper.key' is {paper['paper']['key']!r}, the file of paper {key!r}")
+    return paper
 
 
 @functools.lru_cache(maxsize=16)
@@ -138,9 +148,8 @@ class PaperProvenance(Protocol):
 def provenance(key: str) -> PaperProvenance:
     if key not in PAPERS:
         raise ValueError(f"unknown paper {key!r}; known: {', '.join(PAPERS)}")
-    module = importlib.import_module(f"affrepro.{key}.provenance")
+    name = f"{registry.package(registry.paper(key))}.provenance"
+    module = importlib.import_module(name)
     if not isinstance(module, PaperProvenance):
-        raise TypeError(
-            f"affrepro.{key}.provenance does not implement affrepro.papers.PaperProvenance (provenance, profile_note)"
-        )
+        raise TypeError(f"{name} does not implement affrepro.papers.PaperProvenance (provenance, profile_note)")
     return module

@@ -11,11 +11,16 @@ histories through it (affrepro.curves), and `affrepro check` / `trace` /
 
 The declarations are plain data and small functions, importable without torch:
 the workflow reads them while it plans.
+
+A paper outside this package (a test's, or one being written) is registered by naming its declaration's
+module in $AFFREPRO_PAPERS (comma-separated, importable from PYTHONPATH); its `package`, `rules`,
+`paper_file` and `config_schema` then say where its modules and files are.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +92,14 @@ class Paper:
     # among them that the paper pretrains (so `random` is a substitute).
     encoder_datasets: tuple[str, ...] = ()
     pretrained_encoders: tuple[str, ...] = ()
+    # Where its modules are (provenance, config_keys): empty for affrepro.<key>.
+    package: str = ""
+    # Its papers/<key>.yaml (empty: papers/<key>.yaml in the checkout), or an absolute path.
+    paper_file: str = ""
+    # A schema file for its config sections (`section`: <key>:, `datasets` and `demo`: {dataset: schema},
+    # `overrides`: demo.overrides.<key>), merged into workflow/schemas/config.schema.yaml, which holds the
+    # sections of the papers in PAPER_MODULES (affrepro.config.schema.load_schema).
+    config_schema: str = ""
 
 
 # Keys every paper's jobs may read: whether stand-ins are allowed, the device and precision, and the demo's.
@@ -105,9 +118,18 @@ def rules_file(paper: Paper) -> str:
     return paper.rules or f"workflow/rules/{paper.key}.smk"
 
 
+def package(paper: Paper) -> str:
+    return paper.package or f"affrepro.{paper.key}"
+
+
+def plugged_in() -> tuple[str, ...]:
+    """Declarations named in $AFFREPRO_PAPERS, after PAPER_MODULES."""
+    return tuple(name.strip() for name in os.environ.get("AFFREPRO_PAPERS", "").split(",") if name.strip())
+
+
 def _load() -> dict[str, Paper]:
     papers = {}
-    for module in PAPER_MODULES:
+    for module in PAPER_MODULES + plugged_in():
         paper = importlib.import_module(module).PAPER
         if not isinstance(paper, Paper) or paper.key in papers:
             raise TypeError(f"{module}.PAPER must be an affrepro.registry.Paper with a key of its own")

@@ -18,7 +18,7 @@ from affrepro.config.reading import ConfigError
 from affrepro.config.resolve import dataset_location, effective_config, mixed_data_notice
 from affrepro.config.schema import validate_config
 from affrepro.config.weights import check_weights
-from affrepro.papers import PAPERS_DIR, load_paper
+from affrepro.papers import load_paper
 from affrepro.tables import input_files
 
 # envs/affrepro.post-deploy.sh installs this checkout into a new conda environment (--sdm conda): Snakemake

@@ -30,7 +30,7 @@ rule paper_table:
     input:
         # The paper's record (common.smk): new in a fresh clone, so the committed tables are recomputed.
         config=lambda w: PAPER_RECORDS[w.paper][0],
-        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
+        paper=lambda w: str(papers.paper_file(w.paper)),
         runs=lambda w: input_files(load_paper(w.paper), w.table),
         provenance=lambda w: list(PROVENANCE[w.paper].values()),
     output:
@@ -97,7 +97,7 @@ rule paper_curves:
 # orderings and gains its text asserts (papers/<paper>.yaml `claims`); per-seed numbers from the run files.
 rule paper_claims:
     input:
-        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
+        paper=lambda w: str(papers.paper_file(w.paper)),
         tables=lambda w: claim_inputs.table_files(load_paper(w.paper), PAPER_TARGETS[w.paper]),
         runs=lambda w: claim_inputs.run_files(load_paper(w.paper), PAPER_CONFIGS[w.paper]),
     output:
@@ -132,7 +132,7 @@ REPORT_PAGES = {
 rule report_table:
     input:
         csv="results/{paper}/{table}.csv",
-        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
+        paper=lambda w: str(papers.paper_file(w.paper)),
     output:
         report(
             "work/report/{paper}/{table}.html",
@@ -164,7 +164,7 @@ rule report_table:
 rule paper_verdicts:
     input:
         claims="results/{paper}/claims.csv",
-        paper=lambda w: str(PAPERS_DIR / f"{w.paper}.yaml"),
+        paper=lambda w: str(papers.paper_file(w.paper)),
     output:
         page=report(
             "work/report/{paper}/claims.html",
@@ -196,7 +196,7 @@ rule paper_verdicts:
 rule verdicts:
     input:
         claims=[f"results/{paper}/claims.csv" for paper in papers.PAPERS],
-        papers=[str(PAPERS_DIR / f"{paper}.yaml") for paper in papers.PAPERS],
+        papers=[str(papers.paper_file(paper)) for paper in papers.PAPERS],
     output:
         page=update(
             report(
@@ -209,7 +209,7 @@ rule verdicts:
         summary="work/report/summary.html",
     params:
         claims=[f"{paper}=results/{paper}/claims.csv" for paper in papers.PAPERS],
-        papers=[f"{paper}={PAPERS_DIR / f'{paper}.yaml'}" for paper in papers.PAPERS],
+        papers=[f"{paper}={papers.paper_file(paper)}" for paper in papers.PAPERS],
     conda:
         "../../envs/affrepro.yaml"
     log:

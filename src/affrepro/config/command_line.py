@@ -6,9 +6,8 @@ from pathlib import Path
 
 import jsonschema
 
-from affrepro.config.reading import read_yaml
 from affrepro.config.resolve import deep_merge, leaves
-from affrepro.config.schema import SCHEMA_PATH
+from affrepro.config.schema import SCHEMA_PATH, load_schema
 
 YAML_NULLS = ("null", "Null", "NULL", "~", "")
 YAML_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -74,7 +73,7 @@ def coerce_to_schema(value, node: dict, root: dict):
 
 def command_line_config(overrides: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     """Snakemake's `--config` values (nested ones arrive as text) typed against the config schema."""
-    schema = read_yaml(schema_path)
+    schema = load_schema(schema_path)
     return coerce_to_schema(dict(overrides), schema, schema)
 
 

@@ -26,8 +26,34 @@ StrictValidator = jsonschema.validators.extend(
 )
 
 
+def _add(node: dict, name: str, schema: dict) -> None:
+    node.setdefault("properties", {})[name] = schema
+    node["required"] = [*node.get("required", []), name]
+
+
+def load_schema(schema_path: Path = SCHEMA_PATH) -> dict:
+    """The config schema, with the sections of every paper that brings its own schema file (registry
+    `config_schema`: a paper plugged in from outside; those in PAPER_MODULES are in the file itself)."""
+    from affrepro import registry  # here: the registry's paper modules import the config package
+
+    schema = read_yaml(schema_path)
+    for paper in registry.PAPERS.values():
+        if not paper.config_schema:
+            continue
+        part = read_yaml(REPO_ROOT / paper.config_schema)
+        _add(schema, paper.key, part["section"])
+        for name, dataset in part.get("datasets", {}).items():
+            _add(schema["properties"]["datasets"], name, dataset)
+        demo = schema["properties"]["demo"]
+        for name, settings in part.get("demo", {}).items():
+            _add(demo, name, settings)
+        overrides = demo["properties"]["overrides"]
+        overrides.setdefault("properties", {})[paper.key] = part.get("overrides", {"type": "object"})
+    return schema
+
+
 def validate_config(config: dict, source: str = "config.yaml", schema_path: Path = SCHEMA_PATH) -> None:
-    validator = StrictValidator(read_yaml(schema_path))
+    validator = StrictValidator(load_schema(schema_path))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         return
