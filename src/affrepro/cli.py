@@ -139,18 +139,24 @@ def fill_config_defaults(args: argparse.Namespace) -> None:
             setattr(args, name, value)
 
 
+def run_tool(name: str, argv: list[str]) -> int:
+    """One of TOOLS; each reads the checkout's config.yaml, papers/ and results/, so outside one it says how
+    to name it (its --help needs none)."""
+    import importlib
+
+    if not {"-h", "--help"} & set(argv):
+        try:
+            repository_root()
+        except ConfigError as error:
+            print(f"affrepro: {error}", file=sys.stderr)
+            return 2
+    return importlib.import_module(f"affrepro.{name}").main(argv) or 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] and argv[0] in TOOLS:  # each has its own parser (affrepro <command> -h)
-        import importlib
-
-        if not {"-h", "--help"} & set(argv[1:]):
-            try:  # each reads the checkout's config.yaml, papers/ and results/
-                repository_root()
-            except ConfigError as error:
-                print(f"affrepro: {error}", file=sys.stderr)
-                return 2
-        return importlib.import_module(f"affrepro.{argv[0]}").main(argv[1:]) or 0
+        return run_tool(argv[0], argv[1:])
     parser = argparse.ArgumentParser(
         prog="affrepro",
         description=__doc__.splitlines()[0],
