@@ -163,7 +163,11 @@ def build_env(clone: Path, variables: dict[str, str]) -> dict[str, str]:
 
 def probe(clone: Path, variables: dict[str, str]) -> dict[str, str]:
     env = build_env(clone, variables) | {"ONEDNN_VERBOSE": "1", "MKL_VERBOSE": "1"}
-    command = [str(VENV_BIN / "python"), "-c", "import affrepro.config as c; print('repo:', c.REPO_ROOT)\n" + PROBE]
+    command = [
+        str(VENV_BIN / "python"),
+        "-c",
+        "import affrepro.config.reading as c; print('repo:', c.REPO_ROOT)\n" + PROBE,
+    ]
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     found = {}
     for line in (proc.stdout + proc.stderr).splitlines():

@@ -88,9 +88,12 @@ def code(module: str) -> bytes:
     return ast.dump(tree).encode()
 
 
-def code_version(*modules: str) -> str:
-    """A short hash of the code of `modules` and everything they import."""
+def code_version(*modules: str, own: tuple[str, ...] = ()) -> str:
+    """A short hash of the code of `modules` and everything they import, and of the code of `own` alone
+    (a paper's declaration: its data and small functions, not the modules its other functions import)."""
     digest = hashlib.sha256()
     for name in sorted(set().union(*(closure(m) for m in modules))):
         digest.update(name.encode() + b"\0" + code(name) + b"\0")
+    for name in sorted(set(own)):
+        digest.update(b"own\0" + name.encode() + b"\0" + code(name) + b"\0")
     return digest.hexdigest()[:16]

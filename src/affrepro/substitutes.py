@@ -3,7 +3,7 @@
 A component is an extractor a paper uses (`extractors.<name>.weights: random` runs a random-init model; the
 action units come from a crop-based approximation when `extractors.openface.bin` is null) or a dataset whose
 encoder the paper pretrains (`<paper>.<dataset>.weights: random` trains from random init). What each paper
-uses is declared in its registry entry (`extractors`, `pretrained_encoders`). The demo always uses
+uses is declared in its registry entry (`extractors`, `encoder`). The demo always uses
 stand-ins and every demo note says so, so only real datasets count. Each training job writes the texts of
 its stand-ins into its metrics file (`substitutes`); every table row reading that file names them, and a
 claim reading it is not comparable (affrepro.claims). `allow_substitutes: false` stops a real run that
@@ -20,8 +20,16 @@ KIND_ORDER = {"extractor": 0, "openface": 1, "encoder": 2}
 FIX = {
     "extractor": "give the paper's checkpoint (a local path or a cached hub id, see docs/real-data.md)",
     "openface": "set it to OpenFace 2.0's FeatureExtraction binary",
-    "encoder": "give the MS-Celeb-1M ResNet-18 checkpoint (torchvision key layout)",
 }
+
+
+def fix(paper: str, component: str) -> str:
+    """What to set instead of a stand-in (`component` as `substitutes` names it, kind:name)."""
+    kind, name = component.split(":", 1)
+    if kind != "encoder":
+        return FIX[kind]
+    encoder = registry.paper(paper).encoder
+    return f"give the {encoder.pretrained_on[name]} {encoder.name} checkpoint ({encoder.layout} key layout)"
 
 
 def _extractor(config: dict, name: str) -> tuple[str, str] | None:
@@ -39,10 +47,17 @@ def _extractor(config: dict, name: str) -> tuple[str, str] | None:
 def _encoder(config: dict, paper: str, dataset: str) -> tuple[str, str] | None:
     if dataset_location(config, dataset) is None or config[paper][dataset]["weights"] != "random":
         return None
-    title = registry.dataset_titles()[dataset]
+    encoder = registry.paper(paper).encoder
     return f"encoder:{dataset}", (
-        f"{paper}.{dataset}.weights is `random`: the {title} encoder trains from random init instead of the paper's pretraining"
+        f"{paper}.{dataset}.weights is `random`: {encoder.name} trains from random init instead of the paper's "
+        f"{encoder.pretrained_on[dataset]} pretraining"
     )
+
+
+def pretrained_encoders(paper: str) -> list[str]:
+    """The datasets on which the paper's encoder starts from a pretrained checkpoint."""
+    encoder = registry.paper(paper).encoder
+    return list(encoder.pretrained_on) if encoder else []
 
 
 def substitute_items(config: dict, paper: str, components: list[str]) -> list[tuple[str, str]]:
@@ -51,7 +66,7 @@ def substitute_items(config: dict, paper: str, components: list[str]) -> list[tu
     declared = registry.paper(paper)
     found = []
     for component in sorted(set(components)):
-        if component in declared.pretrained_encoders:
+        if component in pretrained_encoders(paper):
             found.append(_encoder(config, paper, component))
         elif component not in declared.datasets and config["profile"] != "demo":
             found.append(_extractor(config, component))
@@ -66,7 +81,7 @@ def substitutes_used(config: dict, paper: str, components: list[str]) -> list[st
 def keys(config: dict, paper: str, components: list[str]) -> list[str]:
     """The config keys `substitutes_used(config, paper, components)` reads (a job's config view lists them)."""
     declared = registry.paper(paper)
-    encoders = [c for c in components if c in declared.pretrained_encoders]
+    encoders = [c for c in components if c in pretrained_encoders(paper)]
     extractors = [c for c in components if c not in declared.datasets]
     encoder_keys = [k for d in encoders for k in (f"datasets.{d}", f"{paper}.{d}.weights")]
     if not extractors:
@@ -81,5 +96,4 @@ def keys(config: dict, paper: str, components: list[str]) -> list[str]:
 
 def substitutes(config: dict, paper: str) -> dict[str, str]:
     """Every stand-in a paper's real-data run would use: {kind:component: what runs instead}."""
-    declared = registry.paper(paper)
-    return dict(substitute_items(config, paper, declared.extractors(config) + list(declared.pretrained_encoders)))
+    return dict(substitute_items(config, paper, registry.paper(paper).extractors(config) + pretrained_encoders(paper)))

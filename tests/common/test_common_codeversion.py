@@ -39,6 +39,28 @@ def test_hash_changes_with_an_imported_module_only(tmp_path, monkeypatch):
     codeversion.clear_caches()
 
 
+def test_an_own_module_counts_its_code_not_its_imports(tmp_path, monkeypatch):
+    package = tmp_path / "affrepro"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "job.py").write_text("X = 1\n")
+    (package / "paper.py").write_text("def f():\n    from affrepro import tool\n\n    return tool.Y\n")
+    (package / "tool.py").write_text("Y = 1\n")
+    monkeypatch.setattr(codeversion, "PACKAGE_DIR", package)
+
+    def version():
+        codeversion.clear_caches()
+        return code_version("affrepro.job", own=("affrepro.paper",))
+
+    before = version()
+    assert before != code_version("affrepro.job")
+    (package / "tool.py").write_text("Y = 2\n")
+    assert version() == before
+    (package / "paper.py").write_text("def f():\n    return 2\n")
+    assert version() != before
+    codeversion.clear_caches()
+
+
 def test_prose_does_not_change_the_hash_and_code_does(tmp_path, monkeypatch):
     package = tmp_path / "affrepro"
     package.mkdir()
@@ -66,7 +88,9 @@ def test_prose_does_not_change_the_hash_and_code_does(tmp_path, monkeypatch):
 def test_every_job_command_carries_its_code_version(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(repo_config()))
     proc = snakemake(tmp_path, "--printshellcmds", "work/emi/runs/resnet18/metrics.json", dry_run=True)
-    # a paper's job also reads its paper's registry entry (loaded by name, so not among its imports)
-    code = code_version("affrepro.emi.train", "affrepro.emi.paper")
+    # a paper's job also reads its paper's registry entry (loaded by name, so not among its imports): its own
+    # code, not what its other functions import (affrepro.check, the cost models)
+    code = code_version("affrepro.emi.train", own=("affrepro.emi.paper",))
     assert f"AFFREPRO_CODE={code} python -m affrepro.emi.train" in proc.stdout
     assert code != code_version("affrepro.emi.train")
+    assert "affrepro.check" in closure("affrepro.emi.paper") and "affrepro.check" not in closure("affrepro.emi.train")

@@ -54,6 +54,10 @@ def test_a_test_only_paper_plans_and_builds_its_table(tmp_path):
     planned = run(tmp_path, "-n", "tiny_tables")
     for rule in ("tiny_demo_data", "tiny_train", "paper_table", "paper_curves", "paper_claims"):
         assert rule in planned.stdout, rule
+    # beside the three papers of the package, into the verdict page of every paper
+    everything = run(tmp_path, "-n", "all")
+    for rule in ("emi_train", "va_train_fold", "ecan_train", "tiny_train", "verdicts"):
+        assert rule in everything.stdout, rule
     run(tmp_path, "results/tiny/table1.csv")
     with open(tmp_path / "results" / "tiny" / "table1.csv", newline="") as handle:
         (row,) = list(csv.DictReader(handle))
@@ -80,7 +84,7 @@ def test_a_test_only_paper_plans_and_builds_its_table(tmp_path):
     assert "demo data" in row["note"]
     provenance = yaml.safe_load((tmp_path / "results" / "tiny" / "table1.provenance.json").read_text())["provenance"]
     assert provenance["dataset"]["kind"] == "demo" and provenance["profile"] == "demo"
-    # the three papers in the package still plan beside it, and no tracked file changed
+    # no tracked file changed
     assert tracked_state() == before
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -127,6 +128,16 @@ def test_no_shared_module_names_a_paper(tmp_path):
     for name in ("Snakefile", "workflow/rules/common.smk", "workflow/rules/results.smk"):
         code = "\n".join(line.split("#")[0] for line in (REPO / name).read_text().splitlines())
         assert not quoted.findall(code), f"{name} names a paper"
+
+
+@pytest.mark.parametrize("module", registry.PAPER_MODULES)
+def test_a_declaration_imports_first(module):
+    """A declaration imports affrepro.declarations, not the registry that loads it (no import cycle)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {module} as m; print(m.PAPER.key)"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == module.split(".")[1]
 
 
 @pytest.mark.parametrize("key", list(registry.PAPERS))

@@ -133,7 +133,7 @@ def test_aggregate_matches_metrics_files_to_experiments_by_the_run_id_inside(con
 
 
 RANDOM_ENCODER = (
-    "ecan.rafdb.weights is `random`: the RAF-DB encoder trains from random init instead of the paper's pretraining"
+    "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
 )
 
 

@@ -193,7 +193,7 @@ def test_the_run_output_names_its_substitutes(tmp_path, monkeypatch):
         )
         outputs[run_id.split("-")[0]] = json.loads((tmp_path / f"{run_id}.json").read_text())
     assert outputs["rafdb"]["substitutes"] == [
-        "ecan.rafdb.weights is `random`: the RAF-DB encoder trains from random init instead of the paper's pretraining"
+        "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
     ]
     assert outputs["fer2013"]["substitutes"] == [] and outputs["fer2013"]["losses"] == "ce"
 

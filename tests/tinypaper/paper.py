@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from affrepro.registry import Dataset, Paper
+from affrepro.declarations import Dataset, Paper
 
 HERE = Path(__file__).resolve().parent
 

@@ -139,9 +139,11 @@ def job(module, arguments="", reads=(), config=True):
     import), so Snakemake's `code` rerun trigger reruns a job whenever the code it runs changes.
     """
     # A paper's job also reads its paper's declaration (affrepro.registry loads it by name, which the
-    # static import scan cannot see), e.g. which of its components are substitutes.
-    own = [f"{module.split('.')[0]}.paper"] if module.split(".")[0] in registry.PAPERS else []
-    code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in [*reads, *own]))
+    # static import scan cannot see), e.g. which of its components are substitutes: its own code, not the
+    # modules its other functions import (`affrepro check`'s, the cost models), which would rerun it for nothing.
+    key = module.split(".")[0]
+    own = (f"affrepro.{key}.paper",) if key in registry.PAPERS else ()
+    code = code_version(f"affrepro.{module}", *(f"affrepro.{m}" for m in reads), own=own)
     view = "--config {params.config:q} " if config else ""
     return f"AFFREPRO_CODE={code} python -m affrepro.{module} {view}--threads {{threads}} {arguments} > {{log:q}} 2>&1"
 

@@ -10,18 +10,26 @@ import yaml
 SCHEMA_IN_CHECKOUT = Path("workflow") / "schemas" / "config.schema.yaml"
 
 
+def _is_checkout(root: Path) -> bool:
+    return (root / "config.yaml").is_file() and (root / SCHEMA_IN_CHECKOUT).is_file()
+
+
+def _candidates():
+    yield Path(__file__).resolve().parents[3]
+    if os.environ.get("AFFREPRO_REPO_ROOT"):
+        yield Path(os.environ["AFFREPRO_REPO_ROOT"]).resolve()
+    try:
+        here = Path.cwd()
+    except OSError:  # the working directory was removed
+        return
+    yield from [here, *here.parents]
+
+
 def find_checkout() -> Path | None:
     """The affrepro checkout: the one this code is in (an editable install, PYTHONPATH=src), else
-    $AFFREPRO_REPO_ROOT (the workflow sets it), else the working directory or a folder above it. A checkout
-    is a folder with config.yaml and its schema; a non-editable install holds neither."""
-    candidates = [Path(__file__).resolve().parents[3]]
-    if os.environ.get("AFFREPRO_REPO_ROOT"):
-        candidates.append(Path(os.environ["AFFREPRO_REPO_ROOT"]).resolve())
-    candidates += [Path.cwd(), *Path.cwd().parents]
-    return next(
-        (root for root in candidates if (root / "config.yaml").is_file() and (root / SCHEMA_IN_CHECKOUT).is_file()),
-        None,
-    )
+    $AFFREPRO_REPO_ROOT (the workflow sets it for its jobs), else the working directory or a folder above it.
+    A checkout is a folder with config.yaml and its schema; a non-editable install holds neither."""
+    return next((root for root in _candidates() if _is_checkout(root)), None)
 
 
 # Found once, when first imported; without a checkout the code's own place (the commands that need one say so).

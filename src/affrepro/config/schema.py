@@ -40,7 +40,10 @@ def load_schema(schema_path: Path = SCHEMA_PATH) -> dict:
     for paper in registry.PAPERS.values():
         if not paper.config_schema:
             continue
-        part = read_yaml(REPO_ROOT / paper.config_schema)
+        path = REPO_ROOT / paper.config_schema
+        part = read_yaml(path)
+        if not isinstance(part, dict) or "section" not in part:
+            raise ConfigError(f"{path}: a paper's config schema needs `section` (the schema of {paper.key}:)")
         _add(schema, paper.key, part["section"])
         for name, dataset in part.get("datasets", {}).items():
             _add(schema["properties"]["datasets"], name, dataset)

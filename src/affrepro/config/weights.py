@@ -18,7 +18,7 @@ def check_weights(config: dict, paper: str) -> None:
     problems = [*missing_weights(config, paper)]
     if not config["allow_substitutes"]:
         problems += [
-            f"{text}; {substitutes.FIX[component.split(':')[0]]}"
+            f"{text}; {substitutes.fix(paper, component)}"
             for component, text in substitutes.substitutes(config, paper).items()
         ]
     if problems:
@@ -50,12 +50,16 @@ def _extractor_problem(extractor: str, value) -> str | None:
 
 
 def _encoder_problem(paper: str, dataset: str, value) -> str | None:
+    encoder = registry.paper(paper).encoder
     if value is None:
-        title = registry.dataset_titles()[dataset]
-        return f"{paper}.{dataset}.weights is null: give the {title} encoder's checkpoint or `random`"
+        titles = registry.dataset_titles()
+        pretrained = "; ".join(
+            f"{encoder.name} pretrained on {on} for {titles[d]}" for d, on in encoder.pretrained_on.items()
+        )
+        return f"{paper}.{dataset}.weights is null: give the encoder checkpoint (paper: {pretrained}) or `random`"
     if value == "random" or Path(value).expanduser().exists():
         return None
-    return f"{paper}.{dataset}.weights: {value} does not exist; give a local torchvision-layout ResNet-18 checkpoint or `random`"
+    return f"{paper}.{dataset}.weights: {value} does not exist; give a local {encoder.layout}-layout {encoder.name} checkpoint or `random`"
 
 
 def missing_weights(config: dict, paper: str) -> list[str]:
@@ -63,7 +67,8 @@ def missing_weights(config: dict, paper: str) -> list[str]:
     if config["profile"] == "demo":
         return []
     extractors = sorted(set(weighted_extractors(config, paper)))
-    encoders = [d for d in registry.paper(paper).encoder_datasets if dataset_location(config, d) is not None]
+    encoder = registry.paper(paper).encoder
+    encoders = [d for d in (encoder.datasets if encoder else ()) if dataset_location(config, d) is not None]
     found = [_extractor_problem(e, config["extractors"][e]["weights"]) for e in extractors]
     found += [_encoder_problem(paper, d, config[paper][d]["weights"]) for d in encoders]
     return [problem for problem in found if problem]

@@ -6,7 +6,7 @@ which run ids make each experiment of the group. Scores are the test split's
 with the sample std (ddof=1; none for one seed). Accuracy and mean class
 accuracy are in percent as the paper prints them, macro-F1 as a fraction
 (Tables 4-5 print it so). `substitutes` (stand-ins for the paper's models on
-real data, affrepro.config.substitutes) is the union over an experiment's
+real data, affrepro.substitutes) is the union over an experiment's
 runs, and over the whole group at the top level, where the table rows read it.
 
     python -m affrepro.ecan.aggregate --config C --group table3 --metrics work/ecan/runs/*/metrics.json --out work/ecan/experiments/table3.json

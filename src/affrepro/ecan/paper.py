@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from affrepro.registry import Dataset, Paper, Plot
+from affrepro.declarations import Dataset, Encoder, Paper, Plot
 
 
 def history_runs(metrics: dict) -> dict[str, list[dict]]:
@@ -78,8 +78,7 @@ PAPER = Paper(
     history_runs=history_runs,
     work_bytes=work_bytes,
     checks=checks,
-    encoder_datasets=("rafdb", "fer2013"),
-    pretrained_encoders=("rafdb",),
+    encoder=Encoder("ResNet-18", "torchvision", ("rafdb", "fer2013"), {"rafdb": "MS-Celeb-1M"}),
     group_runs=group_runs,
     run_scores=run_scores,
     figure_plots={

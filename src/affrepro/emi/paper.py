@@ -6,8 +6,8 @@ import csv
 import os
 from pathlib import Path
 
+from affrepro.declarations import Dataset, Paper
 from affrepro.emi import costs
-from affrepro.registry import Dataset, Paper
 
 
 def history_runs(metrics: dict) -> dict[str, list[dict]]:

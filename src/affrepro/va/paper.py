@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from affrepro.registry import Dataset, Paper
+from affrepro.declarations import Dataset, Paper
 from affrepro.va import costs
 
 
