@@ -13,6 +13,11 @@ localrules:
     paper_config,
 
 
+# Every paper's declaration (affrepro/<key>/paper.py), which the registry loads by name: the shared jobs
+# below read them, so their code versions hash them with their imports (common.smk, job).
+DECLARATIONS = [f"{paper}.paper" for paper in papers.PAPERS]
+
+
 # A paper's record (common.smk), written when the workflow is read; this rule stands for it in the report
 # and where it could not be written then.
 rule paper_config:
@@ -55,7 +60,7 @@ rule paper_table:
         job(
             "tables",
             "--paper {wildcards.paper:q} --table {wildcards.table:q} --csv {output.csv:q} --json {output.json:q} --sidecar {output.sidecar:q} --runinfo {output.runinfo:q} --provenance {params.provenance:q}",
-            reads=[f"{paper}.{module}" for paper in papers.PAPERS for module in ("provenance", "paper")],
+            reads=DECLARATIONS + [f"{paper}.provenance" for paper in papers.PAPERS],
         )
 
 
@@ -88,7 +93,7 @@ rule paper_curves:
         job(
             "curves",
             "--paper {wildcards.paper:q} --metrics {input:q} --out {output.csv:q} --png {output.png:q}",
-            reads=[f"{paper}.paper" for paper in papers.PAPERS],  # how its training histories read
+            reads=DECLARATIONS,  # how its training histories read
             config=False,
         )
 
@@ -115,7 +120,7 @@ rule paper_claims:
         job(
             "claims",
             "--paper {wildcards.paper:q} --tables {input.tables:q} --runs {input.runs:q} --out {output:q}",
-            reads=[f"{paper}.paper" for paper in papers.PAPERS],  # its run groups and scores
+            reads=DECLARATIONS,  # its run groups and scores
             config=False,
         )
 
