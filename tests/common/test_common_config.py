@@ -130,6 +130,35 @@ def test_real_rafdb_with_random_encoder_is_a_substitute(config, tmp_path):
     ]  # FER2013 from scratch is the paper's protocol
 
 
+def test_ecan_encoder_messages_come_from_its_declaration(config, tmp_path):
+    """The texts name the paper's encoder (ECAN's Encoder: ResNet-18, torchvision layout, RAF-DB pretrained on
+    MS-Celeb-1M), word for word as a reader meets them at start-up and in a row's note."""
+    real = copy.deepcopy(config)
+    real["datasets"]["rafdb"]["root"] = str(tmp_path)
+    real["datasets"]["fer2013"]["path"] = str(tmp_path / "fer2013.csv")
+    real["ecan"]["rafdb"]["weights"] = "random"
+    real["ecan"]["fer2013"]["weights"] = None
+    with pytest.raises(ConfigError) as raised:
+        check_weights(effective_config(real, "ecan"), "ecan")
+    assert raised.value.args[0].splitlines()[1:3] == [
+        "  - ecan.fer2013.weights is null: give the encoder checkpoint (paper: ResNet-18 pretrained on MS-Celeb-1M "
+        "for RAF-DB) or `random`",
+        "  - ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M "
+        "pretraining; give the MS-Celeb-1M ResNet-18 checkpoint (torchvision key layout)",
+    ]
+    real["ecan"]["fer2013"]["weights"] = str(tmp_path / "missing.pt")
+    with pytest.raises(ConfigError) as raised:
+        check_weights(effective_config(real, "ecan"), "ecan")
+    assert (
+        f"ecan.fer2013.weights: {tmp_path / 'missing.pt'} does not exist; give a local torchvision-layout ResNet-18 "
+        "checkpoint or `random`" in raised.value.args[0]
+    )
+    real["allow_substitutes"] = True
+    assert substitutes_used(effective_config(real, "ecan"), "ecan", ["rafdb", "fer2013"]) == [
+        "ecan.rafdb.weights is `random`: ResNet-18 trains from random init instead of the paper's MS-Celeb-1M pretraining"
+    ]
+
+
 def test_schema_names_exactly_the_emi_extractors():
     from affrepro.emi.extractors import AUDIO, EXTRACTORS, VISUAL
     from affrepro.emi.features import VISUAL_ENCODERS
