@@ -83,6 +83,7 @@ def synth_emi(workdir: Path, fraction: float, dim: int) -> dict:
 def run_emi(workdir: Path, threads: int) -> None:
     from affrepro import compute
     from affrepro.emi import train
+    from affrepro.emi.settings import Train
     from affrepro.store import open_store
 
     config = paper_config("emi", "hume_vidmimic2", workdir)
@@ -93,8 +94,7 @@ def run_emi(workdir: Path, threads: int) -> None:
     store = open_store(workdir / "store.json")
     splits = {s: (store[s].keys, np.load(workdir / f"{s}.labels.npy") if s != "test" else None) for s in store}
     train.run(
-        config,
-        "scale",
+        Train.from_config(config, feature_set="scale"),
         splits,
         {"wav2vec2": store},
         {"metrics": workdir / "run" / "metrics.json", "predictions": workdir / "run" / "predictions.csv"},
@@ -131,6 +131,7 @@ def run_va(workdir: Path, threads: int) -> None:
     from affrepro import compute
     from affrepro.store import open_store
     from affrepro.va import train
+    from affrepro.va.settings import Train
 
     config = paper_config("va", "affwild2", workdir)
     config["va"]["train"]["epochs"] = 1
@@ -140,7 +141,7 @@ def run_va(workdir: Path, threads: int) -> None:
     names = stores["iresnet50"].keys
     assignment = {name: i % config["va"]["cv"]["folds"] for i, name in enumerate(names)}
     label_files = {name: workdir / "trials" / f"{name}.npz" for name in names}
-    metrics, _ = train.train_fold(config, 0, assignment, label_files, stores, "paper")
+    metrics, _ = train.train_fold(Train.from_config(config), 0, assignment, label_files, stores, "paper")
     print(json.dumps({"training_windows": metrics["frames"]["training_windows"]}))
 
 

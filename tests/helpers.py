@@ -114,7 +114,7 @@ def views_within_dvc_params(workdir: Path, paper: str, raw_config: dict) -> list
     demo override that would change it: `dvc repro` must rerun the stage whenever a job's value changes."""
     from affrepro import jobconfig
 
-    listed = jobconfig.paper_keys(paper)
+    listed = jobconfig.paper_keys(paper, raw_config)
 
     def covered(dotted: str) -> bool:
         return any(dotted == key or dotted.startswith(key + ".") for key in listed)

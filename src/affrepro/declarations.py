@@ -51,10 +51,6 @@ class Paper:
     name: str  # how outputs and plots name it, e.g. "EMI"
     title: str  # one line: what the paper does, the first comment of its dvc.yaml stage
     datasets: dict[str, Dataset]
-    # The config.yaml keys its jobs read besides those every paper has (`config_keys`): with them, the DVC
-    # stage's params and the record its tables read (affrepro.jobconfig.paper_record); the tests check
-    # every key a job reads is among them.
-    config_keys: tuple[str, ...]
     # One training job's metrics file -> {run label: per-epoch history} (affrepro.curves).
     history_runs: Callable[[dict], dict[str, list[dict]]]
     # Bytes a real run writes under work/ (`affrepro check`'s disk item).
@@ -85,7 +81,7 @@ class Paper:
     extractors: Callable[[dict], list[str]] = lambda config: []
     # The image encoder it trains per dataset, when it has one (affrepro.config.weights, affrepro.substitutes).
     encoder: Encoder | None = None
-    # Where its modules are (provenance, config_keys): empty for affrepro.<key>.
+    # Where its modules are (provenance, settings): empty for affrepro.<key>.
     package: str = ""
     # Its papers/<key>.yaml (empty: papers/<key>.yaml in the checkout), or an absolute path.
     paper_file: str = ""

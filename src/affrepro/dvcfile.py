@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from affrepro import papers, registry
-from affrepro.config.reading import REPO_ROOT
+from affrepro.config.reading import REPO_ROOT, read_yaml
 
 PATH = REPO_ROOT / "dvc.yaml"
 HEADER = """\
@@ -35,7 +35,8 @@ HEADER = """\
 # failed `dvc repro` leaves them as they were (Snakemake's update() flag keeps them through a failed job).
 # A table's JSON holds its numbers only (the metrics); its caption, columns, provenance
 # and the software and machines it was computed on are in <table>.provenance.json.
-# A stage's params are the config.yaml keys its paper's jobs read (the registry's config_keys): an edit
+# A stage's params are the config.yaml keys its paper's jobs read (the registry's config_keys, from the
+# jobs' settings classes and config.yaml's demo overrides): an edit
 # elsewhere in config.yaml does not rerun it, and `dvc params diff` lists what changed. The tests check
 # that every key a job reads (affrepro.jobconfig) is listed; the paper's tables read this list as its
 # record (work/config/paper-<key>-<hash>.yaml). Not compute.threads: jobs run their rule's threads.
@@ -58,7 +59,12 @@ def stage(key: str) -> list[str]:
         deps.append(paper.rules)
     lines = [f"  {key}:", f"    # {paper.title}", f"    cmd: python -m snakemake {key}_tables"]
     lines += ["    deps:", *(f"      - {dep}" for dep in deps)]
-    lines += ["    params:", "      - config.yaml:", *(f"          - {name}" for name in registry.config_keys(paper))]
+    overrides = read_yaml(REPO_ROOT / "config.yaml")["demo"]["overrides"]
+    lines += [
+        "    params:",
+        "      - config.yaml:",
+        *(f"          - {name}" for name in registry.config_keys(paper, overrides)),
+    ]
     lines += ["    outs:", *(f"      - {f}: {FILE_FLAGS}" for f in papers.targets(key) if f not in metrics)]
     return lines + ["    metrics:", *(f"      - {f}: {FILE_FLAGS}" for f in metrics)]
 

@@ -1,21 +1,21 @@
 """The part of the config one workflow job reads: a job reruns when, and only when, a value it reads changes.
 
-Each paper lists the config keys its jobs read in `affrepro.<paper>.config_keys.KEYS`: job module -> a
-function of the paper's effective config and the job's fields (its wildcards, e.g. the extractor) giving dotted
-keys. (There, not in the job modules, which import torch: the workflow reads them while it plans.) The workflow
+Each job's settings class (`affrepro.<paper>.settings.JOBS`, affrepro.jobsettings) names the config keys
+the job reads, given the paper's effective config and the job's fields (its wildcards, e.g. the extractor).
+(There, not in the job modules, which import torch: the workflow reads them while it plans.) The workflow
 writes the paper's effective config (demo overrides applied) cut down to those keys, `view`, to
 work/config/<module>-<hash>.yaml and names that file on the job's command line. The file's name, and so the
 job's params, changes exactly when one of those values changes: Snakemake's params trigger reruns that job and
 no other.
 
 A job reads its view strictly (`StrictConfig`): looking up, testing or listing a key that no listed key covers
-raises `UndeclaredKeyError`, naming the key and the module. A list that forgets a key therefore fails the
-first time the job runs (the tiny workflow tests run every job), never silently.
+raises `UndeclaredKeyError`, naming the key and the module: a job's settings are read from it, so a
+`derived` field whose key list forgets a key fails the first time the job runs (the tiny workflow tests run
+every job), never silently.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from affrepro import registry
 from affrepro.config.reading import ConfigError
 from affrepro.config.resolve import effective_config
 from affrepro.files import sha256_json, write_text
+from affrepro.jobsettings import cut
 
 VIEW_KEY = "job_config"  # the view file's header: {"module": ..., "keys": [...]}; the values are beside it
 
@@ -53,8 +54,8 @@ class StrictConfig(dict):
     def _check(self, key) -> None:
         if not _covers(self.declared, f"{self.prefix}{key}"):
             raise UndeclaredKeyError(
-                f"{self.module} read the config key {self.prefix}{key}, which its paper's config_keys do not list "
-                f"({', '.join(self.declared)}); add it there (affrepro.jobconfig)"
+                f"{self.module} read the config key {self.prefix}{key}, which its settings do not list "
+                f"({', '.join(self.declared)}); add it there (affrepro.<paper>.settings, affrepro.jobsettings)"
             )
 
     def __missing__(self, key):
@@ -76,7 +77,7 @@ class StrictConfig(dict):
     def _listing(self, *_):
         raise UndeclaredKeyError(
             f"{self.module} listed the keys of config {self.prefix.rstrip('.') or '(top level)'}, of which its view "
-            f"holds only {', '.join(self.declared)}; list the whole key in its paper's config_keys (affrepro.jobconfig)"
+            f"holds only {', '.join(self.declared)}; list the whole key in its settings (affrepro.<paper>.settings)"
         )
 
     __iter__ = keys = values = items = __len__ = _listing
@@ -111,35 +112,20 @@ def _inside(declared: tuple[str, ...], dotted: str) -> bool:
     return any(dotted.startswith(d + ".") for d in declared)
 
 
+def settings_class(paper: str, module: str):
+    """The settings class of `paper`'s job running `module` (e.g. "ecan.train")."""
+    return registry.job_settings(registry.paper(paper))[module]
+
+
 def keys_for(paper: str, module: str, config: dict, /, **fields) -> tuple[str, ...]:
-    """The dotted keys a job of `paper` running `module` (e.g. "ecan.train") reads, given its fields."""
-    keys = importlib.import_module(f"{registry.package(registry.paper(paper))}.config_keys").KEYS[module](
-        config, **fields
-    )
-    return tuple(sorted(dict.fromkeys(keys)))
-
-
-def view(config: dict, keys: tuple[str, ...]) -> dict:
-    """`config` cut down to `keys` (nested as in the config; a key the config lacks is left out)."""
-    cut: dict = {}
-    for dotted in keys:
-        node, parts = config, dotted.split(".")
-        for part in parts:
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            target = cut
-            for part in parts[:-1]:
-                target = target.setdefault(part, {})
-            target[parts[-1]] = node
-    return cut
+    """The dotted keys a job of `paper` running `module` reads, given its fields."""
+    return settings_class(paper, module).keys(config, **fields)
 
 
 def view_file(paper: str, module: str, config: dict, /, **fields) -> tuple[str, dict]:
     """Where the job's view lives (content-addressed, relative to the working directory) and its content."""
     keys = keys_for(paper, module, config, **fields)
-    content = {VIEW_KEY: {"module": module, "keys": list(keys)}, **view(config, keys)}
+    content = {VIEW_KEY: {"module": module, "keys": list(keys)}, **cut(config, keys)}
     return f"work/config/{module}-{sha256_json(content)[:16]}.yaml", content
 
 
@@ -183,15 +169,15 @@ def load_view(content: dict, path: str | Path) -> StrictConfig:
     return _strict(effective, "", tuple(keys + overridden + ["profile", "demo.overrides"]), f"{path}")
 
 
-def paper_keys(paper: str) -> tuple[str, ...]:
+def paper_keys(paper: str, config: dict) -> tuple[str, ...]:
     """The config.yaml keys the paper's jobs may read (registry.config_keys; also its DVC stage's params, which
     `dvc params diff` compares)."""
-    return registry.config_keys(registry.paper(paper))
+    return registry.config_keys(registry.paper(paper), config["demo"]["overrides"])
 
 
 def paper_record(config: dict, paper: str) -> tuple[str, dict]:
     """The paper's record (config.yaml cut down to `paper_keys`) and where it lives: its results rules read it,
     so they rerun when one of those keys changes, and in a fresh clone, where it is new."""
-    keys = paper_keys(paper)
-    content = {VIEW_KEY: {"paper": paper, "keys": list(keys)}, **view(config, keys)}
+    keys = paper_keys(paper, config)
+    content = {VIEW_KEY: {"paper": paper, "keys": list(keys)}, **cut(config, keys)}
     return f"work/config/paper-{paper}-{sha256_json(content)[:16]}.yaml", content

@@ -1,13 +1,12 @@
 """The pack job: one extractor's per-sample features (every shard) -> its packed store (affrepro.store).
 
-The splits are the paper's, so each paper has its own pack module giving them (affrepro.<key>.pack).
+The splits are the paper's, so each paper has its own pack module naming the settings that give them
+(affrepro.<key>.pack, affrepro.<key>.settings).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
 
 from affrepro import jobs
 from affrepro.files import read_json
@@ -16,11 +15,9 @@ from affrepro.store import pack, sample_files
 log = logging.getLogger("affrepro.pack")
 
 
-def main(
-    argv: list[str] | None, doc: str, paper: str, pack_splits: Callable[[dict, Path], dict[str, list[str]]]
-) -> None:
-    """A paper's pack job: `pack_splits(config, root)` gives the splits its training jobs read, each in the
-    plan's sample order."""
+def main(argv: list[str] | None, doc: str, paper: str, settings: type) -> None:
+    """A paper's pack job: its `settings` class (affrepro.jobsettings) gives the splits its training jobs read
+    (`splits(root)`), each in the plan's sample order."""
     config, args = jobs.parse(
         doc,
         None,
@@ -41,7 +38,7 @@ def main(
     info["skipped"] = {key: why for m in manifests for key, why in m.get("skipped", {}).items()}
     splits = {
         split: [key for key in keys if key not in info["skipped"]]
-        for split, keys in pack_splits(config, args.root).items()
+        for split, keys in settings.from_config(config).splits(args.root).items()
     }
     store = pack(extractor, splits, sample_files(manifests), args.out_dir, args.manifest, info)
     log.info("%s: packed %s", extractor, {split: entry["rows"] for split, entry in store["splits"].items()})

@@ -23,6 +23,7 @@ import importlib
 import os
 
 from affrepro.declarations import Dataset, Encoder, Paper, Plot
+from affrepro.jobsettings import covering
 
 __all__ = ["Dataset", "Encoder", "Paper", "Plot"]  # a declaration imports them from affrepro.declarations
 
@@ -33,12 +34,37 @@ PAPER_MODULES = ("affrepro.emi.paper", "affrepro.va.paper", "affrepro.ecan.paper
 SHARED_CONFIG_KEYS = ("allow_substitutes", "compute.device", "compute.precision", "demo.overrides.compute")
 
 
-def config_keys(paper: Paper) -> tuple[str, ...]:
+def config_keys(paper: Paper, overrides: dict) -> tuple[str, ...]:
     """Every config.yaml key the paper's jobs may read: the shared ones, its datasets' locations and demo
-    settings, its own section and its demo overrides, and what it declares besides."""
+    settings, its own section and its demo overrides, then the keys outside those that its jobs' settings read
+    (affrepro.jobsettings), each with the demo override in `overrides` (a config's demo.overrides) that
+    changes it: a key config.yaml lacks would stop DVC."""
     datasets = [f"datasets.{name}" for name in paper.datasets] + [f"demo.{name}" for name in paper.datasets]
-    own = [paper.key, f"demo.overrides.{paper.key}"]
-    return (*SHARED_CONFIG_KEYS, *datasets, *own, *paper.config_keys)
+    listed = (*SHARED_CONFIG_KEYS, *datasets, paper.key, f"demo.overrides.{paper.key}")
+    jobs = [key for job in job_settings(paper).values() for key in job.stage_keys()]
+    outside = covering(
+        tuple(dict.fromkeys(k for k in jobs if not any(k == d or k.startswith(d + ".") for d in listed)))
+    )
+    overridden = [f"demo.overrides.{found}" for key in outside if (found := _override(overrides, key))]
+    return (*listed, *outside, *dict.fromkeys(overridden))
+
+
+def _override(overrides: dict, dotted: str) -> str | None:
+    """The key of `overrides` that sets `dotted` or a part of it (the key itself, a key inside it, or a value
+    above it), if any."""
+    node, path = overrides, []
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            break
+        if part not in node:
+            return None
+        node, path = node[part], path + [part]
+    return ".".join(path)
+
+
+def job_settings(paper: Paper) -> dict:
+    """The paper's job module -> settings class (`<package>.settings.JOBS`)."""
+    return importlib.import_module(f"{package(paper)}.settings").JOBS
 
 
 def rules_file(paper: Paper) -> str:

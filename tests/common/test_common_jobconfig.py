@@ -12,6 +12,7 @@ from affrepro import jobconfig
 from affrepro.config.reading import ConfigError
 from affrepro.config.resolve import deep_merge, effective_config
 from affrepro.jobconfig import StrictConfig, UndeclaredKeyError
+from affrepro.jobsettings import cut
 
 
 def _config() -> dict:
@@ -19,7 +20,7 @@ def _config() -> dict:
 
 
 def _strict(keys: tuple[str, ...], tmp_path: Path) -> StrictConfig:
-    content = {jobconfig.VIEW_KEY: {"module": "toy", "keys": list(keys)}, **jobconfig.view(_config(), keys)}
+    content = {jobconfig.VIEW_KEY: {"module": "toy", "keys": list(keys)}, **cut(_config(), keys)}
     path = tmp_path / f"toy-{jobconfig.sha256_json(content)[:16]}.yaml"
     return jobconfig.load_view(content, path)
 
@@ -56,13 +57,13 @@ def test_a_view_holds_the_listed_keys_and_refuses_every_other(tmp_path):
 
 def test_the_view_changes_exactly_when_a_listed_value_changes():
     keys = ("a.c.d", "f")
-    first = jobconfig.view(_config(), keys)
+    first = cut(_config(), keys)
     other = _config() | {"h": 5}
     other["a"]["c"]["e"] = 30
-    assert jobconfig.view(other, keys) == first  # unlisted values changed: same view, same file
+    assert cut(other, keys) == first  # unlisted values changed: same view, same file
     changed = _config()
     changed["a"]["c"]["d"] = 20
-    assert jobconfig.view(changed, keys) != first
+    assert cut(changed, keys) != first
 
 
 def test_a_job_view_edited_by_hand_is_refused(tmp_path):

@@ -209,7 +209,7 @@ def test_summary_in_paper_units_and_std_over_seeds():
 
 
 def test_table1_flags_follow_the_config(config):
-    flags = augmentation_flags(config)
+    flags = augmentation_flags(config["ecan"]["augment"])
     assert flags["FiveCrop"] == {
         "rafdb_none": 0,
         "rafdb_weak": 0,
@@ -219,7 +219,7 @@ def test_table1_flags_follow_the_config(config):
         "fer2013_strong": 1,
     }
     config["ecan"]["augment"]["rafdb"]["levels"]["weak"] = ["horizontal_flip"]
-    assert augmentation_flags(config)["RandomErasing"]["rafdb_weak"] == 0
+    assert augmentation_flags(config["ecan"]["augment"])["RandomErasing"]["rafdb_weak"] == 0
 
 
 def test_max_train_is_a_class_stratified_subset(config, tmp_path):

@@ -19,6 +19,7 @@ from affrepro.demo import expressions
 from affrepro.ecan import losses, plan
 from affrepro.ecan import train as ecan_train
 from affrepro.ecan.prepare import stratified_split
+from affrepro.ecan.settings import Train as TrainJob
 from affrepro.ecan.train import LOSSES, Settings
 from affrepro.features.weights import parse_weights
 from affrepro.models.ecan import ECAN
@@ -397,7 +398,8 @@ def test_the_job_trains_every_seed_of_its_setting_and_writes_each_run(tmp_path):
     assert np.asarray(first["test_confusion_matrix"]).sum() == 14
     assert first["history"] != second["history"]  # the seed reaches the training
     # The second seed, trained after the first in the same process, is the run a job of its own gives.
-    alone = ecan_train.run_output(jobs.paper_config(tmp_path / "config.yaml", "ecan"), f"{setting}-s1", str(data))
+    job_settings = TrainJob.from_config(jobs.paper_config(tmp_path / "config.yaml", "ecan"), setting=setting)
+    alone = ecan_train.run_output(job_settings, 1, str(data))
     assert json.dumps(alone, sort_keys=True) == json.dumps(second, sort_keys=True)
 
     with pytest.raises(SystemExit, match="unknown ECAN setting 'fer2013-strong-ce-l1_0.3"):

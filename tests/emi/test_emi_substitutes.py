@@ -11,6 +11,7 @@ from helpers import repo_config, snakemake_command
 from affrepro.config.resolve import effective_config
 from affrepro.data.hume import LABELS
 from affrepro.emi import aggregate, train
+from affrepro.emi.settings import Fusion, Train
 from affrepro.features import save_features
 from affrepro.store import open_store, pack
 from affrepro.substitutes import substitutes
@@ -113,8 +114,7 @@ def test_train_and_fusion_metrics_name_the_substitutes_their_extractors_ran_with
         stores[extractor] = open_store(tmp_path / f"packed-{extractor}.json")
     runs = tmp_path / "runs"
     metrics = train.run(
-        config,
-        "resnet18_aus",
+        Train.from_config(config, feature_set="resnet18_aus"),
         splits,
         stores,
         {"metrics": runs / "metrics.json", "predictions": runs / "predictions.csv"},
@@ -123,16 +123,14 @@ def test_train_and_fusion_metrics_name_the_substitutes_their_extractors_ran_with
 
     # a fusion carries the union of its members' substitutes, in member order, once each
     fused = aggregate.fuse(
-        config,
-        "both",
+        Fusion.from_config(config, fusion="both"),
         [runs / "predictions.csv"] * 2,
         splits["valid"],
         {"metrics": tmp_path / "f.json", "predictions": tmp_path / "f.csv"},
     )
     assert fused["substitutes"] == texts(config, "extractor:resnet18", "openface:au", "extractor:wav2vec2")
-    assert aggregate.fusion_substitutes(config, ["aus", "resnet18_aus"]) == texts(
-        config, "openface:au", "extractor:resnet18"
-    )
+    config["emi"]["fusions"]["other"] = ["aus", "resnet18_aus"]
+    assert fusion_substitutes(config, "other") == texts(config, "openface:au", "extractor:resnet18")
 
 
 def test_no_substitute_is_recorded_for_the_papers_models_or_on_the_demo(tmp_path):
@@ -142,7 +140,14 @@ def test_no_substitute_is_recorded_for_the_papers_models_or_on_the_demo(tmp_path
     config["extractors"]["wav2vec2"]["weights"] = str(tmp_path / "w2v")
     config["extractors"]["openface"]["bin"] = str(tmp_path / "openface")
     resolved = effective_config(config, "emi")
-    assert aggregate.fusion_substitutes(resolved, ["aus", "wav2vec2"]) == []
-    assert aggregate.fusion_substitutes(resolved, ["resnet18", "wav2vec2"]) == texts(resolved, "extractor:resnet18")
+    resolved["emi"]["fusions"] |= {"a": ["aus", "wav2vec2"], "b": ["resnet18", "wav2vec2"]}
+    assert fusion_substitutes(resolved, "a") == []
+    assert fusion_substitutes(resolved, "b") == texts(resolved, "extractor:resnet18")
     demo = effective_config(repo_config(), "emi")
-    assert aggregate.fusion_substitutes(demo, list(demo["emi"]["feature_sets"])) == []
+    demo["emi"]["fusions"]["all"] = list(demo["emi"]["feature_sets"])
+    assert fusion_substitutes(demo, "all") == []
+
+
+def fusion_substitutes(config: dict, fusion: str) -> list[str]:
+    """What the fusion job records: the union of its members' substitutes."""
+    return Fusion.from_config(config, fusion=fusion).substitutes

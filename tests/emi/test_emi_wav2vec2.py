@@ -9,6 +9,7 @@ from transformers import Wav2Vec2Config, Wav2Vec2Model
 from affrepro.config.resolve import effective_config
 from affrepro.emi import features, plan
 from affrepro.emi import provenance as emi_provenance
+from affrepro.emi.settings import Features
 from affrepro.features import load_features
 from affrepro.files import write_json
 
@@ -35,7 +36,9 @@ def test_a_hidden_size_24_checkpoint_gives_24_everywhere_the_width_is_reported(t
 
     sf.write(tmp_path / "a.wav", np.sin(np.linspace(0, 300, 16000)).astype(np.float32), 16000, subtype="PCM_16")
     manifest = features.extract_shard(
-        config, "wav2vec2", {"samples": {"7": {"file": str(tmp_path / "a.wav")}}}, tmp_path
+        Features.from_config(config, extractor="wav2vec2"),
+        {"samples": {"7": {"file": str(tmp_path / "a.wav")}}},
+        tmp_path,
     )
     feats, index, n_frames = load_features(tmp_path / "7.npz")
     assert feats.shape == (30, 24) and n_frames == 30

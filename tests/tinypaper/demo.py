@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from affrepro import jobs
+from tinypaper.settings import DemoData
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    demo = jobs.paper_config(args.config, "tiny")["demo"]["tiny_points"]
+    demo = DemoData.from_config(jobs.paper_config(args.config, "tiny")).demo
     rng = np.random.default_rng(demo["seed"])
     x = np.linspace(-1.0, 1.0, demo["n"])
     y = demo["slope"] * x + demo["intercept"] + rng.normal(0.0, demo["noise"], demo["n"])

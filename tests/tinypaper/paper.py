@@ -20,7 +20,6 @@ PAPER = Paper(
     name="TINY",
     title="A tiny test paper: noisy points -> a least-squares line -> Table 1",
     datasets={"tiny_points": Dataset("Tiny points", "work/data/tiny_points", "root", describe_points)},
-    config_keys=(),
     history_runs=lambda metrics: {"line": metrics["history"]},
     work_bytes=lambda config: 1e4,
     package="tinypaper",

@@ -10,6 +10,7 @@ import numpy as np
 
 from affrepro import jobs, metrics
 from affrepro.files import write_json
+from tinypaper.settings import Train
 
 
 def read_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -39,8 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--points", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    config = jobs.paper_config(args.config, "tiny")
-    write_json(args.out, fit(*read_points(args.points), config["tiny"]["test_fraction"]))
+    settings = Train.from_config(jobs.paper_config(args.config, "tiny"))
+    write_json(args.out, fit(*read_points(args.points), settings.test_fraction))
 
 
 if __name__ == "__main__":

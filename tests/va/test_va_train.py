@@ -20,6 +20,7 @@ from affrepro.substitutes import substitutes
 from affrepro.va import train
 from affrepro.va.aggregate import summarise
 from affrepro.va.folds import assign_folds, selection_fold
+from affrepro.va.settings import Train
 from affrepro.va.train import moving_average, train_fold, trial_labels, window_starts
 
 TINY_MODEL = {
@@ -210,17 +211,9 @@ def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, prot
     assert files["t3"] == tmp_path / "t3.npz"
     _, stores = pack_tiny_trials(tmp_path, features)
     assert np.array_equal(stores["v"].rows("t3", 5, 9), np.load(tmp_path / "v-t3.npz")["features"][5:9])
-    config = {
-        "va": {
-            "seed": 0,
-            "extractors": ["v", "a"],
-            "cv": {"folds": 3, "seed": 0},
-            "model": TINY_MODEL,
-            "train": TINY_TRAIN,
-        }
-    }
+    settings = Train(seed=0, extractors=["v", "a"], folds=3, model=TINY_MODEL, train=TINY_TRAIN)
     assignment = {f"t{i}": i % 3 for i in range(6)}
-    metrics, predictions = train_fold(config, 0, assignment, files, stores, protocol)
+    metrics, predictions = train_fold(settings, 0, assignment, files, stores, protocol)
     assert metrics["trials"] == TINY_ROLES[protocol]
     assert (
         metrics["fold"] == 0
@@ -239,7 +232,7 @@ def test_train_fold_scores_the_held_out_fold_and_is_deterministic(tmp_path, prot
     assert metrics["best_epoch"] == int(np.argmax(selection)) + 1 and metrics["selection_p"] == max(selection)
     if protocol == "paper":  # the reported score is the best epoch's score on the reported fold itself
         assert metrics["p"] == max(selection)
-    again, _ = train_fold(config, 0, assignment, files, stores, protocol)
+    again, _ = train_fold(settings, 0, assignment, files, stores, protocol)
     assert again == metrics
 
 

@@ -37,7 +37,7 @@ except ConfigError as error:
 if KEPT_OVER_DEMO:
     print(f"affrepro: --config value(s) kept over demo.overrides on demo data: {'; '.join(KEPT_OVER_DEMO)}", file=sys.stderr)
 
-# Each job reads only the config keys its module lists (affrepro.jobconfig): the rule's `params: config=
+# Each job reads only the config keys its settings class lists (affrepro.jobconfig): the rule's `params: config=
 # job_config(...)` writes that view to a content-addressed file, so a changed value reruns exactly the jobs that
 # read it. The results rules of a paper also read its record, the config.yaml keys the paper's DVC stage lists
 # (dvc.yaml, checked against the jobs' keys by the tests): in a fresh clone the record is new, so
@@ -60,7 +60,8 @@ def write_config_file(path, content):
 
 def job_config(paper, module, /, **fields):
     """A params function: the config view of `module`'s job (written now), its keys' fields from the job's
-    wildcards and from `fields` (name: value, or a function of the wildcards); the keys: affrepro.<paper>.config_keys."""
+    wildcards and from `fields` (name: value, or a function of the wildcards); the keys: the job's settings
+    class (affrepro.<paper>.settings)."""
 
     def path(wildcards):
         values = dict(wildcards.items()) | {k: f(wildcards) if callable(f) else f for k, f in fields.items()}

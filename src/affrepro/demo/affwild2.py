@@ -188,10 +188,12 @@ def generate(params: dict, root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from affrepro.va.settings import DemoData  # here: the paper's plan imports this module
+
     config, args = jobs.parse(
         __doc__, "va", argv, out={**jobs.PATH, "help": "dataset root to create (replaced if it exists)"}
     )
-    params = config["demo"]["affwild2"]
+    params = DemoData.from_config(config).demo
     write_dataset(args.out, lambda root: generate(params, root))
 
 

@@ -181,8 +181,10 @@ def write_fer2013(path: str | Path, params: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from affrepro.ecan.settings import DemoData  # here: the paper's plan imports this module
+
     config, args = jobs.parse(__doc__, "ecan", argv, dataset=jobs.one_of(["rafdb", "fer2013"]), out=jobs.PATH)
-    params = config["demo"][args.dataset]
+    params = DemoData.from_config(config, dataset=args.dataset).demo
     (write_rafdb if args.dataset == "rafdb" else write_fer2013)(args.out, params)
 
 

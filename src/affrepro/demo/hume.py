@@ -124,10 +124,12 @@ def generate(params: dict, root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from affrepro.emi.settings import DemoData  # here: the paper's plan imports this module
+
     config, args = jobs.parse(
         __doc__, "emi", argv, out={"required": True, "help": "dataset root to create (replaced if it exists)"}
     )
-    params = config["demo"]["hume_vidmimic2"]
+    params = DemoData.from_config(config).demo
     write_dataset(args.out, lambda root: generate(params, root))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from affrepro import jobs
 from affrepro.ecan import plan
+from affrepro.ecan.settings import Aggregate
 from affrepro.environment import distinct as distinct_environments
 from affrepro.files import read_json, write_json
 from affrepro.metrics import mean_std
@@ -104,7 +105,7 @@ def aggregate(config: dict, group: str, metrics_files: list[Path]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(__doc__, "ecan", argv, group=jobs.one_of(plan.GROUPS), metrics=jobs.PATHS, out=jobs.PATH)
-    write_json(args.out, aggregate(config, args.group, args.metrics))
+    write_json(args.out, aggregate(Aggregate.from_config(config).runs, args.group, args.metrics))
 
 
 if __name__ == "__main__":

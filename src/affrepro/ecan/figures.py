@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from affrepro import jobs  # noqa: E402
 from affrepro.data import fer2013, rafdb  # noqa: E402
 from affrepro.ecan.provenance import NAMES, data_label  # noqa: E402
+from affrepro.ecan.settings import Figures  # noqa: E402
 from affrepro.files import read_json, write_text  # noqa: E402
 from affrepro.plots import save_png  # noqa: E402
 
@@ -167,7 +168,10 @@ def main(argv: list[str] | None = None) -> None:
         png=jobs.PATH,
         csv=jobs.PATH,
     )
-    write_text(args.csv, FIGURES[args.figure](read_json(args.inputs), data_label(config), args.png))
+    write_text(
+        args.csv,
+        FIGURES[args.figure](read_json(args.inputs), data_label(Figures.from_config(config).labelled), args.png),
+    )
 
 
 if __name__ == "__main__":

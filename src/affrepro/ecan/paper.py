@@ -73,8 +73,6 @@ PAPER = Paper(
         "rafdb": Dataset("RAF-DB", "work/data/rafdb", "root", describe_rafdb),
         "fer2013": Dataset("FER2013", "work/data/fer2013/fer2013.csv.gz", "path", describe_fer2013),
     },
-    # The encoder weights are ecan.<dataset>.weights.
-    config_keys=(),
     history_runs=history_runs,
     work_bytes=work_bytes,
     checks=checks,

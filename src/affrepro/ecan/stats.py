@@ -17,6 +17,7 @@ from affrepro import jobs
 from affrepro.data import fer2013, rafdb
 from affrepro.ecan import plan
 from affrepro.ecan.augment import table1_rows
+from affrepro.ecan.settings import Stats
 from affrepro.files import sha256_file, write_json
 
 
@@ -53,15 +54,14 @@ def class_counts(dataset: str, location: Path, on_unreadable: str = "fail") -> d
     return counts | ({"skipped": skipped} if skipped else {})
 
 
-def augmentation_flags(config: dict) -> dict:
-    """Table 1, ours: {paper op name: {rafdb_none: 1|0, ...}} from the ops each level actually applies."""
-    return {
-        row.pop("op"): {key: int(value) for key, value in row.items()} for row in table1_rows(config["ecan"]["augment"])
-    }
+def augmentation_flags(augment: dict) -> dict:
+    """Table 1, ours: {paper op name: {rafdb_none: 1|0, ...}} from the ops each level (ecan.augment) actually applies."""
+    return {row.pop("op"): {key: int(value) for key, value in row.items()} for row in table1_rows(augment)}
 
 
 def dataset_facts(config: dict, locations: dict[str, Path]) -> dict:
-    """Per dataset: demo or real, its location, a content fingerprint and the class counts of its splits."""
+    """Per dataset: demo or real, its location, a content fingerprint and the class counts of its splits
+    (`config`: its datasets.<name> keys)."""
     return {
         dataset: {
             "kind": "demo" if plan.is_demo(config, dataset) else "real",
@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "ecan", argv, rafdb=jobs.PATH, fer2013=jobs.PATH, datasets_out=jobs.PATH, augmentations_out=jobs.PATH
     )
-    write_json(args.augmentations_out, augmentation_flags(config))
-    write_json(args.datasets_out, dataset_facts(config, {"rafdb": args.rafdb, "fer2013": args.fer2013}))
+    settings = Stats.from_config(config)
+    write_json(args.augmentations_out, augmentation_flags(settings.augment))
+    write_json(args.datasets_out, dataset_facts(settings.datasets, {"rafdb": args.rafdb, "fer2013": args.fer2013}))
 
 
 if __name__ == "__main__":

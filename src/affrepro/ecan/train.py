@@ -36,13 +36,13 @@ import torch.nn.functional as F
 
 from affrepro import compute, jobs
 from affrepro.ecan import augment, losses, plan, prepare
+from affrepro.ecan.settings import Train as TrainJob
 from affrepro.environment import record as environment_record
 from affrepro.features.weights import parse_weights
 from affrepro.files import write_json
-from affrepro.jobconfig import StrictConfig, plain
+from affrepro.jobconfig import StrictConfig
 from affrepro.metrics import classification_scores
 from affrepro.models.ecan import ECAN, MemoryBank
-from affrepro.substitutes import substitutes_used
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 
 N_CLASSES = 7
@@ -135,22 +135,26 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict, spec: dict) -> Settings:
-        """The spec over ecan.defaults (plan.spec), with the config values of its dataset."""
-        # A complete spec (a training job's: its setting and seed) needs neither ecan.defaults nor ecan.seeds.
-        ecan, run = config["ecan"], spec if set(plan.SPEC_KEYS) <= set(spec) else plan.spec(config, **spec)
-        loss, model, train, dataset = ecan["loss"], ecan["model"], ecan["train"], ecan[run["dataset"]]
+        """A run of a whole config (tests, benchmarks): the spec over ecan.defaults (plan.spec), with the config
+        values of its dataset, as its training job would read them."""
+        run = spec if set(plan.SPEC_KEYS) <= set(spec) else plan.spec(config, **spec)
+        return cls.from_job(TrainJob.from_config(config, setting=plan.setting_id(run)), run)
+
+    @classmethod
+    def from_job(cls, job: TrainJob, run: dict) -> Settings:
+        """One run of a training job: `run` is a complete spec (the job's setting and a seed)."""
         return cls(
             **run,
-            tau=loss["tau"],
-            center_weight=loss["center_weight"],
-            key_momentum=model["key_momentum"],
-            bank_groups=model["bank_groups"],
-            **{key: train[key] for key in TRAIN_KEYS},
-            epochs=dataset["epochs"],
-            input_size=dataset["input_size"],
-            weights=dataset["weights"],
-            augmentations=plain(ecan["augment"]),
-            compute=config["compute"],
+            tau=job.loss["tau"],
+            center_weight=job.loss["center_weight"],
+            key_momentum=job.model["key_momentum"],
+            bank_groups=job.model["bank_groups"],
+            **{key: job.train[key] for key in TRAIN_KEYS},
+            epochs=job.data["epochs"],
+            input_size=job.data["input_size"],
+            weights=job.data["weights"],
+            augmentations={job.dataset: job.augment},
+            compute=job.compute,
         )
 
     @property
@@ -523,33 +527,24 @@ def epoch_summaries(history: list[dict], settings: Settings, prior: float) -> di
 
 
 def run_output(
-    config: dict, run_id: str, location: str, splits: tuple | None = None, checkpoint: Path | None = None
+    job: TrainJob, seed: int, location: str, splits: tuple | None = None, checkpoint: Path | None = None
 ) -> dict:
-    """The run's metrics file: its id, spec, data and substitutes, then what `run` returns.
+    """The metrics file of the job's run with `seed`: its id, spec, data and substitutes, then what `run` returns.
 
     `splits` are the (train, val, test) of the run's dataset when the caller has loaded them already;
     `checkpoint` is where the run saves every epoch and resumes from (affrepro.training).
     """
-    setting, _, seed = run_id.rpartition("-s")
-    spec = plan.parse_setting(setting) | {"seed": int(seed)}
-    if not isinstance(config, StrictConfig) and run_id not in plan.runs(config):  # a whole config.yaml, run by hand
-        raise SystemExit(f"unknown ECAN run {run_id!r}; the config plans: {', '.join(sorted(plan.runs(config)))}")
+    spec = job.spec | {"seed": seed}
     if splits is None:
-        splits = load_run_splits(config, spec["dataset"], location)
-    result = run(Settings.from_config(config, spec), *splits, checkpoint=checkpoint)
-    data = {"kind": "demo" if plan.is_demo(config, spec["dataset"]) else "real", "location": location}
+        splits = load_run_splits(job, location)
+    result = run(Settings.from_job(job, spec), *splits, checkpoint=checkpoint)
+    data = {"kind": "demo" if job.demo else "real", "location": location}
     # Stand-ins for the paper's models this run trained with (real data, allow_substitutes); the table rows name them.
-    return {
-        "run_id": run_id,
-        "spec": spec,
-        "data": data,
-        "substitutes": substitutes_used(config, "ecan", [spec["dataset"]]),
-        **result,
-    }
+    return {"run_id": plan.run_id(spec), "spec": spec, "data": data, "substitutes": job.substitutes, **result}
 
 
-def load_run_splits(config: dict, dataset: str, location: str) -> tuple:
-    return prepare.load_splits(dataset, location, config["ecan"], config["datasets"][dataset]["on_unreadable"])
+def load_run_splits(job: TrainJob, location: str) -> tuple:
+    return prepare.load_splits(job.dataset, location, {job.dataset: job.data}, job.location["on_unreadable"])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -560,18 +555,18 @@ def main(argv: list[str] | None = None) -> None:
                 f"unknown ECAN setting {args.setting!r}; the config plans: {', '.join(sorted(setting_runs))}"
             )
     try:
-        spec = plan.parse_setting(args.setting)
-    except ValueError as error:
+        job = TrainJob.from_config(config, setting=args.setting)
+    except ValueError as error:  # not a setting id
         raise SystemExit(str(error)) from None
-    run_ids = [plan.run_id(spec | {"seed": seed}) for seed in config["ecan"]["seeds"]]
+    run_ids = [plan.run_id(job.spec | {"seed": seed}) for seed in job.seeds]
     if len(args.out) != len(run_ids):
         raise SystemExit(
             f"--out names {len(args.out)} file(s); setting {args.setting} has {len(run_ids)} run(s): {', '.join(run_ids)}"
         )
-    splits = load_run_splits(config, spec["dataset"], str(args.data))
+    splits = load_run_splits(job, str(args.data))
     checkpoints = [checkpoint_path(out) for out in args.out]
-    for run_id, out, checkpoint in zip(run_ids, args.out, checkpoints):
-        write_json(out, run_output(config, run_id, str(args.data), splits, checkpoint))
+    for seed, out, checkpoint in zip(job.seeds, args.out, checkpoints):
+        write_json(out, run_output(job, seed, str(args.data), splits, checkpoint))
     for checkpoint in checkpoints:  # only now: a rerun of a job killed in a later seed skips the finished ones
         remove_checkpoint(checkpoint)
 

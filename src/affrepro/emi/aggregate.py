@@ -20,10 +20,10 @@ import pandas as pd
 from affrepro import jobs
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
+from affrepro.emi.settings import Fusion
 from affrepro.environment import of_run_file
 from affrepro.files import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
-from affrepro.substitutes import substitutes_used
 
 
 def late_fusion(predictions: list[np.ndarray]) -> np.ndarray:
@@ -48,15 +48,6 @@ def fuse_runs(members: list[pd.DataFrame], names: list[str] | None = None) -> pd
     return pd.DataFrame(fused, index=aligned[0].index, columns=LABELS).reset_index()
 
 
-def fusion_substitutes(config: dict, members: list[str]) -> list[str]:
-    """The union of the members' substitutes (each member's as its training job records them), in member order, once each."""
-    found = []
-    for member in members:
-        extractors = config["emi"]["feature_sets"][member]["extractors"]
-        found += [s for s in substitutes_used(config, "emi", extractors) if s not in found]
-    return found
-
-
 def member_environments(member_files: list[Path]) -> list[dict]:
     """Where the members trained: the `environment` of each member's metrics.json, which its training job writes beside predictions.csv."""
     found = []
@@ -68,10 +59,10 @@ def member_environments(member_files: list[Path]) -> list[dict]:
 
 
 def fuse(
-    config: dict, fusion: str, member_files: list[Path], valid: tuple[list[str], np.ndarray], outputs: dict[str, Path]
+    settings: Fusion, member_files: list[Path], valid: tuple[list[str], np.ndarray], outputs: dict[str, Path]
 ) -> dict:
-    """Fuse the members' predictions; score the validation split per seed; write outputs["predictions"] and outputs["metrics"]."""
-    members = config["emi"]["fusions"][fusion]
+    """Fuse the members' predictions; score the validation split per seed; write outputs["predictions"] and
+    outputs["metrics"]. Its substitutes are the union of the members' (each as its training job records them)."""
     tables = [pd.read_csv(path, dtype={"id": str}) for path in member_files]
     fused = fuse_runs(tables, [str(path) for path in member_files])
     keys, y_valid = valid
@@ -83,10 +74,10 @@ def fuse(
     with atomic_path(outputs["predictions"]) as tmp:
         fused.to_csv(tmp, index=False, float_format="%.6f")
     metrics = {
-        "members": members,
+        "members": settings.members,
         "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
         "seeds": per_seed,
-        "substitutes": fusion_substitutes(config, members),
+        "substitutes": settings.substitutes,
         "environments": member_environments(member_files),
     }
     write_json(outputs["metrics"], metrics)
@@ -104,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         metrics=jobs.PATH,
         predictions=jobs.PATH,
     )
-    valid = plan.labelled_splits(config, args.root)["valid"]
-    fuse(config, args.fusion, args.members, valid, {"metrics": args.metrics, "predictions": args.predictions})
+    settings = Fusion.from_config(config, fusion=args.fusion)
+    valid = plan.labelled_splits(settings.samples, args.root)["valid"]
+    fuse(settings, args.members, valid, {"metrics": args.metrics, "predictions": args.predictions})
 
 
 if __name__ == "__main__":

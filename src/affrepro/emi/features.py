@@ -19,6 +19,7 @@ from tqdm import tqdm
 from affrepro import compute, jobs
 from affrepro.emi import plan
 from affrepro.emi.extractors import AUDIO, EXTRACTORS
+from affrepro.emi.settings import Features
 from affrepro.features import save_features
 from affrepro.features.weights import parse_weights
 from affrepro.files import read_json, write_json
@@ -103,12 +104,12 @@ VISUAL_ENCODERS = {
 }  # keys: affrepro.emi.extractors.VISUAL
 
 
-def make_encoder(config: dict, extractor: str, device):
+def make_encoder(settings: Features, device):
     """encode(per-sample input file) -> (features (T, D), frame index (T,), frames of the video), and the weights' provenance."""
-    settings, precision = config["extractors"], config["compute"]["precision"]
+    extractor, precision = settings.extractor, settings.precision
     if extractor in AUDIO:
-        return wav2vec2_encoder(settings, device, precision, config["preprocess"]["fps"])
-    encode_track, info = VISUAL_ENCODERS[extractor](settings, device, precision)
+        return wav2vec2_encoder(settings.extractors, device, precision, settings.fps)
+    encode_track, info = VISUAL_ENCODERS[extractor](settings.extractors, device, precision)
 
     def encode(faces_path):
         track = load_faces(faces_path)
@@ -118,11 +119,12 @@ def make_encoder(config: dict, extractor: str, device):
     return encode, info
 
 
-def extract_shard(config: dict, extractor: str, inputs: dict, out_dir) -> dict:
+def extract_shard(settings: Features, inputs: dict, out_dir) -> dict:
     """Encode every sample of an upstream shard manifest; returns this job's manifest."""
-    device = compute.setup(config["compute"])
-    encode, info = make_encoder(config, extractor, device)
-    info = {"stage": "features", "extractor": extractor, "precision": config["compute"]["precision"]} | info
+    device = compute.setup(settings.compute)
+    extractor = settings.extractor
+    encode, info = make_encoder(settings, device)
+    info = {"stage": "features", "extractor": extractor, "precision": settings.precision} | info
     records = {}
     for key, sample in tqdm(inputs["samples"].items(), desc=extractor, mininterval=5):
         feats, index, n_frames = encode(sample[plan.SAMPLE_FILE])
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__, "emi", argv, extractor=jobs.one_of(EXTRACTORS), inputs=jobs.PATH, manifest=jobs.PATH
     )
     upstream = read_json(args.inputs)
-    info = extract_shard(config, args.extractor, upstream, args.manifest.parent)
+    info = extract_shard(Features.from_config(config, extractor=args.extractor), upstream, args.manifest.parent)
     # Samples the prepare stage left out (on_unreadable: skip) stay listed, for the store and the tables' provenance.
     write_json(
         args.manifest,

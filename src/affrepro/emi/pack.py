@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 from affrepro import pack
-from affrepro.emi import plan
+from affrepro.emi.settings import Pack
 
 
 def main(argv: list[str] | None = None) -> None:
-    pack.main(argv, __doc__, "emi", plan.partition_keys)
+    pack.main(argv, __doc__, "emi", Pack)
 
 
 if __name__ == "__main__":

@@ -23,25 +23,25 @@ from tqdm import tqdm
 
 from affrepro import compute, jobs
 from affrepro.emi import plan
+from affrepro.emi.settings import Prepare
 from affrepro.files import write_json
 from affrepro.media import coverage, unreadable
 
 log = logging.getLogger("affrepro.emi.prepare")
 
 
-def faces(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
+def faces(settings: Prepare, videos: dict[str, Path], out_dir: Path) -> dict:
     from affrepro.preprocess.faces import detect_faces, make_detector
 
-    device = compute.setup(config["compute"])
-    pre = config["preprocess"]
-    detector = make_detector(pre["mtcnn"], device=str(device))
+    device = compute.setup(settings.compute)
+    detector = make_detector(settings.mtcnn, device=str(device))
     records = {}
     for key, video in tqdm(videos.items(), desc="faces", mininterval=5):
-        track = detect_faces(video, detector, fps=pre["fps"], size=pre["face_size"])
+        track = detect_faces(video, detector, fps=settings.fps, size=settings.face_size)
         path = out_dir / f"{key}.npz"
         track.save(path)
         records[key] = {plan.SAMPLE_FILE: str(path), "n_frames": track.n_frames, "n_faces": int(len(track.frame_index))}
-        records[key]["coverage"] = coverage(video, track.n_frames / pre["fps"], "video frames")
+        records[key]["coverage"] = coverage(video, track.n_frames / settings.fps, "video frames")
         if len(track.frame_index) < track.n_frames:
             log.warning(
                 "%s: no face in %d of %d frames (dropped, indices kept)",
@@ -52,15 +52,15 @@ def faces(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
     return {
         "stage": "faces",
         "detector": "MTCNN (facenet-pytorch 2.6.0, bundled weights)",
-        "mtcnn": pre["mtcnn"],
+        "mtcnn": settings.mtcnn,
         "samples": records,
     }
 
 
-def audio(config: dict, videos: dict[str, Path], out_dir: Path) -> dict:
+def audio(prepare: Prepare, videos: dict[str, Path], out_dir: Path) -> dict:
     from affrepro.preprocess.audio import prepare_audio
 
-    settings = config["preprocess"]["audio"]
+    settings = prepare.audio
     records = {}
     for key, video in tqdm(videos.items(), desc="audio", mininterval=5):
         path = out_dir / f"{key}.wav"
@@ -112,12 +112,13 @@ def main(argv: list[str] | None = None) -> None:
         shards=jobs.INT,
         manifest=jobs.PATH,
     )
+    settings = Prepare.from_config(config, stage=args.stage)
     found = plan.videos(args.root)
     videos, skipped = usable(
-        {s.key: found[s.key] for s in plan.shard(config, args.root, args.shard, args.shards)},
-        config["datasets"]["hume_vidmimic2"]["on_unreadable"],
+        {s.key: found[s.key] for s in plan.shard(settings.samples, args.root, args.shard, args.shards)},
+        settings.on_unreadable,
     )
-    info = STAGES[args.stage](config, videos, args.manifest.parent)
+    info = STAGES[args.stage](settings, videos, args.manifest.parent)
     partial = sorted(key for key, record in info["samples"].items() if record["coverage"]["partial"])
     write_json(
         args.manifest, info | {"shard": args.shard, "shards": args.shards, "partial": partial, "skipped": skipped}

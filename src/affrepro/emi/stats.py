@@ -13,6 +13,7 @@ from pathlib import Path
 
 from affrepro import jobs
 from affrepro.data import hume
+from affrepro.emi.settings import Stats
 from affrepro.files import read_json, write_json
 from affrepro.media import probe
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__, "emi", argv, root=jobs.PATH, manifests={**jobs.PATHS, "required": False, "default": []}, out=jobs.PATH
     )
     stats = dataset_stats(args.root, [read_json(path) for path in args.manifests])
-    write_json(args.out, stats | {"root": str(args.root), "demo": config["profile"] == "demo"})
+    write_json(args.out, stats | {"root": str(args.root), "demo": Stats.from_config(config).profile == "demo"})
 
 
 if __name__ == "__main__":

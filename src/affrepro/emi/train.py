@@ -27,13 +27,13 @@ from tqdm import tqdm
 from affrepro import compute, jobs
 from affrepro.data.hume import LABELS
 from affrepro.emi import plan
+from affrepro.emi.settings import Train
 from affrepro.environment import record as environment_record
 from affrepro.files import atomic_path, read_json, write_json
 from affrepro.metrics import mean_pearson, mean_std
 from affrepro.models.emi import EMIBranch
 from affrepro.sequences import batch_inputs, concat_on_shared_frames, fit_standardiser
 from affrepro.store import PackedSplit, open_store
-from affrepro.substitutes import substitutes_used
 from affrepro.training import Trainer, fingerprint, fit, remove_checkpoint
 
 log = logging.getLogger("affrepro.emi.train")
@@ -164,7 +164,7 @@ def train_seed(
 
 
 def load_inputs(
-    config: dict, spec: dict, splits: dict, stores: dict[str, dict[str, PackedSplit]]
+    spec: dict, seq_len: int, splits: dict, stores: dict[str, dict[str, PackedSplit]]
 ) -> tuple[dict[str, FeatureSetSplit], dict]:
     """Each partition's FeatureSetSplit, standardised with the training split's statistics (two streaming passes)."""
     parts = {
@@ -174,7 +174,6 @@ def load_inputs(
     if any(empty.values()):
         log.warning("samples without any usable frame (one mean row used): %s", empty)
     mean, std = fit_standardiser(parts["train"].sequences)
-    seq_len = config["emi"]["train"]["seq_len"]
     return {part: split.with_inputs((mean, std), seq_len) for part, split in parts.items()}, {
         "mean": mean,
         "std": std,
@@ -201,18 +200,16 @@ def save_seed_model(path: Path, model: EMIBranch, standardiser: dict, spec: dict
         )
 
 
-def run(
-    config: dict, feature_set: str, splits: dict, stores: dict[str, dict[str, PackedSplit]], outputs: dict[str, Path]
-) -> dict:
+def run(settings: Train, splits: dict, stores: dict[str, dict[str, PackedSplit]], outputs: dict[str, Path]) -> dict:
     """Train every seed; write outputs["predictions"] (CSV), outputs["metrics"] (JSON) and a checkpoint per seed beside them."""
-    device = compute.setup(config["compute"])
-    spec = config["emi"]["feature_sets"][feature_set]
-    train_params, model_params = config["emi"]["train"], config["emi"]["model"]
-    inputs, standardiser = load_inputs(config, spec, splits, stores)
+    device = compute.setup(settings.compute)
+    feature_set, spec = settings.feature_set, settings.spec
+    train_params, model_params = settings.train, settings.model
+    inputs, standardiser = load_inputs(spec, train_params["seq_len"], splits, stores)
     labels = {part: y for part, (_, y) in splits.items() if y is not None}
     rows, per_seed = [], {}
-    checkpoints = {seed: outputs["metrics"].parent / f"seed{seed}.checkpoint.pt" for seed in config["emi"]["seeds"]}
-    for seed in tqdm(config["emi"]["seeds"], desc=feature_set):
+    checkpoints = {seed: outputs["metrics"].parent / f"seed{seed}.checkpoint.pt" for seed in settings.seeds}
+    for seed in tqdm(settings.seeds, desc=feature_set):
         model, info = train_seed(
             seed, inputs, labels, spec["modality"] == "V", model_params, train_params, device, checkpoints[seed]
         )
@@ -238,7 +235,7 @@ def run(
         "modality": spec["modality"],
         "extractors": spec["extractors"],
         "input_dim": sum(store.dim for store in inputs["train"].stores),
-        "substitutes": substitutes_used(config, "emi", spec["extractors"]),
+        "substitutes": settings.substitutes,
         "valid_mean_pearson": mean_std([s["valid_mean_pearson"] for s in per_seed.values()]),
         "seeds": per_seed,
         "samples_without_frames": standardiser["samples_without_frames"],
@@ -264,16 +261,13 @@ def main(argv: list[str] | None = None) -> None:
         metrics=jobs.PATH,
         predictions=jobs.PATH,
     )
-    if args.feature_set not in config["emi"]["feature_sets"]:
-        raise SystemExit(
-            f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})"
-        )
+    settings = Train.from_config(config, feature_set=args.feature_set)
     left_out = {
         key for path in args.packed for key in read_json(path)["features"].get("skipped", {})
     }  # on_unreadable: skip
-    splits = plan.labelled_splits(config, args.root, left_out)
+    splits = plan.labelled_splits(settings.samples, args.root, left_out)
     stores = {read_json(path)["extractor"]: open_store(path) for path in args.packed}
-    run(config, args.feature_set, splits, stores, {"metrics": args.metrics, "predictions": args.predictions})
+    run(settings, splits, stores, {"metrics": args.metrics, "predictions": args.predictions})
 
 
 if __name__ == "__main__":

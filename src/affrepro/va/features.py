@@ -28,6 +28,7 @@ from affrepro.features import iresnet, mfcc, save_features, vggish
 from affrepro.features.weights import parse_weights
 from affrepro.files import read_json, write_json
 from affrepro.va import plan
+from affrepro.va.settings import Features
 
 log = logging.getLogger("affrepro.va.features")
 
@@ -54,7 +55,8 @@ def check_audio(name: str, trial: dict) -> None:
         )
 
 
-def make_encoder(config: dict, extractor: str, device):
+def make_encoder(settings: Features, device):
+    extractor = settings.va_extractor
     if extractor == "mfcc":
 
         def encode(trial):
@@ -62,19 +64,18 @@ def make_encoder(config: dict, extractor: str, device):
             return mfcc.extract(signal, audio_times(trial, len(signal), rate))
 
         return encode, {"weights": "none (torchaudio MFCC, 13 + delta + delta-delta)"}
-    settings = config["extractors"]
-    precision = config["compute"]["precision"]
+    own, precision = settings.own, settings.precision
     if extractor == "iresnet50":
-        spec = parse_weights(settings["iresnet50"]["weights"], "iresnet50")
-        size = settings["iresnet50"]["input_size"]
+        spec = parse_weights(own["weights"], "iresnet50")
+        size = own["input_size"]
         model = iresnet.build(spec, size)
 
         def encode(trial):
-            return iresnet.extract(model, trial["frames"], device, precision, settings["iresnet50"]["batch_size"], size)
+            return iresnet.extract(model, trial["frames"], device, precision, own["batch_size"], size)
 
         return encode, {"weights": spec.provenance(), "input_size": size}
     if extractor == "vggish":
-        spec = parse_weights(settings["vggish"]["weights"], "vggish")
+        spec = parse_weights(own["weights"], "vggish")
         model = vggish.build(spec)
 
         def encode(trial):
@@ -85,7 +86,7 @@ def make_encoder(config: dict, extractor: str, device):
                 audio_times(trial, len(signal), rate),
                 device,
                 precision,
-                settings["vggish"]["batch_size"],
+                own["batch_size"],
             )
 
         return encode, {"weights": spec.provenance()}
@@ -120,8 +121,9 @@ def main(argv: list[str] | None = None) -> None:
         out_dir=jobs.PATH,
         manifest=jobs.PATH,
     )
-    device = compute.setup(config["compute"])
-    encode, info = make_encoder(config, args.extractor, device)
+    settings = Features.from_config(config, va_extractor=args.extractor)
+    device = compute.setup(settings.compute)
+    encode, info = make_encoder(settings, device)
     prepared = read_json(args.prepared)
     records, dim = {}, None
     for name, files in tqdm(prepared["trials"].items(), desc=args.extractor, mininterval=5):
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = {
         "stage": "features",
         "extractor": args.extractor,
-        "precision": config["compute"]["precision"],
+        "precision": settings.precision,
         "dim": dim,
         **info,
     }

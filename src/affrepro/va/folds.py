@@ -24,6 +24,7 @@ import numpy as np
 from affrepro import jobs
 from affrepro.data.affwild2 import video_group
 from affrepro.files import read_json, write_json
+from affrepro.va.settings import Folds
 
 
 def assign_folds(lengths: dict[str, int], n_folds: int, seed: int) -> dict[str, int]:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     config, args = jobs.parse(
         __doc__, "va", argv, manifests={**jobs.PATHS, "help": "prepare manifests (trial lengths)"}, out=jobs.PATH
     )
-    cv = config["va"]["cv"]
+    cv = Folds.from_config(config).cv
     manifests = [read_json(m) for m in args.manifests]
     lengths = {name: info["length"] for m in manifests for name, info in m["trials"].items()}
     skipped = {

@@ -7,18 +7,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from affrepro import pack
-from affrepro.va import plan
-
-
-def pool(config: dict, root: Path) -> dict[str, list[str]]:
-    return {"trials": plan.trials(config, root)}
+from affrepro.va.settings import Pack
 
 
 def main(argv: list[str] | None = None) -> None:
-    pack.main(argv, __doc__, "va", pool)
+    pack.main(argv, __doc__, "va", Pack)
 
 
 if __name__ == "__main__":

@@ -53,13 +53,6 @@ PAPER = Paper(
     name="VA",
     title="The VA paper: Aff-Wild2 -> 48x48 frames + audio -> IResNet-50 / VGGish / MFCC -> six-fold CV -> Tables 1-2",
     datasets={"affwild2": Dataset("Aff-Wild2", "work/data/affwild2", "root", describe_affwild2)},
-    # Its frames and audio settings are va.preprocess; the top-level preprocess block is EMI's.
-    config_keys=(
-        "extractors.iresnet50",
-        "extractors.vggish",
-        "demo.overrides.extractors.iresnet50",
-        "demo.overrides.extractors.vggish",
-    ),
     history_runs=history_runs,
     work_bytes=work_bytes,
     frames_per_item=costs.frames_per_trial,

@@ -30,6 +30,7 @@ from affrepro.files import write_json, write_npz
 from affrepro.media import MediaError, probe
 from affrepro.preprocess.audio import prepare_audio
 from affrepro.va import plan
+from affrepro.va.settings import Prepare
 
 log = logging.getLogger("affrepro.va.prepare")
 
@@ -59,9 +60,9 @@ def load_frames(root: Path, name: str, rows: np.ndarray, size: int) -> tuple[np.
     return frames, int((~available).sum())
 
 
-def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: dict) -> dict:
+def prepare_trial(root: Path, trial: affwild2.Trial, out_dir: Path, settings: Prepare) -> dict:
     """Write the trial's frames, labels and audio into out_dir; return its manifest record."""
-    frame_size, sample_rate = settings["frame_size"], settings["sample_rate"]
+    frame_size, sample_rate = settings.frame_size, settings.sample_rate
     files = {"trial": out_dir / f"{trial.name}.npz", "audio": out_dir / f"{trial.name}.wav"}
     video = affwild2.video_path(root, trial)
     fps = float(probe(video)["fps"])
@@ -103,13 +104,13 @@ def main(argv: list[str] | None = None) -> None:
         __doc__, "va", argv, root=jobs.PATH, shard=jobs.INT, shards=jobs.INT, out_dir=jobs.PATH, manifest=jobs.PATH
     )
     by_name = {t.name: t for t in affwild2.list_trials(args.root)}
-    settings, policy = config["va"]["preprocess"], config["datasets"]["affwild2"]["on_unreadable"]
+    settings = Prepare.from_config(config)
     records, skipped = {}, {}
-    for name in tqdm(plan.shard(config, args.root, args.shard, args.shards), desc="prepare", mininterval=5):
+    for name in tqdm(plan.shard(settings.trials, args.root, args.shard, args.shards), desc="prepare", mininterval=5):
         try:
             records[name] = prepare_trial(args.root, by_name[name], args.out_dir, settings)
         except (DatasetError, MediaError) as error:  # the message names the file
-            if policy == "fail":
+            if settings.on_unreadable == "fail":
                 raise
             skipped[name] = str(error)
             log.warning("trial %s left out (datasets.affwild2.on_unreadable: skip): %s", name, error)
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> None:
         args.manifest,
         {
             "stage": "prepare",
-            "frame_size": settings["frame_size"],
-            "sample_rate": settings["sample_rate"],
+            "frame_size": settings.frame_size,
+            "sample_rate": settings.sample_rate,
             "trials": records,
         }
         | shard,

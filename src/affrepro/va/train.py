@@ -41,9 +41,9 @@ from affrepro.metrics import va_score
 from affrepro.models.va import VAModel, VAModelSettings, ccc_loss
 from affrepro.sequences import fit_standardiser
 from affrepro.store import PackedSplit, iter_rows, open_store
-from affrepro.substitutes import substitutes_used
 from affrepro.training import Trainer, checkpoint_path, fingerprint, fit, remove_checkpoint
 from affrepro.va.folds import PROTOCOLS, selection_fold
+from affrepro.va.settings import Train
 
 log = logging.getLogger("affrepro.va.train")
 
@@ -93,11 +93,11 @@ def load_fold(
     stores: dict[str, PackedSplit],
     assignment: dict[str, int],
     fold: int,
-    va: dict,
+    settings: Train,
     protocol: str,
 ) -> FoldData:
-    """The trials of scored `fold` by role under `protocol`, with the training trials' standardiser (`va`: the config's `va` section)."""
-    extractors = list(va["extractors"])
+    """The trials of scored `fold` by role under `protocol`, with the training trials' standardiser."""
+    extractors = list(settings.extractors)
     missing = [e for e in extractors if e not in stores] + [
         f"{e}: {t}" for e in extractors if e in stores for t in sorted(assignment) if t not in stores[e]
     ]
@@ -105,7 +105,7 @@ def load_fold(
         raise ValueError(
             f"no packed features for {', '.join(missing[:5])} in the stores given (--packed); rerun the va_pack jobs"
         )
-    chooser = selection_fold(fold, va["cv"]["folds"], protocol)
+    chooser = selection_fold(fold, settings.folds, protocol)
     trials = {
         "held_out": sorted(t for t, f in assignment.items() if f == fold),
         "selection": sorted(t for t, f in assignment.items() if f == chooser),
@@ -269,7 +269,7 @@ def select_epoch(
 
 
 def train_fold(
-    config: dict,
+    settings: Train,
     fold: int,
     assignment: dict[str, int],
     label_files: dict[str, Path],
@@ -285,16 +285,15 @@ def train_fold(
     `protocol` chooses the fold that picks the epoch (affrepro.va.folds.PROTOCOLS). Both protocols
     train fold k with the same seed, so they differ only in which trials train and select.
     """
-    va = config["va"]
-    settings = va["train"]
-    data = load_fold(label_files, stores, assignment, fold, va, protocol)
-    torch.manual_seed(va["seed"] + fold)
+    train = settings.train
+    data = load_fold(label_files, stores, assignment, fold, settings, protocol)
+    torch.manual_seed(settings.seed + fold)
     dims = {e: data.features[e].dim for e in data.extractors}
-    model = VAModel(dims, VAModelSettings(**va["model"])).to(device)
-    windows = training_windows(data, settings)
-    best, history = select_epoch(model, data, windows, settings, va["seed"] + fold, device, checkpoint)
+    model = VAModel(dims, VAModelSettings(**settings.model)).to(device)
+    windows = training_windows(data, train)
+    best, history = select_epoch(model, data, windows, train, settings.seed + fold, device, checkpoint)
     held_out = data.trials["held_out"]
-    held_out_score, predictions = evaluate(model, data, held_out, settings)
+    held_out_score, predictions = evaluate(model, data, held_out, train)
     metrics = held_out_score | {
         "fold": fold,
         "protocol": data.protocol,
@@ -321,11 +320,12 @@ def main(argv: list[str] | None = None) -> None:
         metrics=jobs.PATH,
         predictions=jobs.PATH,
     )
-    device = compute.setup(config["compute"])
+    settings = Train.from_config(config)
+    device = compute.setup(settings.compute)
     assignment = read_json(args.folds)["assignment"]
     stores = {read_json(path)["extractor"]: open_store(path)["trials"] for path in args.packed}
     metrics, predictions = train_fold(
-        config,
+        settings,
         args.fold,
         assignment,
         trial_labels([read_json(p) for p in args.prepared]),
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         device,
         checkpoint_path(args.metrics),
     )
-    metrics["substitutes"] = substitutes_used(config, "va", list(config["va"]["extractors"]))
+    metrics["substitutes"] = settings.substitutes
     metrics["environment"] = environment_record(
         device, "fp32"
     )  # training is fp32 (no autocast); read into the tables' provenance sidecars
