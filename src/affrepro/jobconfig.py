@@ -25,7 +25,7 @@ from affrepro import registry
 from affrepro.config.reading import ConfigError
 from affrepro.config.resolve import effective_config
 from affrepro.files import sha256_json, write_text
-from affrepro.jobsettings import cut
+from affrepro.jobsettings import cut, within
 
 VIEW_KEY = "job_config"  # the view file's header: {"module": ..., "keys": [...]}; the values are beside it
 
@@ -36,7 +36,7 @@ class UndeclaredKeyError(RuntimeError):
 
 def _covers(declared: tuple[str, ...], dotted: str) -> bool:
     """Whether `dotted` is a listed key, inside one, or on the way to one."""
-    return any(dotted == d or dotted.startswith(d + ".") or d.startswith(dotted + ".") for d in declared)
+    return within(dotted, declared) or any(within(d, (dotted,)) for d in declared)
 
 
 class StrictConfig(dict):
@@ -109,7 +109,7 @@ def _strict(values: dict, prefix: str, declared: tuple[str, ...], module: str) -
 
 
 def _inside(declared: tuple[str, ...], dotted: str) -> bool:
-    return any(dotted.startswith(d + ".") for d in declared)
+    return within(dotted, [d for d in declared if d != dotted])
 
 
 def settings_class(paper: str, module: str):

@@ -38,7 +38,8 @@ FIELD = re.compile(r"\{(\w+)\}")
 def setting(key: str, *, choices: dict[str, tuple[str, ...]] | None = None, when: dict | None = None):
     """A field read from the config key `key`; with `when` ({field: values}), only by a job whose fields have
     those values (None for the others)."""
-    return dataclasses.field(default=None, metadata={"key": key, "choices": choices or {}, "when": when or {}})
+    when = {name: (values,) if isinstance(values, str) else tuple(values) for name, values in (when or {}).items()}
+    return dataclasses.field(default=None, metadata={"key": key, "choices": choices or {}, "when": when})
 
 
 def derived(keys: Callable[..., list[str]], value: Callable):
@@ -46,13 +47,29 @@ def derived(keys: Callable[..., list[str]], value: Callable):
     return dataclasses.field(default=None, metadata={"keys": keys, "value": value})
 
 
-def _lookup(config: dict, dotted: str, owner: str):
+MISSING = object()
+
+
+def _walk(config: dict, dotted: str):
+    """The value at `dotted`, or MISSING."""
     node = config
     for name in dotted.split("."):
         if not isinstance(node, dict) or name not in node:
-            raise KeyError(f"{owner}: the config has no {dotted}")
+            return MISSING
         node = node[name]
-    return _plain(node)
+    return node
+
+
+def _lookup(config: dict, dotted: str, owner: str):
+    value = _walk(config, dotted)
+    if value is MISSING:
+        raise KeyError(f"{owner}: the config has no {dotted}")
+    return _plain(value)
+
+
+def within(key: str, keys) -> bool:
+    """Whether `key` is one of `keys` or inside one."""
+    return any(key == other or key.startswith(other + ".") for other in keys)
 
 
 def _plain(value):
@@ -81,7 +98,7 @@ class JobSettings:
     @classmethod
     def own_fields(cls) -> list[str]:
         """The fields the job gives (its wildcards), not read from the config."""
-        return [f.name for f in dataclasses.fields(cls) if not f.metadata]
+        return [f.name for f in dataclasses.fields(cls) if not f.metadata and f.default is dataclasses.MISSING]
 
     @classmethod
     def job_fields(cls, fields: dict) -> dict:
@@ -123,6 +140,8 @@ class JobSettings:
                 keys.append(template)
             elif set(names) <= set(choices):
                 keys += [_fill(template, names, combination) for combination in _combinations(names, choices)]
+            elif template.startswith("{"):
+                raise ValueError(f"{cls.__name__}: {template!r} names no key before its first field; give its choices")
             else:
                 keys.append(template.split("{")[0].rstrip("."))
         return tuple(dict.fromkeys(keys))
@@ -164,16 +183,13 @@ def cut(config: dict, keys) -> dict:
     """`config` cut down to `keys` (nested as in the config, plain dicts; a key the config lacks is left out)."""
     kept: dict = {}
     for dotted in keys:
-        node, parts = config, dotted.split(".")
-        for name in parts:
-            if not isinstance(node, dict) or name not in node:
-                break
-            node = node[name]
-        else:
+        value = _walk(config, dotted)
+        if value is not MISSING:
+            *parents, last = dotted.split(".")
             target = kept
-            for name in parts[:-1]:
+            for name in parents:
                 target = target.setdefault(name, {})
-            target[parts[-1]] = _plain(node)
+            target[last] = _plain(value)
     return kept
 
 
@@ -195,4 +211,4 @@ def by_module(*classes: type[JobSettings]) -> dict[str, type[JobSettings]]:
 
 def covering(keys: tuple[str, ...]) -> tuple[str, ...]:
     """`keys` without those another of them holds (a key inside another one)."""
-    return tuple(k for k in keys if not any(k.startswith(other + ".") for other in keys if other != k))
+    return tuple(k for k in keys if not within(k, [other for other in keys if other != k]))

@@ -10,12 +10,13 @@ import logging
 
 from affrepro import jobs
 from affrepro.files import read_json
+from affrepro.jobsettings import JobSettings
 from affrepro.store import pack, sample_files
 
 log = logging.getLogger("affrepro.pack")
 
 
-def main(argv: list[str] | None, doc: str, paper: str, settings: type) -> None:
+def main(argv: list[str] | None, doc: str, paper: str, settings: type[JobSettings]) -> None:
     """A paper's pack job: its `settings` class (affrepro.jobsettings) gives the splits its training jobs read
     (`splits(root)`), each in the plan's sample order."""
     config, args = jobs.parse(

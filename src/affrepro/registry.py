@@ -23,7 +23,7 @@ import importlib
 import os
 
 from affrepro.declarations import Dataset, Encoder, Paper, Plot
-from affrepro.jobsettings import covering
+from affrepro.jobsettings import covering, within
 
 __all__ = ["Dataset", "Encoder", "Paper", "Plot"]  # a declaration imports them from affrepro.declarations
 
@@ -42,9 +42,7 @@ def config_keys(paper: Paper, overrides: dict) -> tuple[str, ...]:
     datasets = [f"datasets.{name}" for name in paper.datasets] + [f"demo.{name}" for name in paper.datasets]
     listed = (*SHARED_CONFIG_KEYS, *datasets, paper.key, f"demo.overrides.{paper.key}")
     jobs = [key for job in job_settings(paper).values() for key in job.stage_keys()]
-    outside = covering(
-        tuple(dict.fromkeys(k for k in jobs if not any(k == d or k.startswith(d + ".") for d in listed)))
-    )
+    outside = covering(tuple(dict.fromkeys(k for k in jobs if not within(k, listed))))
     overridden = [f"demo.overrides.{found}" for key in outside if (found := _override(overrides, key))]
     return (*listed, *outside, *dict.fromkeys(overridden))
 

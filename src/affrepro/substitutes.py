@@ -12,8 +12,11 @@ would use one before it starts (affrepro.config.weights).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from affrepro import registry
 from affrepro.config.resolve import dataset_location
+from affrepro.jobsettings import derived
 
 NO_WEIGHTS = ("au", "mfcc")  # extractors without pretrained weights (AUs may come from OpenFace or its approximation)
 KIND_ORDER = {"extractor": 0, "openface": 1, "encoder": 2}
@@ -76,6 +79,23 @@ def substitute_items(config: dict, paper: str, components: list[str]) -> list[tu
 def substitutes_used(config: dict, paper: str, components: list[str]) -> list[str]:
     """The stand-ins a job using `components` ran with: its metrics file's `substitutes`."""
     return [text for _, text in substitute_items(config, paper, components)]
+
+
+def field(paper: str, groups: Callable[..., list[list[str]]], reads: Callable[..., list[str]] = lambda config, **_: []):
+    """A job's settings field (affrepro.jobsettings): the stand-ins of each group of components that
+    `groups(config, **fields)` gives (a branch's extractors, a run's dataset), in group order, once each, as
+    its metrics file records them; `reads`: the keys `groups` itself reads."""
+
+    def used(config: dict, **fields) -> list[str]:
+        found: list[str] = []
+        for group in groups(config, **fields):
+            found += [text for text in substitutes_used(config, paper, group) if text not in found]
+        return found
+
+    def read(config: dict, **fields) -> list[str]:
+        return reads(config, **fields) + [k for group in groups(config, **fields) for k in keys(config, paper, group)]
+
+    return derived(read, used)
 
 
 def keys(config: dict, paper: str, components: list[str]) -> list[str]:

@@ -81,6 +81,26 @@ def test_stage_keys_expand_the_choices_and_leave_derived_keys_to_the_paper():
 
     assert Open.stage_keys() == ("toy.blocks",)  # no choices: cut before the braces
 
+    @dataclass(frozen=True, kw_only=True)
+    class Nameless(JobSettings, module="toy.nameless"):
+        name: str
+        block: dict = setting("{name}.inner")
+
+    with pytest.raises(ValueError, match="names no key before its first field"):
+        Nameless.stage_keys()
+
+
+def test_a_plain_default_is_not_a_field_the_job_must_give_and_when_takes_one_value():
+    @dataclass(frozen=True, kw_only=True)
+    class Quiet(JobSettings, module="toy.quiet"):
+        branch: str
+        progress: bool = False
+        audio: dict = setting("toy.audio", when={"branch": "b"})  # one value, not its letters
+
+    assert Quiet.own_fields() == ["branch"]
+    assert Quiet.keys(CONFIG, branch="b") == ("toy.audio",) and Quiet.keys(CONFIG, branch="") == ()
+    assert Quiet.from_config(CONFIG, branch="a") == Quiet(branch="a")
+
 
 def test_a_job_reading_its_view_reads_the_same_values_as_from_the_whole_config(tmp_path):
     """The workflow writes a job's view from keys(); the job builds its settings from that view alone."""

@@ -37,10 +37,7 @@ class Train(OnDevice, module="ecan.train"):
     augment: dict = setting("ecan.augment.{dataset}", choices=EITHER)
     location: dict = setting("datasets.{dataset}", choices=EITHER)
     demo: bool = derived(lambda config, **_: [], lambda config, dataset, **_: plan.is_demo(config, dataset))
-    substitutes: list = derived(
-        lambda config, dataset, **_: substitutes.keys(config, "ecan", [dataset]),
-        lambda config, dataset, **_: substitutes.substitutes_used(config, "ecan", [dataset]),
-    )
+    substitutes: list = substitutes.field("ecan", lambda config, dataset, **_: [[dataset]])
 
     @classmethod
     def job_fields(cls, fields: dict) -> dict:

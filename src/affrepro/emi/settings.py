@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from affrepro import substitutes
 from affrepro.emi import plan
-from affrepro.emi.extractors import AUDIO
-from affrepro.jobsettings import JobSettings, OnDevice, by_module, derived, part, profile, setting
+from affrepro.emi.extractors import AUDIO, EXTRACTORS
+from affrepro.jobsettings import JobSettings, OnDevice, by_module, part, profile, setting
 
 FACES = {"stage": ("faces",)}
 AUDIO_STAGE = {"stage": ("audio",)}
-WITH_BLOCK = ("resnet18", "dino", "wav2vec2")  # extractors whose settings are extractors.<their name>
+WITH_BLOCK = tuple(e for e in EXTRACTORS if e != "au")  # settings at extractors.<name>; the AUs' are OpenFace's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,22 +67,20 @@ class Pack(JobSettings, module="emi.pack"):
         return plan.partition_keys(self.samples, root)
 
 
-def _extractors(config: dict, feature_sets: list[str]) -> list[str]:
-    return [e for name in feature_sets for e in config["emi"]["feature_sets"][name]["extractors"]]
+def _feature_sets(config: dict, feature_set: str | None = None, fusion: str | None = None, **_) -> list[str]:
+    """A branch job's feature set, or a fusion job's members."""
+    return config["emi"]["fusions"][fusion] if fusion else [feature_set]
 
 
-def _substitute_keys(config: dict, feature_sets: list[str]) -> list[str]:
-    return [f"emi.feature_sets.{name}" for name in feature_sets] + substitutes.keys(
-        config, "emi", _extractors(config, feature_sets)
+def _stand_ins():
+    """The stand-ins of the job's feature sets (affrepro.substitutes.field), each set's extractors in turn."""
+    return substitutes.field(
+        "emi",
+        lambda config, **fields: [
+            config["emi"]["feature_sets"][s]["extractors"] for s in _feature_sets(config, **fields)
+        ],
+        lambda config, **fields: [f"emi.feature_sets.{s}" for s in _feature_sets(config, **fields)],
     )
-
-
-def _substitutes(config: dict, feature_sets: list[str]) -> list[str]:
-    """The stand-ins the feature sets' extractors use (substitutes_used), in feature-set order, once each."""
-    found: list[str] = []
-    for name in feature_sets:
-        found += [s for s in substitutes.substitutes_used(config, "emi", _extractors(config, [name])) if s not in found]
-    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,10 +93,7 @@ class Train(OnDevice, module="emi.train"):
     train: dict = setting("emi.train")
     model: dict = setting("emi.model")
     samples: dict = part(plan.sample_keys)
-    substitutes: list = derived(
-        lambda config, feature_set, **_: _substitute_keys(config, [feature_set]),
-        lambda config, feature_set, **_: _substitutes(config, [feature_set]),
-    )
+    substitutes: list = _stand_ins()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,10 +103,7 @@ class Fusion(JobSettings, module="emi.aggregate"):
     fusion: str
     members: list = setting("emi.fusions.{fusion}")
     samples: dict = part(plan.sample_keys)
-    substitutes: list = derived(
-        lambda config, fusion, **_: _substitute_keys(config, config["emi"]["fusions"][fusion]),
-        lambda config, fusion, **_: _substitutes(config, config["emi"]["fusions"][fusion]),
-    )
+    substitutes: list = _stand_ins()  # the union of the members', in member order
 
 
 @dataclass(frozen=True, kw_only=True)

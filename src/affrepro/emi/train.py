@@ -261,6 +261,10 @@ def main(argv: list[str] | None = None) -> None:
         metrics=jobs.PATH,
         predictions=jobs.PATH,
     )
+    if args.feature_set not in config["emi"]["feature_sets"]:
+        raise SystemExit(
+            f"--feature-set {args.feature_set!r} is not in emi.feature_sets ({', '.join(config['emi']['feature_sets'])})"
+        )
     settings = Train.from_config(config, feature_set=args.feature_set)
     left_out = {
         key for path in args.packed for key in read_json(path)["features"].get("skipped", {})

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from affrepro import substitutes
-from affrepro.jobsettings import JobSettings, OnDevice, by_module, derived, part, setting
+from affrepro.jobsettings import JobSettings, OnDevice, by_module, part, setting
 from affrepro.va import plan
 
-WITH_WEIGHTS = ("iresnet50", "vggish")  # MFCC has no settings of its own
+WITH_WEIGHTS = tuple(e for e in plan.EXTRACTORS if e != "mfcc")  # MFCC has no settings of its own
 ON_AUDIO_OR_FRAMES = {"va_extractor": WITH_WEIGHTS}
 
 
@@ -62,10 +62,7 @@ class Train(OnDevice, module="va.train"):
     model: dict = setting("va.model")
     train: dict = setting("va.train")
     folds: int = setting("va.cv.folds")
-    substitutes: list = derived(
-        lambda config, **_: substitutes.keys(config, "va", list(config["va"]["extractors"])),
-        lambda config, **_: substitutes.substitutes_used(config, "va", list(config["va"]["extractors"])),
-    )
+    substitutes: list = substitutes.field("va", lambda config, **_: [list(config["va"]["extractors"])])
 
 
 JOBS = by_module(DemoData, Prepare, Features, Folds, Pack, Train)
