@@ -39,3 +39,15 @@ def test_tolerance_is_the_largest_difference_over_rows_and_levels(tmp_path):
     assert found["tolerance"]["results/p/table1.csv"] == {"Accuracy_ours": 0.5, "Accuracy_std": 0.0}
     assert found["tolerance"]["results/p/figure1.csv"] == {"v": 0.0, "accuracy": 0.25}
     assert found["text"]["results/p/table1.csv"] == {"avx": 1, "sse41": 2}
+
+
+def test_the_probe_sees_the_emulated_level_and_this_checkout():
+    """The script's probe runs with a level's variables: PyTorch's kernels, oneDNN and MKL report that level."""
+    _, flags, vendor = cross_isa_noise.cpu_info()
+    levels = cross_isa_noise.emulated_levels(cross_isa_noise.native_level(flags), vendor)
+    assert "avx" in levels, f"this processor ({sorted(flags & {'avx', 'avx2', 'avx512f'})}) has no level above AVX"
+    found = cross_isa_noise.probe(REPO, levels["avx"])
+    assert "error" not in found and found["affrepro_repo_root"] == str(REPO)
+    assert found["aten"] == "DEFAULT" and found["onednn"].endswith(" AVX")  # capped below this processor's own
+    if vendor != "GenuineIntel":
+        assert found["mkl_cnr"] == "COMPATIBLE"
