@@ -8,7 +8,8 @@ it plans), one class per job module:
         feature_set: str                                        # the job's own field (its wildcard)
         seeds: list = setting("emi.seeds")
         spec: dict = setting("emi.feature_sets.{feature_set}")
-        substitutes: list = derived(substitute_keys, substitutes_used)
+        samples: dict = part(plan.sample_keys)                  # keys that follow the config's values
+        substitutes: list = substitutes.field("emi", extractors_of_the_feature_set)
 
 That one declaration gives
 - `keys(config, **fields)`: the dotted keys the job reads, its rule's params (affrepro.jobconfig writes the

@@ -36,6 +36,7 @@ class Train(OnDevice, module="ecan.train"):
     data: dict = setting("ecan.{dataset}", choices=EITHER)  # epochs, input size, weights, subset
     augment: dict = setting("ecan.augment.{dataset}", choices=EITHER)
     location: dict = setting("datasets.{dataset}", choices=EITHER)
+    # is_demo reads datasets.<dataset>, which `location` already lists
     demo: bool = derived(lambda config, **_: [], lambda config, dataset, **_: plan.is_demo(config, dataset))
     substitutes: list = substitutes.field("ecan", lambda config, dataset, **_: [[dataset]])
 
